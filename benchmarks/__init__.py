@@ -1,0 +1,1 @@
+"""`make bench`: every benchmark module under benchmarks/ prints its figures beside its baseline."""

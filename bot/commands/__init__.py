@@ -1,0 +1,1 @@
+"""`zhibu` subcommands, one module per family; each module has `register(subparsers)`."""

@@ -1,0 +1,51 @@
+"""What every subcommand needs: settings, a migrated database, a runtime, a one-line failure."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import has_schema, is_current, make_engine
+
+
+class CommandError(Exception):
+    """Ends the command with this one line on stderr and exit status 1."""
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as err:
+        raise CommandError(f"配置错误：{err}") from None
+
+
+def require_schema(s: Settings) -> None:
+    engine = make_engine(s.database_url)
+    try:
+        if not has_schema(engine) or not is_current(engine):
+            raise CommandError("数据库还没有初始化或不是最新：请先运行 zhibu db upgrade（或 zhibu demo）")
+    except CommandError:
+        raise
+    except Exception as err:
+        raise CommandError(f"无法连接数据库（{type(err).__name__}）：请检查 ZHIBU_DATABASE_URL") from None
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def runtime(migrated: bool = True) -> Iterator[Runtime]:
+    s = settings()
+    if migrated:
+        require_schema(s)
+    rt = build_runtime(s)
+    try:
+        yield rt
+    finally:
+        rt.close()
+
+
+def fail(message: str) -> int:
+    print(message, file=sys.stderr)
+    return 1

@@ -1,0 +1,69 @@
+"""serve, chat, say, db upgrade, demo."""
+from __future__ import annotations
+
+import argparse
+
+from bot.channels import console
+from bot.commands.common import runtime, settings
+from storage.db import transaction, upgrade
+from storage.demo import demo_ids_text, seed_demo
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="启动网页服务（企业微信、钉钉回调和 /healthz）")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("chat", help="在终端里以某个账号和机器人对话")
+    p.add_argument("--as", dest="user", required=True, metavar="USERID", help="企业微信账号或钉钉账号")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("say", help="以某个账号发一条消息，打印回复")
+    p.add_argument("--as", dest="user", required=True, metavar="USERID")
+    p.add_argument("text", nargs="+")
+    p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("db", help="数据库")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="建表或升级到最新结构").set_defaults(func=cmd_db_upgrade)
+
+    p = sub.add_parser("demo", help="初始化数据库并写入示例党组织（可重复运行）")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_serve(args) -> int:
+    with runtime() as rt:
+        from bot.app import create_app
+
+        create_app(runtime=rt).run(host=args.host, port=args.port)
+    return 0
+
+
+def cmd_chat(args) -> int:
+    with runtime() as rt:
+        return console.chat(rt.router, args.user)
+
+
+def cmd_say(args) -> int:
+    with runtime() as rt:
+        text, code = console.say(rt.router, args.user, " ".join(args.text))
+        print(text)
+        return code
+
+
+def cmd_db_upgrade(args) -> int:
+    s = settings()
+    upgrade(s.database_url)
+    print("数据库已是最新结构。")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    s = settings()
+    upgrade(s.database_url)
+    with runtime() as rt, transaction(rt.sessions) as session:
+        result = seed_demo(session)
+    print(f"示例党组织已就绪：示范机关党委（第一党支部、第二党支部）。{result.summary()}")
+    print(demo_ids_text())
+    return 0

@@ -1,0 +1,69 @@
+"""What a handler gets besides the message: the database session, the speaker, the clock, the services."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from bot.messages import Incoming
+from bot.roles import RoleSet
+from bot.settings import Settings
+from storage.audit import record_audit
+from storage.models import ConversationState, Member
+
+if TYPE_CHECKING:
+    from bot.intent import Segmenter
+    from bot.push import Pusher
+
+
+class UserError(Exception):
+    """Bad input from a member: the message is the reply, and everything the handler wrote is rolled back."""
+
+
+@dataclass
+class Services:
+    """Long-lived objects built once by the app factory or the CLI and handed down (no module globals)."""
+
+    settings: Settings
+    segmenter: Segmenter
+    clock: Callable[[], datetime]
+    pushers: dict[str, Pusher] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # capability-specific objects (knowledge base, …)
+
+
+@dataclass
+class Context:
+    session: Session
+    member: Member
+    roles: RoleSet
+    incoming: Incoming
+    services: Services
+    now: datetime  # aware, in the configured time zone
+    args: str = ""  # the text after the matched command word
+    words: list[str] = field(default_factory=list)
+    handlers: tuple = ()  # the router's handlers, for 帮助
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def audit(self, action: str, target: str | None = None, **detail: Any) -> None:
+        record_audit(self.session, action, target, actor=self.member, detail=detail, at=self.now)
+
+    def set_pending(self, kind: str, payload: dict[str, Any], minutes: int = 10) -> None:
+        """Remember a pending choice ("reply 1/2/3"); the router hands the answer to the resolver of `kind`."""
+        self.clear_pending()
+        self.session.add(ConversationState(member_id=self.member.id, platform=self.incoming.platform, kind=kind,
+                                           payload=payload, expires_at=self.now + timedelta(minutes=minutes)))
+
+    def clear_pending(self) -> None:
+        self.session.execute(delete(ConversationState).where(
+            ConversationState.member_id == self.member.id, ConversationState.platform == self.incoming.platform))

@@ -1,0 +1,38 @@
+"""Text normalisation and jieba segmentation with the project's dictionary of Party terms.
+
+The dictionary is loaded once, when the matcher is built at start-up, never per message.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from pathlib import Path
+
+import jieba
+
+TERMS = Path(__file__).with_name("data") / "party_terms.txt"
+_SPACES = re.compile(r"\s+")
+
+jieba.setLogLevel(logging.WARNING)
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width (NFKC), trimmed, inner whitespace collapsed to one space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+class Segmenter:
+    """A jieba tokenizer of its own (not jieba's module-level one), with the Party-term dictionary."""
+
+    def __init__(self, extra_dicts: tuple[Path, ...] = ()) -> None:
+        self.tokenizer = jieba.Tokenizer()
+        self.tokenizer.initialize()
+        for path in (TERMS, *extra_dicts):
+            self.tokenizer.load_userdict(str(path))
+        self.terms = frozenset(
+            line.split()[0] for path in (TERMS, *extra_dicts) for line in path.read_text("utf-8").splitlines() if line.strip()
+        )
+
+    def words(self, text: str) -> list[str]:
+        return [w for w in self.tokenizer.lcut(normalize(text)) if w.strip()]

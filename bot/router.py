@@ -1,0 +1,178 @@
+"""The router: dedupe, identity, pending choices, roles, then the first handler whose matcher accepts the text."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.context import Context, Services, UserError
+from bot.intent import normalize
+from bot.messages import Incoming, Reply
+from bot.roles import Predicate, RoleSet, any_member
+from storage.members import find_by_platform_id
+from storage.models import ConversationState, Member, ProcessedMessage, Role
+
+log = logging.getLogger(__name__)
+
+HandlerFunc = Callable[[Incoming, Context], Reply]
+PendingFunc = Callable[[Incoming, Context, dict], Reply]
+
+BUSY = "系统繁忙，请稍后再试。"
+FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
+
+
+@dataclass(frozen=True)
+class Handler:
+    name: str
+    func: HandlerFunc
+    commands: tuple[str, ...] = ()  # the text starts with one of these words (after normalisation)
+    keywords: tuple[frozenset[str], ...] = ()  # or its jieba words contain every word of one of these sets
+    match: Callable[[str, list[str]], bool] | None = None  # or this returns True
+    allowed: Predicate = any_member
+    roles_text: str = ""  # who may use it, said when someone else tries
+    summary: str = ""  # one line for 帮助
+    example: str = ""
+    section: str = "党员"  # which part of 帮助 lists it
+
+    def accepts(self, text: str, words: list[str]) -> tuple[bool, str]:
+        """(accepted, the text after the command word)."""
+        lowered = text.lower()
+        for cmd in sorted(self.commands, key=len, reverse=True):
+            if lowered.startswith(cmd.lower()):
+                return True, text[len(cmd):].strip()
+        wordset = set(words)
+        if any(ks <= wordset for ks in self.keywords):
+            return True, text
+        if self.match is not None and self.match(text, words):
+            return True, text
+        return False, ""
+
+
+def not_registered_text(incoming: Incoming) -> str:
+    return (f"你还不在支部助手的党员名单里（账号：{incoming.user_id}）。"
+            "请联系所在党支部的书记或组织委员，把你的企业微信或钉钉账号登记进名单后再试。")
+
+
+class Router:
+    def __init__(self, sessions: sessionmaker[Session], services: Services) -> None:
+        self.sessions = sessions
+        self.services = services
+        self.handlers: list[Handler] = []
+        self.fallback: Handler | None = None
+        self.pending: dict[str, PendingFunc] = {}
+
+    # registration -------------------------------------------------------------------------------------------
+    def register(self, handler: Handler) -> None:
+        if any(h.name == handler.name for h in self.handlers):
+            raise ValueError(f"handler {handler.name} registered twice")
+        self.handlers.append(handler)
+
+    def register_fallback(self, handler: Handler) -> None:
+        """What answers when no handler matched (the knowledge base, once it exists)."""
+        self.fallback = handler
+
+    def register_pending(self, kind: str, func: PendingFunc) -> None:
+        self.pending[kind] = func
+
+    # handling -----------------------------------------------------------------------------------------------
+    def handle(self, incoming: Incoming) -> Reply:
+        """Never raises: a member sees a short Chinese line, the log gets the traceback."""
+        try:
+            return self._handle(incoming)
+        except OperationalError:
+            log.warning("database busy or unreachable while handling a %s message", incoming.platform, exc_info=True)
+            return Reply(text=BUSY)
+        except Exception:
+            log.exception("handler failed on a %s message", incoming.platform)
+            return Reply(text=FAILED)
+
+    def _handle(self, incoming: Incoming) -> Reply:
+        session = self.sessions()
+        try:
+            if not self._first_time(session, incoming):
+                session.rollback()
+                return Reply.of_duplicate()
+            member = find_by_platform_id(session, incoming.platform, incoming.user_id)
+            if member is None:
+                session.commit()
+                return Reply(text=not_registered_text(incoming))
+            if member.last_platform != incoming.platform and incoming.platform != "console":
+                member.last_platform = incoming.platform
+            try:
+                reply = self._dispatch(session, incoming, member)
+            except UserError as err:
+                # bad input changes nothing but the record that the message was seen
+                session.rollback()
+                self._first_time(session, incoming)
+                reply = Reply(text=str(err))
+            session.commit()
+            return reply
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def _first_time(self, session: Session, incoming: Incoming) -> bool:
+        """Insert the processed_messages row; a unique-key clash means another worker already has it."""
+        session.add(ProcessedMessage(platform=incoming.platform, key=incoming.message_id[:200],
+                                     seen_at=self.services.clock()))
+        try:
+            session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def _dispatch(self, session: Session, incoming: Incoming, member: Member) -> Reply:
+        now = self.services.clock().astimezone(self.services.settings.tz)
+        text = normalize(incoming.text)
+        roles = RoleSet.of(session.execute(select(Role.role, Role.organization_id)
+                                           .where(Role.member_id == member.id)).all())
+        words = self.services.segmenter.words(text) if text else []
+        ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
+                      now=now, args=text, words=words, handlers=tuple(self.handlers))
+
+        pending = session.scalars(select(ConversationState).where(
+            ConversationState.member_id == member.id, ConversationState.platform == incoming.platform)).first()
+        if pending is not None:
+            session.delete(pending)
+            session.flush()
+            resolver = self.pending.get(pending.kind)
+            if resolver is not None and pending.expires_at > now and _is_choice(text):
+                return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
+
+        if not text:
+            return Reply(text="请发送文字消息。发送「帮助」看看我能做什么。")
+        for handler in self.handlers:
+            accepted, args = handler.accepts(text, words)
+            if not accepted:
+                continue
+            if not handler.allowed(roles):
+                who = handler.roles_text or "有相应职务的同志"
+                return Reply(text=f"「{handler.commands[0] if handler.commands else handler.name}」只有{who}可以使用。"
+                                  "发送「帮助」看看你可以做什么。")
+            ctx.args = args
+            return handler.func(incoming, ctx)
+        if self.fallback is not None:
+            return self.fallback.func(incoming, ctx)
+        return Reply(text=f"没听懂“{_clip(text)}”。发送「帮助」看看我能做什么。")
+
+    def visible_handlers(self, roles: RoleSet) -> Iterable[Handler]:
+        return (h for h in self.handlers if h.allowed(roles))
+
+
+def _is_choice(text: str) -> bool:
+    return text.isdigit() and 1 <= int(text) <= 9
+
+
+def _clip(text: str, n: int = 20) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def frozen_clock(at: datetime) -> Callable[[], datetime]:
+    return lambda: at

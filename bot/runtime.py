@@ -1,0 +1,42 @@
+"""Builds the long-lived objects once per process and hands them down: no module-level singletons."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.context import Services
+from bot.intent import Segmenter
+from bot.push import ConsolePusher, Pusher
+from bot.router import Router
+from bot.settings import Settings
+from storage.db import make_engine, make_session_factory
+from storage.models import utcnow
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    services: Services
+    router: Router
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
+                  pushers: dict[str, Pusher] | None = None, segmenter: Segmenter | None = None) -> Runtime:
+    from handlers import register_all
+
+    engine = make_engine(settings.database_url)
+    sessions = make_session_factory(engine)
+    services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
+                        pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
+    router = Router(sessions, services)
+    register_all(router)
+    return Runtime(settings, engine, sessions, services, router)

@@ -1,0 +1,177 @@
+"""Process settings from ZHIBU_* environment variables (and an optional .env).
+
+Every problem is reported as one line naming the variable, at start-up, never at the first message.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PREFIX = "ZHIBU_"
+
+
+class SettingsError(ValueError):
+    """A bad or missing setting; str() is the one line shown to the operator."""
+
+
+@dataclass(frozen=True)
+class WecomSettings:
+    corp_id: str
+    agent_id: int
+    secret: str
+    token: str
+    aes_key: str
+    api_base: str
+
+
+@dataclass(frozen=True)
+class DingtalkSettings:
+    app_key: str
+    app_secret: str
+    robot_code: str
+    corp_id: str
+    mode: str
+    api_base: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///zhibu.db"
+    timezone: str = "Asia/Shanghai"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: str = "dev-only-secret-change-me"
+    wecom: WecomSettings | None = None
+    dingtalk: DingtalkSettings | None = None
+    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+        return load_settings(env, dotenv)
+
+
+WECOM_KEYS = ("CORP_ID", "AGENT_ID", "SECRET", "TOKEN", "AES_KEY")
+DINGTALK_KEYS = ("APP_KEY", "APP_SECRET", "ROBOT_CODE")
+KNOWN = {
+    "DATABASE_URL", "TIMEZONE", "PUBLIC_URL", "SECRET_KEY",
+    *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE",
+    *(f"DINGTALK_{k}" for k in DINGTALK_KEYS), "DINGTALK_CORP_ID", "DINGTALK_MODE", "DINGTALK_API_BASE",
+    "LOG_LEVEL",
+}
+
+
+def _read_dotenv(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
+    """Environment wins over .env; unknown ZHIBU_ variables are refused (a typo would otherwise be silent)."""
+    merged = {**_read_dotenv(dotenv), **(dict(os.environ) if env is None else env)}
+    values = {k[len(PREFIX):]: v.strip() for k, v in merged.items() if k.startswith(PREFIX)}
+    for key in sorted(values):
+        if key not in KNOWN:
+            raise SettingsError(f"{PREFIX}{key}: 未知的配置项（请检查拼写，见 deploy/.env.example）")
+
+    def get(key: str, default: str = "") -> str:
+        return values.get(key, "") or default
+
+    database_url = get("DATABASE_URL", "sqlite:///zhibu.db")
+    if not re.match(r"^(sqlite|postgresql(\+psycopg)?)://", database_url):
+        raise SettingsError(
+            f"{PREFIX}DATABASE_URL: 只支持 sqlite:///文件 或 postgresql+psycopg://用户@主机:端口/库，当前为 {_scheme(database_url)}")
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    timezone = get("TIMEZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"{PREFIX}TIMEZONE: 未知时区 {timezone!r}（例如 Asia/Shanghai）") from None
+
+    public_url = get("PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    parsed = urlparse(public_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise SettingsError(f"{PREFIX}PUBLIC_URL: 须为 http(s):// 开头的完整地址，例如 https://dj.example.cn")
+
+    secret_key = get("SECRET_KEY", "dev-only-secret-change-me")
+    if len(secret_key) < 16:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短，至少 16 个字符")
+
+    wecom_api_base = get("WECOM_API_BASE", "https://qyapi.weixin.qq.com/cgi-bin/")
+    if not wecom_api_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}WECOM_API_BASE: 须为 http(s):// 开头并以 /cgi-bin/ 结尾")
+    if not wecom_api_base.endswith("/"):
+        wecom_api_base += "/"
+
+    return Settings(
+        database_url=database_url,
+        timezone=timezone,
+        public_url=public_url,
+        secret_key=secret_key,
+        wecom=_wecom(values, wecom_api_base),
+        dingtalk=_dingtalk(values),
+        wecom_api_base=wecom_api_base,
+        extra={k: v for k, v in values.items() if k == "LOG_LEVEL"},
+    )
+
+
+def _scheme(url: str) -> str:
+    return (url.split("://", 1)[0] + "://…") if "://" in url else "（格式不对）"
+
+
+def _wecom(values: dict[str, str], api_base: str) -> WecomSettings | None:
+    present = [k for k in WECOM_KEYS if values.get(f"WECOM_{k}")]
+    if not present:
+        return None
+    missing = [k for k in WECOM_KEYS if k not in present]
+    if missing:
+        raise SettingsError(f"{PREFIX}WECOM_{missing[0]}: 未设置（企业微信通道需要五项配置齐全）")
+    agent_id = values["WECOM_AGENT_ID"]
+    if not agent_id.isdigit():
+        raise SettingsError(f"{PREFIX}WECOM_AGENT_ID: 应为数字（应用的 AgentId）")
+    token = values["WECOM_TOKEN"]
+    if not re.fullmatch(r"[A-Za-z0-9]{1,32}", token):
+        raise SettingsError(f"{PREFIX}WECOM_TOKEN: 应为 1–32 位英文字母或数字")
+    aes_key = values["WECOM_AES_KEY"]
+    if not valid_wecom_aes_key(aes_key):
+        raise SettingsError(f"{PREFIX}WECOM_AES_KEY: 应为 43 位 EncodingAESKey（英文字母和数字）")
+    return WecomSettings(values["WECOM_CORP_ID"], int(agent_id), values["WECOM_SECRET"], token, aes_key, api_base)
+
+
+def valid_wecom_aes_key(aes_key: str) -> bool:
+    if not re.fullmatch(r"[A-Za-z0-9]{43}", aes_key):
+        return False
+    try:
+        return len(base64.b64decode(aes_key + "=")) == 32
+    except ValueError:
+        return False
+
+
+def _dingtalk(values: dict[str, str]) -> DingtalkSettings | None:
+    present = [k for k in DINGTALK_KEYS if values.get(f"DINGTALK_{k}")]
+    if not present:
+        return None
+    missing = [k for k in DINGTALK_KEYS if k not in present]
+    if missing:
+        raise SettingsError(f"{PREFIX}DINGTALK_{missing[0]}: 未设置（钉钉通道需要 APP_KEY、APP_SECRET、ROBOT_CODE）")
+    mode = values.get("DINGTALK_MODE", "") or "http"
+    if mode not in ("http", "stream"):
+        raise SettingsError(f"{PREFIX}DINGTALK_MODE: 只能是 http 或 stream，当前为 {mode!r}")
+    api_base = (values.get("DINGTALK_API_BASE", "") or "https://api.dingtalk.com").rstrip("/")
+    if not api_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}DINGTALK_API_BASE: 须为 http(s):// 开头")
+    return DingtalkSettings(values["DINGTALK_APP_KEY"], values["DINGTALK_APP_SECRET"], values["DINGTALK_ROBOT_CODE"],
+                            values.get("DINGTALK_CORP_ID", ""), mode, api_base)

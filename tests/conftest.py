@@ -1,0 +1,102 @@
+"""Shared fixtures: a migrated SQLite file per test, a throwaway PostgreSQL cluster per session, the demo data."""
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.channels import console
+from bot.intent import Segmenter
+from bot.runtime import Runtime, build_runtime
+from bot.settings import load_settings
+from storage.db import transaction, upgrade
+from storage.demo import seed_demo
+from tests.pg import Cluster, server_bin
+
+# 2026-11-24 10:00 in Beijing: a Tuesday
+DEFAULT_NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+_db_names = itertools.count()
+
+
+class Clock:
+    """A frozen clock that tests can move."""
+
+    def __init__(self, at: datetime = DEFAULT_NOW) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, at: datetime) -> None:
+        self.at = at
+
+
+@pytest.fixture(scope="session")
+def segmenter() -> Segmenter:
+    return Segmenter()  # jieba's dictionary is loaded once per test session, as once per process in production
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    if server_bin() is None:
+        pytest.skip("没有 PostgreSQL 服务端程序（initdb）：跳过 PostgreSQL 测试")
+    cluster = Cluster().start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request, tmp_path):
+    """An empty database on each backend; tests using it run twice."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'zhibu.db'}"
+    cluster = request.getfixturevalue("pg_cluster")
+    return cluster.create_db(f"t{next(_db_names)}")
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'zhibu.db'}"
+    upgrade(url)
+    return url
+
+
+def make_settings(url: str, **env: str):
+    return load_settings({"ZHIBU_DATABASE_URL": url, "ZHIBU_SECRET_KEY": "test-secret-key-0123456789", **env},
+                         dotenv=None)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def pushed() -> list[tuple[str, str]]:
+    return []
+
+
+@pytest.fixture
+def runtime(db_url, clock, segmenter, pushed) -> Runtime:
+    from bot.push import ConsolePusher
+
+    rt = build_runtime(make_settings(db_url), clock=clock, segmenter=segmenter,
+                       pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def demo(runtime) -> Runtime:
+    with transaction(runtime.sessions) as session:
+        seed_demo(session)
+    return runtime
+
+
+@pytest.fixture
+def say(demo):
+    """say("demo-shuji", "帮助") -> the reply text, over the console channel."""
+    def _say(user: str, text: str) -> str:
+        return console.say(demo.router, user, text)[0]
+    return _say
