@@ -226,7 +226,7 @@ def _parse_members(rows, errors: _Errors) -> list[MemberRow]:
         except ValueError:
             errors.add(MEMBER_SHEET, n, "手机号", f"“{_text(r.get('手机号'))}”不是 11 位手机号")
         wecom, ding = _text(r.get("企业微信账号")) or None, _text(r.get("钉钉账号")) or None
-        if not (mobile or wecom or ding) and name:
+        if not (_text(r.get("手机号")) or wecom or ding) and name:
             errors.add(MEMBER_SHEET, n, "手机号", "手机号、企业微信账号、钉钉账号至少填一项")
         org = _text(r.get("所在党组织"))
         if not org:
