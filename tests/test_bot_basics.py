@@ -59,3 +59,42 @@ def test_bad_setting_changes_nothing(demo, say):
     assert "未修改" in text
     with transaction(demo.sessions) as s:
         assert s.query(AuditLog).filter_by(action="org.set").count() == 0
+
+
+def test_healthz(demo):
+    from bot.app import create_app
+
+    client = create_app(runtime=demo).test_client()
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.get_json()["status"] == "ok"
+
+
+def test_console_finds_dingtalk_only_accounts(demo):
+    from storage.models import Member
+
+    with transaction(demo.sessions) as s:
+        m = s.query(Member).filter_by(wecom_userid="demo-b2-03").one()
+        m.wecom_userid = None
+        m.dingtalk_userid = "ding-only"
+    text, code = console.say(demo.router, "ding-only", "我的信息")
+    assert code == 0 and "第二党支部" in text
+
+
+def test_pending_choice_is_routed_to_its_resolver(demo):
+    from bot.messages import Reply
+
+    def ask(incoming, ctx):
+        ctx.set_pending("pick", {"options": ["甲", "乙"]})
+        return Reply(text="回复 1 或 2")
+
+    def resolve(incoming, ctx, payload):
+        return Reply(text=f"选了{payload['options'][payload['choice'] - 1]}")
+
+    from bot.router import Handler
+
+    demo.router.register(Handler(name="ask", func=ask, commands=("选择测试",)))
+    demo.router.register_pending("pick", resolve)
+    assert console.say(demo.router, "demo-dangyuan", "选择测试")[0] == "回复 1 或 2"
+    assert console.say(demo.router, "demo-dangyuan", "2")[0] == "选了乙"
+    # the choice is consumed: a second "2" is ordinary text again
+    assert "没听懂" in console.say(demo.router, "demo-dangyuan", "2")[0]
