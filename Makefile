@@ -20,8 +20,10 @@ demo: $(STAMP)
 	@echo "现在以 demo-dangyuan（张伟，党员）的身份对话；换账号：$(BIN)/zhibu chat --as demo-shuji"
 	$(BIN)/zhibu chat --as demo-dangyuan
 
+# the whole suite on SQLite, then every database test again on a throwaway PostgreSQL cluster
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+	ZHIBU_TEST_DB=postgres $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

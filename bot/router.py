@@ -1,7 +1,10 @@
 """The router: dedupe, identity, pending choices, roles, then the first handler whose matcher accepts the text."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +21,7 @@ from storage.members import find_by_platform_id
 from storage.models import ConversationState, Member, ProcessedMessage, Role
 
 log = logging.getLogger(__name__)
+request_log = logging.getLogger("zhibu.requests")
 
 HandlerFunc = Callable[[Incoming, Context], Reply]
 PendingFunc = Callable[[Incoming, Context, dict], Reply]
@@ -82,30 +86,41 @@ class Router:
     # handling -----------------------------------------------------------------------------------------------
     def handle(self, incoming: Incoming) -> Reply:
         """Never raises: a member sees a short Chinese line, the log gets the traceback."""
+        started = time.perf_counter()
+        trace = {"handler": None, "outcome": "ok"}
         try:
-            return self._handle(incoming)
+            reply = self._handle(incoming, trace)
         except OperationalError:
             log.warning("database busy or unreachable while handling a %s message", incoming.platform, exc_info=True)
-            return Reply(text=BUSY)
+            trace["outcome"], reply = "busy", Reply(text=BUSY)
         except Exception:
             log.exception("handler failed on a %s message", incoming.platform)
-            return Reply(text=FAILED)
+            trace["outcome"], reply = "error", Reply(text=FAILED)
+        if request_log.isEnabledFor(logging.INFO):
+            request_log.info(json.dumps({
+                "platform": incoming.platform, "user": user_hash(incoming.user_id), "handler": trace["handler"],
+                "latency_ms": round((time.perf_counter() - started) * 1000, 1), "outcome": trace["outcome"],
+            }, ensure_ascii=False))
+        return reply
 
-    def _handle(self, incoming: Incoming) -> Reply:
+    def _handle(self, incoming: Incoming, trace: dict) -> Reply:
         session = self.sessions()
         try:
             if not self._first_time(session, incoming):
                 session.rollback()
+                trace["outcome"] = "duplicate"
                 return Reply.of_duplicate()
             member = find_by_platform_id(session, incoming.platform, incoming.user_id)
             if member is None:
                 session.commit()
+                trace["outcome"] = "not_registered"
                 return Reply(text=not_registered_text(incoming))
             if member.last_platform != incoming.platform and incoming.platform != "console":
                 member.last_platform = incoming.platform
             try:
-                reply = self._dispatch(session, incoming, member)
+                reply = self._dispatch(session, incoming, member, trace)
             except UserError as err:
+                trace["outcome"] = "refused"
                 # bad input changes nothing but the record that the message was seen
                 session.rollback()
                 self._first_time(session, incoming)
@@ -128,7 +143,7 @@ class Router:
             return False
         return True
 
-    def _dispatch(self, session: Session, incoming: Incoming, member: Member) -> Reply:
+    def _dispatch(self, session: Session, incoming: Incoming, member: Member, trace: dict) -> Reply:
         now = self.services.clock().astimezone(self.services.settings.tz)
         text = normalize(incoming.text)
         roles = RoleSet.of(session.execute(select(Role.role, Role.organization_id)
@@ -144,6 +159,7 @@ class Router:
             session.flush()
             resolver = self.pending.get(pending.kind)
             if resolver is not None and pending.expires_at > now and _is_choice(text):
+                trace["handler"] = f"pending:{pending.kind}"
                 return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
 
         if not text:
@@ -152,18 +168,26 @@ class Router:
             accepted, args = handler.accepts(text, words)
             if not accepted:
                 continue
+            trace["handler"] = handler.name
             if not handler.allowed(roles):
+                trace["outcome"] = "forbidden"
                 who = handler.roles_text or "有相应职务的同志"
                 return Reply(text=f"「{handler.commands[0] if handler.commands else handler.name}」只有{who}可以使用。"
                                   "发送「帮助」看看你可以做什么。")
             ctx.args = args
             return handler.func(incoming, ctx)
         if self.fallback is not None:
+            trace["handler"] = self.fallback.name
             return self.fallback.func(incoming, ctx)
         return Reply(text=f"没听懂“{_clip(text)}”。发送「帮助」看看我能做什么。")
 
     def visible_handlers(self, roles: RoleSet) -> Iterable[Handler]:
         return (h for h in self.handlers if h.allowed(roles))
+
+
+def user_hash(user_id: str) -> str:
+    """Logs carry a short hash, never the account itself."""
+    return hashlib.sha256(user_id.encode()).hexdigest()[:12]
 
 
 def _is_choice(text: str) -> bool:
