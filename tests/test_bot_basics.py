@@ -98,3 +98,20 @@ def test_pending_choice_is_routed_to_its_resolver(demo):
     assert console.say(demo.router, "demo-dangyuan", "2")[0] == "选了乙"
     # the choice is consumed: a second "2" is ordinary text again
     assert "没听懂" in console.say(demo.router, "demo-dangyuan", "2")[0]
+
+
+def test_readyz_needs_a_fresh_scheduler_heartbeat(demo, clock):
+    from datetime import timedelta
+
+    from bot.app import create_app
+    from storage.heartbeats import SCHEDULER, beat
+
+    client = create_app(runtime=demo).test_client()
+    missing = client.get("/readyz")
+    assert missing.status_code == 503 and "定时任务" in missing.get_json()["problems"][0]
+    with transaction(demo.sessions) as s:
+        beat(s, SCHEDULER, clock())
+    assert client.get("/readyz").status_code == 200
+    clock.set(clock() + timedelta(minutes=10))
+    stale = client.get("/readyz")
+    assert stale.status_code == 503 and "最后一次" in stale.get_json()["problems"][0]

@@ -13,6 +13,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="启动网页服务（企业微信、钉钉回调和 /healthz）")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--dev", action="store_true", help="用 Flask 开发服务器（仅供调试）")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("chat", help="在终端里以某个账号和机器人对话")
@@ -33,6 +34,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args) -> int:
+    s = settings()
+    if not args.dev:
+        from bot.commands.common import require_schema
+        from bot.serve import run_gunicorn
+
+        require_schema(s)
+        run_gunicorn(f"{args.host}:{args.port}", s.database_url)
+        return 0
     with runtime() as rt:
         from bot.app import create_app
 
