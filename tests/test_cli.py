@@ -80,3 +80,32 @@ def test_remove_asks_when_ambiguous(zhibu):
     assert gone.returncode == 0 and "已移除" in gone.stdout
     missing = zhibu("roster", "remove", "不存在的人")
     assert missing.returncode == 1 and "名单中没有" in missing.stderr
+
+
+def test_serve_runs_gunicorn_with_healthz(zhibu, tmp_path):
+    import time
+    import urllib.request
+
+    from tests.pg import free_port
+
+    assert zhibu("db", "upgrade").returncode == 0
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env["ZHIBU_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        body = None
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?signature=secret", timeout=2) as r:
+                    body = r.read().decode()
+                    break
+            except OSError:
+                time.sleep(0.25)
+        assert body is not None and '"ok"' in body
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert "gunicorn" in out.lower() or "Booting worker" in out
+    assert "GET /healthz" in out and "signature=secret" not in out  # no query strings in the access log
