@@ -128,7 +128,7 @@ def _meeting_sheet(ws: Worksheet, org_name: str, m: LedgerMeeting) -> None:
     reasons = "；".join(f"{r.name}（{STATUS_TEXT[r.status or 'absent']}{'：' + r.note if r.note else ''}）"
                        for r in missing) or "无"
     rate = m.participation
-    values = (m.kinds.replace("+", "、"), m.title, m.starts_at, m.place or "", m.host, "", m.scope, len(m.rows),
+    values = (m.kinds.replace("+", "、"), m.title, m.starts_at, m.place, m.host or None, None, m.scope, len(m.rows),
               m.attended, m.count("leave"), m.count("absent"), rate if rate is not None else "—", reasons)
     for label_text, value in zip(HEADER_LABELS, values, strict=True):
         ws.append([label_text, value])
@@ -149,7 +149,7 @@ def _meeting_sheet(ws: Worksheet, org_name: str, m: LedgerMeeting) -> None:
     for i, r in enumerate(m.rows, start=1):
         status = r.status or "absent"
         ws.append([i, r.name, r.org, r.category, r.at if status in ("present", "late") else None,
-                   STATUS_TEXT[status], VIA_TEXT.get(r.via or "", ""), r.note or ""])
+                   STATUS_TEXT[status], VIA_TEXT.get(r.via or ""), r.note])
         for cell in ws[ws.max_row]:
             cell.border = BOX
         ws.cell(ws.max_row, 5).number_format = "yyyy-mm-dd hh:mm"
