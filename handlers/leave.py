@@ -23,11 +23,13 @@ from storage.meetings import (
     current_meeting,
     is_kinds_token,
     label,
+    next_hosted,
     parse_kinds,
     scope_org_ids,
     upcoming_for_member,
 )
 from storage.models import Attendance, Meeting, Member
+from storage.orgs import descendants
 
 CODE_TOKEN = re.compile(r"\d{4}")
 PENDING_MANUAL = "attendance.manual"
@@ -73,12 +75,18 @@ def leave(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | None:
-    """The meeting a secretary's `请假 李四 …` is about, when `李四` is someone there; None means it is their own leave."""
+    """The meeting a secretary's `请假 李四 …` is about when `李四` is someone due there: the current one (after its
+    sign-in opened), else the next one the branch holds. None means the words are the secretary's own reason."""
     org = managed_org(ctx)
     meeting = current_meeting(ctx.session, org, ctx.now, code=code)
-    if meeting is None or ctx.now < meeting.signin_opens_at:
+    if meeting is None or (code is None and ctx.now < meeting.signin_opens_at):
+        meeting = next_hosted(ctx.session, org, ctx.now) if code is None else None
+    scope = scope_org_ids(ctx.session, meeting) if meeting else {org.id, *(o.id for o in descendants(ctx.session, org))}
+    if not members_named(ctx, name, scope):
         return None
-    return meeting if members_named(ctx, name, scope_org_ids(ctx.session, meeting)) else None
+    if meeting is None:
+        raise UserError(f"没有可以为{name}登记请假的会议。先“安排”或“发起签到”，再登记请假。")
+    return meeting
 
 
 def request_leave(ctx: Context, tokens: list[str]) -> Reply:

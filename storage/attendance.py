@@ -36,8 +36,8 @@ def insert_once(session: Session, *, meeting_id: int, member_id: int, status: st
         else:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         stmt = dialect_insert(Attendance).values(**values).on_conflict_do_nothing(
-            index_elements=["meeting_id", "member_id"])
-        return session.execute(stmt).rowcount == 1
+            index_elements=["meeting_id", "member_id"]).returning(Attendance.id)
+        return session.execute(stmt).scalar() is not None
     try:  # other databases: let the constraint decide inside a savepoint
         with session.begin_nested():
             session.execute(insert(Attendance).values(**values))

@@ -151,6 +151,12 @@ def current_meeting(session: Session, org: Organization, now: datetime, code: st
     return session.scalars(base.where(Meeting.starts_at <= now).order_by(Meeting.starts_at.desc())).first()
 
 
+def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting | None:
+    """The next meeting `org` hosts that has not started yet."""
+    return session.scalars(select(Meeting).where(Meeting.organization_id == org.id, Meeting.status != "closed",
+                                                 Meeting.starts_at > now).order_by(Meeting.starts_at)).first()
+
+
 def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None) -> list[Meeting]:
     """Meetings the member is due at that have not started yet, soonest first."""
     chain = org_chain_ids(member.organization)

@@ -128,3 +128,14 @@ def test_shared_name_across_a_joint_meeting_shows_the_branch(demo, say, clock):
     assert "看看我能做什么" in say("demo-shuji", "帮助")
     with transaction(demo.sessions) as s:
         assert s.query(ConversationState).count() == 0
+
+
+def test_secretary_records_leave_ahead_for_the_next_meeting(demo, say):
+    assert "没有可以为黄蕾登记请假的会议" in say("demo-shuji", "请假 黄蕾 出差")
+    code = schedule(say)
+    assert "已为黄蕾登记请假：主题党日（12月18日（周五）14:30）" in say("demo-shuji", "请假 黄蕾 出差")
+    got = rows(demo, code)
+    assert got["黄蕾"].status == "leave" and "王建国" not in got  # not the secretary's own leave
+    # a secretary's own leave still works: the first word is not a member's name
+    assert "已向书记请假" in say("demo-zuzhi", "请假 外出培训")
+    assert rows(demo, code)["李红梅"].note == "外出培训"
