@@ -139,7 +139,7 @@ def close_signin(incoming: Incoming, ctx: Context) -> Reply:
                    f"checkin_summary:{meeting.id}:{secretary.id}"):
             pushed.append(secretary.name)
     tail = f"结果已推送给{'、'.join(pushed)}。" if pushed else "结果未能推送，请以本条为准。"
-    return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, tail]))
+    return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, tail]), private=True)
 
 
 def summary_lines(ctx: Context, meeting: Meeting, summary: att.Summary, with_times: bool = False) -> list[str]:

@@ -9,13 +9,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
+from sqlalchemy import func, select
+
 from bot.context import Context, UserError
 from bot.messages import Incoming, Reply
 from bot.roles import is_committee
 from bot.router import Handler
 from handlers.common import managed_org
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting, label, parse_kinds
-from storage.models import Meeting, Organization
+from storage.models import Attendance, Meeting, Organization
 from storage.orgs import find_org
 
 COMMITTEE = "支部书记、副书记、组织委员"
@@ -147,8 +149,32 @@ def schedule(incoming: Incoming, ctx: Context) -> Reply:
     ]))
 
 
+def cancel(incoming: Incoming, ctx: Context) -> Reply:
+    """取消会议 4827: drop a meeting nobody has signed in to (a wrong date, a mistaken 发起签到)."""
+    org = managed_org(ctx)
+    code = ctx.args.strip()
+    if not re.fullmatch(r"\d{4}", code):
+        raise UserError("请写上要取消的会议的签到码，例如：取消会议 4827")
+    meeting = ctx.session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, Meeting.code == code, Meeting.status != "closed")
+        .order_by(Meeting.starts_at.desc())).first()
+    if meeting is None:
+        raise UserError(f"本支部没有签到码为 {code} 且未结束的会议。")
+    signed = ctx.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.meeting_id == meeting.id, Attendance.status.in_(("present", "late"))))
+    if signed:
+        raise UserError(f"已有 {signed} 人签到，不能取消；会议结束后请发送「结束签到」。")
+    what = f"{label(meeting)}（{show_time(meeting.starts_at, ctx.settings.tz)}）"
+    ctx.audit("meeting.cancel", org.name, meeting_id=meeting.id, kinds=sorted(meeting.kinds),
+              starts_at=meeting.starts_at.isoformat())
+    ctx.session.delete(meeting)
+    return Reply(text=f"已取消{what}，签到码 {code} 作废。")
+
+
 HANDLERS = (
     Handler(name="meeting_schedule", func=schedule, commands=("安排",), allowed=is_committee, roles_text=COMMITTEE,
             summary="提前安排会议（开始前30分钟开放签到）", example="安排 主题党日 2026-12-18 14:30 三楼会议室",
             section="支部委员"),
+    Handler(name="meeting_cancel", func=cancel, commands=("取消会议", "取消签到"), allowed=is_committee,
+            roles_text=COMMITTEE, summary="取消还没人签到的会议", example="取消会议 4827", section="支部委员"),
 )

@@ -62,3 +62,20 @@ def test_open_signin_in_a_scheduled_window_reuses_its_code(demo, say, clock):
         assert s.scalar(select(func.count()).select_from(Meeting)) == 1
     clock.set(clock() + timedelta(minutes=1))
     assert "应到 12 人" in say("demo-shuji", "签到情况")
+
+
+def test_cancel_a_meeting_nobody_signed_in_to(demo, say, clock):
+    code = code_of(say("demo-shuji", "安排 主题党日 2026-12-18 14:30 三楼会议室"))
+    say("demo-dangyuan", "请假 主题党日 出差")
+    assert "只有" in say("demo-dangyuan", f"取消会议 {code}")
+    assert "请写上要取消的会议的签到码" in say("demo-shuji", "取消会议")
+    assert f"已取消主题党日（12月18日（周五）14:30），签到码 {code} 作废" in say("demo-shuji", f"取消会议 {code}")
+    with transaction(demo.sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Meeting)) == 0
+    assert rows(demo) == {}
+    assert "不对或已失效" in say("demo-dangyuan", f"签到 {code}")
+
+    live = code_of(say("demo-shuji", "发起签到 党课"))
+    say("demo-dangyuan", f"签到 {live}")
+    assert "已有 1 人签到，不能取消" in say("demo-shuji", f"取消会议 {live}")
+    assert "没有签到码为 0000" in say("demo-shuji", "取消会议 0000")
