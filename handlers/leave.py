@@ -7,6 +7,7 @@ A member asks for leave before a meeting (`请假 主题党日 出差`): it coun
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 from typing import Any
 
 from sqlalchemy import select
@@ -29,9 +30,11 @@ from storage.meetings import (
     upcoming_for_member,
 )
 from storage.models import Attendance, Meeting, Member
+from storage.org_settings import get_setting
 from storage.orgs import descendants
 
 CODE_TOKEN = re.compile(r"\d{4}")
+CLOCK_TOKEN = re.compile(r"\d{1,2}:\d{2}")
 PENDING_MANUAL = "attendance.manual"
 PENDING_REFUSE = "leave.refuse"
 ON_TIME_WORDS = ("按时", "出席", "准时")
@@ -127,21 +130,45 @@ def request_leave(ctx: Context, tokens: list[str]) -> Reply:
 def make_up(incoming: Incoming, ctx: Context) -> Reply:
     tokens, code = split_code(ctx)
     on_time = any(t in ON_TIME_WORDS for t in tokens)
-    tokens = [t for t in tokens if t not in ON_TIME_WORDS]
+    arrived = next((t for t in tokens if CLOCK_TOKEN.fullmatch(t)), None)
+    tokens = [t for t in tokens if t not in ON_TIME_WORDS and t != arrived]
     if not tokens:
-        raise UserError("请写成：补签 张三（记为迟到；按时到会的写“补签 张三 按时”）")
+        raise UserError("请写成：补签 张三（记为迟到），可加到会时间“补签 张三 14:20”，按时到会的写“补签 张三 按时”")
     meeting = meeting_for_manual(ctx, code)
-    payload = {"meeting_id": meeting.id, "status": att.PRESENT if on_time else att.LATE, "note": None}
+    at = arrival(ctx, meeting, arrived) if arrived else None
+    if on_time:
+        status = att.PRESENT
+    elif at is not None:
+        status = att.status_for(meeting, at, get_setting(meeting.organization, "late_after_minutes"))
+    else:
+        status = att.LATE
+    payload = {"meeting_id": meeting.id, "status": status, "note": None, "at": at.isoformat() if at else None}
     picked = pick_member(ctx, tokens[0], scope_org_ids(ctx.session, meeting), kind=PENDING_MANUAL,
                          payload=payload, action="补签")
     return picked if isinstance(picked, Reply) else record_by_hand(ctx, meeting, picked, payload)
+
+
+def arrival(ctx: Context, meeting: Meeting, hhmm: str) -> datetime:
+    """`14:20` on the meeting's day; it must fall between the start and now."""
+    tz = ctx.settings.tz
+    hour, minute = (int(p) for p in hhmm.split(":"))
+    try:
+        at = datetime.combine(meeting.starts_at.astimezone(tz).date(), time(hour, minute), tzinfo=tz)
+    except ValueError:
+        raise UserError(f"“{hhmm}”不是有效的时间，请写成 14:20。") from None
+    if not meeting.signin_opens_at <= at <= ctx.now:
+        raise UserError(f"到会时间须在{show_hm(meeting.signin_opens_at, tz)}到现在之间。")
+    return at
 
 
 def record_by_hand(ctx: Context, meeting: Meeting, member: Member, payload: dict[str, Any]) -> Reply:
     """Write the secretary's 补签 (present/late) or 请假 for one member; audited."""
     tz = ctx.settings.tz
     status, note = payload["status"], payload.get("note")
-    at = max(ctx.now, meeting.starts_at) if status == att.LEAVE else ctx.now
+    if payload.get("at"):
+        at = datetime.fromisoformat(payload["at"])
+    else:
+        at = max(ctx.now, meeting.starts_at) if status == att.LEAVE else ctx.now
     if not att.insert_once(ctx.session, meeting_id=meeting.id, member_id=member.id, status=status, at=at,
                            via="manual", note=note, recorded_by_id=ctx.member.id):
         row = att.row_for(ctx.session, meeting.id, member.id)
@@ -151,7 +178,8 @@ def record_by_hand(ctx: Context, meeting: Meeting, member: Member, payload: dict
         row.status, row.at, row.via, row.note, row.recorded_by_id = status, at, "manual", note, ctx.member.id
     ctx.audit("attendance.manual", member.name, meeting_id=meeting.id, member_id=member.id, status=status, note=note)
     what = {att.PRESENT: "补签（按时出席）", att.LATE: "补签（迟到）", att.LEAVE: "请假"}[status]
-    return Reply(text=f"已为{member.name}登记{what}：{label(meeting)}（{show_time(meeting.starts_at, tz)}）"
+    when = f"，到会 {show_hm(at, tz)}" if payload.get("at") else ""
+    return Reply(text=f"已为{member.name}登记{what}：{label(meeting)}（{show_time(meeting.starts_at, tz)}）{when}"
                       + (f"，事由：{note}" if note else "") + "。发送「签到情况」查看全部。")
 
 

@@ -22,7 +22,7 @@ from storage.orgs import find_org
 
 COMMITTEE = "支部书记、副书记、组织委员"
 WEEKDAY = "一二三四五六日"
-PLACE_END = re.compile(r"(室|厅|楼|馆|中心|基地|会场|礼堂|教室|广场|园|线上|视频会议|腾讯会议)$")
+PLACE_END = re.compile(r"(室|厅|楼|馆|基地|会场|礼堂|教室|广场|线上|视频会议|腾讯会议)$")
 INVITE_PREFIX = ("邀请", "联合")
 DATE_TIME = re.compile(
     r"(?:(?P<y>\d{4})[-/.年])?(?P<m>\d{1,2})[-/.月](?P<d>\d{1,2})日?"
@@ -58,7 +58,9 @@ def parse_extras(ctx: Context, tokens: list[str], host: Organization) -> Extras:
             inviting = False
             continue
         inviting = False
-        if m := re.fullmatch(r"(?:地点|在)[:：]?(.+)", token):
+        if m := re.fullmatch(r"地点[:：]?(.+)", token):
+            out.place = m.group(1)
+        elif (m := re.fullmatch(r"在(.+)", token)) and PLACE_END.search(m.group(1)):
             out.place = m.group(1)
         elif m := re.fullmatch(r"(?:主题|题目|标题)[:：]?(.+)", token):
             title_parts.append(m.group(1))
@@ -132,6 +134,10 @@ def schedule(incoming: Incoming, ctx: Context) -> Reply:
     kinds = kinds_from(tokens, usage)
     starts_at, rest = parse_start(" ".join(tokens[1:]), ctx.now)
     extras = parse_extras(ctx, rest.split(), org)
+    same = ctx.session.scalars(select(Meeting).where(Meeting.organization_id == org.id, Meeting.starts_at == starts_at,
+                                                     Meeting.status != "closed")).first()
+    if same is not None and same.kinds == set(kinds):
+        return Reply(text="\n".join(["这次会议已经安排过了：", *describe_meeting(ctx, same), f"签到码：{same.code}"]))
     try:
         meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=starts_at,
                                  opens_at=starts_at - OPENS_BEFORE, closes_at=starts_at + WINDOW, title=extras.title,

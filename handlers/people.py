@@ -27,7 +27,7 @@ def members_named(ctx: Context, name: str, org_ids: Iterable[int]) -> list[Membe
         .order_by(Member.organization_id, Member.id)))
 
 
-def describe_member(ctx: Context, member: Member) -> str:
+def describe_member(member: Member) -> str:
     return f"{member.name}（{member.organization.name}，{mask_mobile(member.mobile)}）"
 
 
@@ -49,7 +49,7 @@ def pick_from(ctx: Context, name: str, found: list[Member], *, kind: str, payloa
         raise UserError(f"名为“{name}”的党员超过9位，请联系管理员在名单中区分后再试。")
     ctx.set_pending(kind, {**payload, "candidates": [m.id for m in found]})
     lines = [f"有 {len(found)} 位党员名叫“{name}”，{action}的是哪一位？请回复序号："]
-    lines += [f"{i}. {describe_member(ctx, m)}" for i, m in enumerate(found, start=1)]
+    lines += [f"{i}. {describe_member(m)}" for i, m in enumerate(found, start=1)]
     return Reply(text="\n".join(lines))
 
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
-from storage.models import MEETING_KINDS, Meeting, MeetingInvitation, MeetingKind, Member, Organization
+from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
 from storage.orgs import descendants
 
 WINDOW = timedelta(hours=2)  # sign-in stays open this long after the start
@@ -124,8 +124,6 @@ def scope_org_ids(session: Session, meeting: Meeting) -> set[int]:
 
 def expected_members(session: Session, meeting: Meeting) -> list[Member]:
     """Everyone due to attend: active members in scope, plus anyone with a record (who may have moved on since)."""
-    from storage.models import Attendance
-
     with_rows = select(Attendance.member_id).where(Attendance.meeting_id == meeting.id)
     return list(session.scalars(select(Member).where(or_(
         (Member.organization_id.in_(scope_org_ids(session, meeting))) & (Member.status == "active"),

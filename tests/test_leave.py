@@ -139,3 +139,16 @@ def test_secretary_records_leave_ahead_for_the_next_meeting(demo, say):
     # a secretary's own leave still works: the first word is not a member's name
     assert "已向书记请假" in say("demo-zuzhi", "请假 外出培训")
     assert rows(demo, code)["李红梅"].note == "外出培训"
+
+
+def test_make_up_with_the_arrival_time(demo, say, clock):
+    code = code_of(say("demo-shuji", "发起签到 主题党日"))
+    later(clock, 90)
+    assert "到会 10:05" in say("demo-shuji", "补签 马超 10:05")
+    assert "补签（迟到）" in say("demo-shuji", "补签 黄蕾 10:25")
+    assert "到会时间须在10:00到现在之间" in say("demo-shuji", "补签 何军 12:00")
+    assert "不是有效的时间" in say("demo-shuji", "补签 何军 25:00")
+    got = rows(demo, code)
+    assert (got["马超"].status, got["马超"].at) == ("present", beijing(2026, 11, 24, 10, 5))
+    assert (got["黄蕾"].status, got["黄蕾"].at) == ("late", beijing(2026, 11, 24, 10, 25))
+    assert "何军" not in got
