@@ -40,9 +40,8 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
     tokens = ctx.args.split()
     kinds = kinds_from(tokens, usage)
     extras = parse_extras(ctx, tokens[1:], org)
-    running = current_meeting(ctx.session, org, ctx.now, open_only=True)
-    if (running is not None and running.organization_id == org.id and running.kinds == set(kinds)
-            and running.signin_closes_at > ctx.now):
+    running = current_meeting(ctx.session, org, ctx.now, open_only=True, hosted_only=True)
+    if running is not None and running.kinds == set(kinds) and running.signin_closes_at > ctx.now:
         # a scheduled meeting whose window is open, or a second tap on 发起签到: hand out the same code
         return Reply(text="\n".join([f"这次{label(running)}的签到已在进行中。", *describe_meeting(ctx, running),
                                      f"签到码：{running.code}，请党员发送“签到 {running.code}”。"]))

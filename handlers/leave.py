@@ -74,7 +74,7 @@ def leave(incoming: Incoming, ctx: Context) -> Reply:
             picked = pick_member(ctx, tokens[0], scope_org_ids(ctx.session, meeting), kind=PENDING_MANUAL,
                                  payload=payload, action="登记请假")
             return picked if isinstance(picked, Reply) else record_by_hand(ctx, meeting, picked, payload)
-    return request_leave(ctx, tokens)
+    return request_leave(ctx, tokens, code)
 
 
 def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | None:
@@ -92,7 +92,7 @@ def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | No
     return meeting
 
 
-def request_leave(ctx: Context, tokens: list[str]) -> Reply:
+def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> Reply:
     tz = ctx.settings.tz
     kinds = parse_kinds(tokens[0]) if tokens and is_kinds_token(tokens[0]) else None
     reason = " ".join(tokens[1:] if kinds else tokens).strip()
@@ -100,7 +100,7 @@ def request_leave(ctx: Context, tokens: list[str]) -> Reply:
         raise UserError("请写上请假事由，例如：请假 主题党日 出差")
     if len(reason) > 100:
         raise UserError("请假事由请控制在100字以内。")
-    upcoming = upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds)
+    upcoming = [m for m in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds) if code in (None, m.code)]
     if not upcoming:
         what = "+".join(kinds) if kinds else "会议"
         raise UserError(f"近期没有安排需要你参加的{what}。会议已开始的，请直接联系书记登记请假。")

@@ -152,3 +152,11 @@ def test_make_up_with_the_arrival_time(demo, say, clock):
     assert (got["马超"].status, got["马超"].at) == ("present", beijing(2026, 11, 24, 10, 5))
     assert (got["黄蕾"].status, got["黄蕾"].at) == ("late", beijing(2026, 11, 24, 10, 25))
     assert "何军" not in got
+
+
+def test_leave_for_the_meeting_with_a_code(demo, say):
+    schedule(say)
+    later_code = code_of(say("demo-shuji", "安排 主题党日 2027-01-15 14:30"))
+    assert "1月15日" in say("demo-dangyuan", f"请假 主题党日 {later_code} 出差")
+    assert rows(demo, later_code)["张伟"].note == "出差"
+    assert "近期没有安排" in say("demo-dangyuan", "请假 0000 出差")

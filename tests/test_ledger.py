@@ -132,3 +132,24 @@ def test_sheet_names_are_unique_and_legal():
     assert len(names[2]) <= 31
     data = build_ledger("某支部", "2026-11", [m(5, "主题党日")], [])
     assert load_workbook(io.BytesIO(data))["11-05 主题党日"]["B9"].value == 0  # nobody expected: 应到 0
+
+
+def test_zhibu_ledger_export_writes_the_same_workbook(demo, say, clock, db_url, tmp_path, monkeypatch, capsys):
+    from bot.cli import main
+
+    clock.set(beijing(2026, 10, 20, 9))
+    code = code_of(say("demo-shuji", "发起签到 主题党日 三楼会议室"))
+    say("demo-dangyuan", f"签到 {code}")
+    say("demo-shuji", "结束签到")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ZHIBU_DATABASE_URL", db_url)
+    monkeypatch.setenv("ZHIBU_SECRET_KEY", "test-secret-key-0123456789")
+    assert main(["ledger", "export", "第一党支部", "2026-10"]) == 0
+    assert "1次会议，12名党员" in capsys.readouterr().out
+    wb = load_workbook(tmp_path / "第一党支部出勤台账2026-10.xlsx")
+    assert wb.sheetnames == ["党员出勤汇总", "10-20 主题党日"]
+    assert wb["10-20 主题党日"]["B5"].value == "三楼会议室" and wb["10-20 主题党日"]["B10"].value == 1
+    assert main(["ledger", "export", "第九党支部", "2026-10"]) == 1
+    assert "没有名为“第九党支部”的党组织" in capsys.readouterr().err
+    assert main(["ledger", "export", "第一党支部", "2026-9"]) == 1
+    assert "没有会议签到记录" in capsys.readouterr().err
