@@ -1,0 +1,40 @@
+"""签到情况: who is present, late, on leave and missing, and the participation rate against the branch's threshold."""
+from __future__ import annotations
+
+from bot.context import Context, UserError
+from bot.messages import Incoming, Reply
+from bot.roles import is_committee
+from bot.router import Handler
+from handlers.checkin import summary_lines
+from handlers.common import managed_org
+from handlers.meetings import COMMITTEE, show_hm
+from storage import attendance as att
+from storage.meetings import current_meeting, expected_members, label
+
+
+def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
+    org = managed_org(ctx)
+    code = ctx.args.strip() or None
+    meeting = current_meeting(ctx.session, org, ctx.now, code=code)
+    if meeting is None:
+        raise UserError("还没有会议签到记录。发起签到请发送：发起签到 主题党日" if code is None
+                        else f"没有签到码为 {code} 的会议。")
+    summary = att.summarize(expected_members(ctx.session, meeting), att.rows_by_member(ctx.session, meeting.id))
+    tz = ctx.settings.tz
+    if meeting.status == "closed" or meeting.signin_closes_at <= ctx.now:
+        state = f"签到已于{show_hm(meeting.signin_closes_at, tz)}结束"
+    elif ctx.now < meeting.signin_opens_at:
+        state = f"签到{show_hm(meeting.signin_opens_at, tz)}开放，签到码 {meeting.code}"
+    else:
+        state = f"签到进行中，签到码 {meeting.code}，{show_hm(meeting.signin_closes_at, tz)}截止"
+    lines = [f"【{label(meeting)}签到情况】{state}", *summary_lines(ctx, meeting, summary, with_times=True)]
+    if state.startswith("签到进行中"):
+        lines.append("补登请发送“补签 姓名”或“请假 姓名 事由”；散会后发送「结束签到」。")
+    return Reply(text="\n".join(lines), private=True)
+
+
+HANDLERS = (
+    Handler(name="attendance_status", func=attendance_status, commands=("签到情况", "签到统计", "出勤情况"),
+            allowed=is_committee, roles_text=COMMITTEE, summary="查看本次签到：出席、迟到、请假、缺席和参与率",
+            example="签到情况", section="支部委员"),
+)

@@ -1,0 +1,184 @@
+"""发起签到 / 签到 4827 / 结束签到.
+
+Signing in is one INSERT guarded by the unique (meeting, member) constraint: a member sending twice, or two workers
+handling the same member at once, end with exactly one row, and the repeat is told when the first one landed.
+"""
+from __future__ import annotations
+
+import re
+
+from bot.context import Context, UserError
+from bot.messages import Incoming, Reply
+from bot.roles import is_committee
+from bot.router import Handler
+from handlers.common import managed_org
+from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time
+from handlers.people import push_to, secretaries_of
+from storage import attendance as att
+from storage.meetings import (
+    WINDOW,
+    MeetingError,
+    create_meeting,
+    current_meeting,
+    expected_members,
+    find_latest_by_code,
+    find_live_by_code,
+    label,
+    may_attend,
+)
+from storage.models import Meeting, Organization
+from storage.org_settings import get_setting
+
+SIGN_IN = re.compile(r"(?:签到|qd)\s*[:：#]?\s*(\d*)", re.IGNORECASE)
+CODE = re.compile(r"\d{4}")
+
+
+# 发起签到 -----------------------------------------------------------------------------------------------------
+def open_signin(incoming: Incoming, ctx: Context) -> Reply:
+    usage = "发起签到 主题党日（或 主题党日+党课，可加主题和地点）"
+    org = managed_org(ctx)
+    tokens = ctx.args.split()
+    kinds = kinds_from(tokens, usage)
+    extras = parse_extras(ctx, tokens[1:], org)
+    running = current_meeting(ctx.session, org, ctx.now, open_only=True, hosted_only=True)
+    if running is not None and running.kinds == set(kinds) and running.signin_closes_at > ctx.now:
+        # a scheduled meeting whose window is open, or a second tap on 发起签到: hand out the same code
+        return Reply(text="\n".join([f"这次{label(running)}的签到已在进行中。", *describe_meeting(ctx, running),
+                                     f"签到码：{running.code}，请党员发送“签到 {running.code}”。"]))
+    try:
+        meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
+                                 closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
+                                 creator=ctx.member, invited=extras.invited, status="open", now=ctx.now)
+    except MeetingError as err:
+        raise UserError(str(err)) from None
+    ctx.audit("meeting.open", org.name, meeting_id=meeting.id, kinds=kinds, code=meeting.code)
+    tz = ctx.settings.tz
+    late = get_setting(org, "late_after_minutes")
+    return Reply(text="\n".join([
+        f"已发起签到，签到码：{meeting.code}",
+        *describe_meeting(ctx, meeting),
+        f"请党员发送“签到 {meeting.code}”（也可发“qd {meeting.code}”）。",
+        f"开始{late}分钟后签到记为迟到；{show_hm(meeting.signin_closes_at, tz)}截止。",
+        "发送「签到情况」看谁还没到，散会后发送「结束签到」。",
+    ]))
+
+
+# 签到 4827 ----------------------------------------------------------------------------------------------------
+def is_sign_in(text: str, _words: list[str]) -> bool:
+    return SIGN_IN.fullmatch(text) is not None
+
+
+def sign_in(incoming: Incoming, ctx: Context) -> Reply:
+    code = SIGN_IN.fullmatch(ctx.args).group(1)
+    if not code:
+        raise UserError("请在“签到”后写上书记公布的4位签到码，例如：签到 4827")
+    if not CODE.fullmatch(code):
+        raise UserError(f"签到码是4位数字，“{code}”不对。请核对后重发，例如：签到 4827")
+    tz = ctx.settings.tz
+    meeting = find_live_by_code(ctx.session, code, ctx.now)
+    if meeting is None:
+        old = find_latest_by_code(ctx.session, code)
+        if old is not None and may_attend(old, ctx.member):
+            raise UserError(f"{label(old)}（{show_time(old.starts_at, tz)}）的签到已经结束，签到码已失效。"
+                            "如确实参加了会议，请联系书记补签。")
+        raise UserError(f"签到码 {code} 不对或已失效，请核对书记公布的签到码后重发。")
+    host = meeting.organization
+    if not may_attend(meeting, ctx.member):
+        raise UserError(f"这次是{host.name}的{label(meeting)}，你所在的{ctx.member.organization.name}不在参会范围内，"
+                        "无需签到。如是联合会议，请书记在发起签到时邀请你所在支部。")
+    if ctx.now < meeting.signin_opens_at:
+        raise UserError(f"{label(meeting)}{show_time(meeting.starts_at, tz)}开始，"
+                        f"签到{show_hm(meeting.signin_opens_at, tz)}开放，请届时再签。")
+    status = att.status_for(meeting, ctx.now, get_setting(host, "late_after_minutes"))
+    if att.insert_once(ctx.session, meeting_id=meeting.id, member_id=ctx.member.id, status=status, at=ctx.now,
+                       via="code"):
+        return Reply(text=signed_text(ctx, meeting, status))
+    row = att.row_for(ctx.session, meeting.id, ctx.member.id)
+    if row.status in (att.PRESENT, att.LATE):
+        return Reply(text=f"{ctx.member.name}，你已于{show_hm(row.at, tz)}签到{label(meeting)}，无需重复签到。")
+    # a leave (or refused leave) on record, and the member came after all: the attendance replaces it
+    was = att.STATUS_TEXT[row.status]
+    note = f"原登记为{was}" + (f"：{row.note}" if row.note else "")
+    row.status, row.at, row.via, row.note, row.recorded_by_id = status, ctx.now, "code", note, None
+    return Reply(text=signed_text(ctx, meeting, status) + f"\n（你原登记为{was}，现按签到记录。）")
+
+
+def signed_text(ctx: Context, meeting: Meeting, status: str) -> str:
+    tz = ctx.settings.tz
+    text = (f"签到成功！{ctx.member.name}，{label(meeting)}（{show_time(meeting.starts_at, tz)}开始），"
+            f"签到时间 {show_hm(ctx.now, tz)}")
+    if status == att.LATE:
+        minutes = int((ctx.now - meeting.starts_at).total_seconds() // 60)
+        text += f"，迟到 {minutes} 分钟"
+    return text + "。"
+
+
+# 结束签到 -----------------------------------------------------------------------------------------------------
+def close_signin(incoming: Incoming, ctx: Context) -> Reply:
+    org = managed_org(ctx)
+    code = ctx.args.strip() or None
+    meeting = current_meeting(ctx.session, org, ctx.now, code=code, open_only=code is None, hosted_only=True)
+    if meeting is None:
+        raise UserError("没有进行中的签到。" if code is None else f"本支部没有签到码为 {code} 的会议。")
+    if meeting.status == "closed":
+        raise UserError(f"{label(meeting)}的签到已于{show_time(meeting.signin_closes_at, ctx.settings.tz)}结束。"
+                        "发送「签到情况」查看结果。")
+    if ctx.now < meeting.signin_opens_at:
+        raise UserError(f"{label(meeting)}的签到还没开始，不能结束。")
+    meeting.status = "closed"
+    if meeting.signin_closes_at > ctx.now:
+        meeting.signin_closes_at = ctx.now
+    summary = att.summarize(expected_members(ctx.session, meeting), att.rows_by_member(ctx.session, meeting.id))
+    ctx.audit("meeting.close", org.name, meeting_id=meeting.id, attended=summary.attended,
+              expected=len(summary.expected))
+    lines = summary_lines(ctx, meeting, summary)
+    pushed = []
+    for secretary in secretaries_of(ctx, org):
+        if push_to(ctx, secretary, Reply(text="\n".join(["签到已结束，结果如下：", *lines])),
+                   f"checkin_summary:{meeting.id}:{secretary.id}"):
+            pushed.append(secretary.name)
+    tail = f"结果已推送给{'、'.join(pushed)}。" if pushed else "结果未能推送，请以本条为准。"
+    return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, tail]), private=True)
+
+
+def summary_lines(ctx: Context, meeting: Meeting, summary: att.Summary, with_times: bool = False) -> list[str]:
+    """The body shared by 签到情况 and 结束签到: counts, names, participation and the threshold flag."""
+    tz = ctx.settings.tz
+    host: Organization = meeting.organization
+    threshold = get_setting(host, "participation_threshold")
+    many_orgs = len({m.organization_id for m in summary.expected}) > 1
+
+    def name(m) -> str:
+        shown = f"{m.name}（{m.organization.name}）" if many_orgs else m.name
+        row = summary.rows.get(m.id)
+        if row is not None and row.status in (att.PRESENT, att.LATE) and with_times:
+            shown += f" {show_hm(row.at, tz)}"
+        if row is not None and row.status in (att.LEAVE, att.ABSENT) and row.note:
+            shown += f"（{row.note}）"
+        return shown
+
+    def names(ms) -> str:
+        return "、".join(name(m) for m in ms) or "无"
+
+    rate = att.percent_text(summary.participation)
+    flag = f"  ⚠ 低于参与率下限{threshold * 100:g}%" if summary.below(threshold) else ""
+    return [
+        *describe_meeting(ctx, meeting),
+        f"应到 {len(summary.expected)} 人，实到 {summary.attended} 人（出席 {len(summary.present)}，"
+        f"迟到 {len(summary.late)}），请假 {len(summary.leave)} 人，缺席 {len(summary.absent)} 人。",
+        f"参与率：{rate}（(出席+迟到)÷(应到−请假)）{flag}",
+        f"出席：{names(summary.present)}",
+        f"迟到：{names(summary.late)}",
+        f"请假：{names(summary.leave)}",
+        f"缺席：{names(summary.absent)}",
+    ]
+
+
+HANDLERS = (
+    Handler(name="checkin_open", func=open_signin, commands=("发起签到", "开始签到"), allowed=is_committee,
+            roles_text=COMMITTEE, summary="发起会议签到，得到4位签到码", example="发起签到 主题党日+党课 三楼会议室",
+            section="支部委员"),
+    Handler(name="checkin_close", func=close_signin, commands=("结束签到",), allowed=is_committee,
+            roles_text=COMMITTEE, summary="结束签到，把缺席名单推送给书记", example="结束签到", section="支部委员"),
+    Handler(name="checkin_sign", func=sign_in, match=is_sign_in, summary="会议签到", example="签到 4827"),
+)

@@ -1,0 +1,245 @@
+"""请假 and 补签.
+
+A member asks for leave before a meeting (`请假 主题党日 出差`): it counts as approved unless the secretary refuses it
+(`不准假 张伟`), and the secretary is told at once. After (or during) the window the secretary records by hand:
+`补签 张三` (a late arrival) and `请假 李四 出差`. Names shared by several members are asked back as a numbered choice.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.context import Context, UserError
+from bot.messages import Incoming, Reply
+from bot.roles import is_committee
+from bot.router import Handler
+from handlers.common import managed_org
+from handlers.meetings import COMMITTEE, show_hm, show_time
+from handlers.people import chosen_member, members_named, pick_from, pick_member, push_to, secretaries_of
+from storage import attendance as att
+from storage.meetings import (
+    current_meeting,
+    is_kinds_token,
+    label,
+    next_hosted,
+    parse_kinds,
+    scope_org_ids,
+    upcoming_for_member,
+)
+from storage.models import Attendance, Meeting, Member
+from storage.org_settings import get_setting
+from storage.orgs import descendants
+
+CODE_TOKEN = re.compile(r"\d{4}")
+CLOCK_TOKEN = re.compile(r"\d{1,2}:\d{2}")
+PENDING_MANUAL = "attendance.manual"
+PENDING_REFUSE = "leave.refuse"
+ON_TIME_WORDS = ("按时", "出席", "准时")
+
+
+def split_code(ctx: Context) -> tuple[list[str], str | None]:
+    """The words of the command, and a 4-digit meeting code if one was given among them."""
+    tokens, code = [], None
+    for token in ctx.args.split():
+        if CODE_TOKEN.fullmatch(token) and code is None:
+            code = token
+        else:
+            tokens.append(token)
+    return tokens, code
+
+
+def meeting_for_manual(ctx: Context, code: str | None) -> Meeting:
+    org = managed_org(ctx)
+    meeting = current_meeting(ctx.session, org, ctx.now, code=code)
+    if meeting is None or ctx.now < meeting.signin_opens_at:
+        raise UserError("没有可以登记的会议（签到开放后才能补签或登记请假）。" if code is None
+                        else f"没有签到码为 {code} 且已开始签到的会议。")
+    return meeting
+
+
+# 请假 ---------------------------------------------------------------------------------------------------------
+def leave(incoming: Incoming, ctx: Context) -> Reply:
+    tokens, code = split_code(ctx)
+    if not tokens and code is None:
+        raise UserError("请写成：请假 主题党日 事由，例如“请假 主题党日 出差”。"
+                        "书记登记他人请假请写：请假 李四 出差")
+    if tokens and not is_kinds_token(tokens[0]) and is_committee(ctx.roles):
+        meeting = _meeting_if_named(ctx, tokens[0], code)
+        if meeting is not None:
+            note = " ".join(tokens[1:]) or None
+            payload = {"meeting_id": meeting.id, "status": att.LEAVE, "note": note}
+            picked = pick_member(ctx, tokens[0], scope_org_ids(ctx.session, meeting), kind=PENDING_MANUAL,
+                                 payload=payload, action="登记请假")
+            return picked if isinstance(picked, Reply) else record_by_hand(ctx, meeting, picked, payload)
+    return request_leave(ctx, tokens, code)
+
+
+def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | None:
+    """The meeting a secretary's `请假 李四 …` is about when `李四` is someone due there: the current one (after its
+    sign-in opened), else the next one the branch holds. None means the words are the secretary's own reason."""
+    org = managed_org(ctx)
+    meeting = current_meeting(ctx.session, org, ctx.now, code=code)
+    if meeting is None or (code is None and ctx.now < meeting.signin_opens_at):
+        meeting = next_hosted(ctx.session, org, ctx.now) if code is None else None
+    scope = scope_org_ids(ctx.session, meeting) if meeting else {org.id, *(o.id for o in descendants(ctx.session, org))}
+    if not members_named(ctx, name, scope):
+        return None
+    if meeting is None:
+        raise UserError(f"没有可以为{name}登记请假的会议。先“安排”或“发起签到”，再登记请假。")
+    return meeting
+
+
+def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> Reply:
+    tz = ctx.settings.tz
+    kinds = parse_kinds(tokens[0]) if tokens and is_kinds_token(tokens[0]) else None
+    reason = " ".join(tokens[1:] if kinds else tokens).strip()
+    if not reason:
+        raise UserError("请写上请假事由，例如：请假 主题党日 出差")
+    if len(reason) > 100:
+        raise UserError("请假事由请控制在100字以内。")
+    upcoming = [m for m in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds) if code in (None, m.code)]
+    if not upcoming:
+        what = "+".join(kinds) if kinds else "会议"
+        raise UserError(f"近期没有安排需要你参加的{what}。会议已开始的，请直接联系书记登记请假。")
+    meeting = upcoming[0]
+    when = f"{label(meeting)}（{show_time(meeting.starts_at, tz)}）"
+    inserted = att.insert_once(ctx.session, meeting_id=meeting.id, member_id=ctx.member.id, status=att.LEAVE,
+                               at=ctx.now, via="manual", note=reason, recorded_by_id=ctx.member.id)
+    if not inserted:
+        row = att.row_for(ctx.session, meeting.id, ctx.member.id)
+        if row.status in (att.PRESENT, att.LATE):
+            raise UserError(f"你已于{show_hm(row.at, tz)}签到{label(meeting)}，不能再请假。")
+        if row.status == att.ABSENT:
+            raise UserError(f"书记未批准你{when}的请假，请按时参加。如有特殊情况请直接联系书记。")
+        row.note, row.at = reason, ctx.now
+    for secretary in secretaries_of(ctx, meeting.organization):
+        if secretary.id == ctx.member.id:
+            continue
+        push_to(ctx, secretary, Reply(text=(
+            f"{ctx.member.name}（{ctx.member.organization.name}）请假：{when}，事由：{reason}。\n"
+            f"已按准假登记；如不同意，请发送“不准假 {ctx.member.name}”。")),
+            f"leave_request:{meeting.id}:{ctx.member.id}:{ctx.now.isoformat()}")
+    verb = "已向书记请假" if inserted else "已更新请假事由"
+    return Reply(text=f"{verb}：{when}，事由：{reason}。书记不同意时会通知你；如能参加，到时照常签到即可。")
+
+
+# 补签 / 书记登记请假 ----------------------------------------------------------------------------------------------
+def make_up(incoming: Incoming, ctx: Context) -> Reply:
+    tokens, code = split_code(ctx)
+    on_time = any(t in ON_TIME_WORDS for t in tokens)
+    arrived = next((t for t in tokens if CLOCK_TOKEN.fullmatch(t)), None)
+    tokens = [t for t in tokens if t not in ON_TIME_WORDS and t != arrived]
+    if not tokens:
+        raise UserError("请写成：补签 张三（记为迟到），可加到会时间“补签 张三 14:20”，按时到会的写“补签 张三 按时”")
+    meeting = meeting_for_manual(ctx, code)
+    at = arrival(ctx, meeting, arrived) if arrived else None
+    if on_time:
+        status = att.PRESENT
+    elif at is not None:
+        status = att.status_for(meeting, at, get_setting(meeting.organization, "late_after_minutes"))
+    else:
+        status = att.LATE
+    payload = {"meeting_id": meeting.id, "status": status, "note": None, "at": at.isoformat() if at else None}
+    picked = pick_member(ctx, tokens[0], scope_org_ids(ctx.session, meeting), kind=PENDING_MANUAL,
+                         payload=payload, action="补签")
+    return picked if isinstance(picked, Reply) else record_by_hand(ctx, meeting, picked, payload)
+
+
+def arrival(ctx: Context, meeting: Meeting, hhmm: str) -> datetime:
+    """`14:20` on the meeting's day; it must fall between the start and now."""
+    tz = ctx.settings.tz
+    hour, minute = (int(p) for p in hhmm.split(":"))
+    try:
+        at = datetime.combine(meeting.starts_at.astimezone(tz).date(), time(hour, minute), tzinfo=tz)
+    except ValueError:
+        raise UserError(f"“{hhmm}”不是有效的时间，请写成 14:20。") from None
+    if not meeting.signin_opens_at <= at <= ctx.now:
+        raise UserError(f"到会时间须在{show_hm(meeting.signin_opens_at, tz)}到现在之间。")
+    return at
+
+
+def record_by_hand(ctx: Context, meeting: Meeting, member: Member, payload: dict[str, Any]) -> Reply:
+    """Write the secretary's 补签 (present/late) or 请假 for one member; audited."""
+    tz = ctx.settings.tz
+    status, note = payload["status"], payload.get("note")
+    if payload.get("at"):
+        at = datetime.fromisoformat(payload["at"])
+    else:
+        at = max(ctx.now, meeting.starts_at) if status == att.LEAVE else ctx.now
+    if not att.insert_once(ctx.session, meeting_id=meeting.id, member_id=member.id, status=status, at=at,
+                           via="manual", note=note, recorded_by_id=ctx.member.id):
+        row = att.row_for(ctx.session, meeting.id, member.id)
+        if row.status in (att.PRESENT, att.LATE):
+            verb = "补签" if status != att.LEAVE else "登记请假"
+            raise UserError(f"{member.name}已于{show_hm(row.at, tz)}签到{label(meeting)}，无需{verb}。")
+        row.status, row.at, row.via, row.note, row.recorded_by_id = status, at, "manual", note, ctx.member.id
+    ctx.audit("attendance.manual", member.name, meeting_id=meeting.id, member_id=member.id, status=status, note=note)
+    what = {att.PRESENT: "补签（按时出席）", att.LATE: "补签（迟到）", att.LEAVE: "请假"}[status]
+    when = f"，到会 {show_hm(at, tz)}" if payload.get("at") else ""
+    return Reply(text=f"已为{member.name}登记{what}：{label(meeting)}（{show_time(meeting.starts_at, tz)}）{when}"
+                      + (f"，事由：{note}" if note else "") + "。发送「签到情况」查看全部。")
+
+
+def resolve_manual(incoming: Incoming, ctx: Context, payload: dict[str, Any]) -> Reply:
+    member = chosen_member(ctx, payload)
+    meeting = ctx.session.get(Meeting, payload["meeting_id"])
+    if meeting is None:
+        raise UserError("这次会议已不存在，请重新发送命令。")
+    return record_by_hand(ctx, meeting, member, payload)
+
+
+# 不准假 -------------------------------------------------------------------------------------------------------
+def refuse(incoming: Incoming, ctx: Context) -> Reply:
+    tokens = ctx.args.split(maxsplit=1)
+    if not tokens:
+        raise UserError("请写成：不准假 张伟（可加理由，如“不准假 张伟 本次为党员大会须到会”）")
+    org = managed_org(ctx)
+    found = list(ctx.session.scalars(select(Member).join(Attendance, Attendance.member_id == Member.id)
+                                     .join(Meeting, Meeting.id == Attendance.meeting_id).where(
+        Meeting.organization_id == org.id, Meeting.status != "closed", Meeting.signin_closes_at > ctx.now,
+        Attendance.status == att.LEAVE, Member.name == tokens[0]).distinct().order_by(Member.id)))
+    if not found:
+        raise UserError(f"没有找到{tokens[0]}待处理的请假。发送「签到情况」可查看请假名单。")
+    payload = {"reason": tokens[1] if len(tokens) > 1 else None}
+    picked = pick_from(ctx, tokens[0], found, kind=PENDING_REFUSE, payload=payload, action="不准假")
+    return picked if isinstance(picked, Reply) else refuse_for(ctx, picked, payload)
+
+
+def refuse_for(ctx: Context, member: Member, payload: dict[str, Any]) -> Reply:
+    tz = ctx.settings.tz
+    org = managed_org(ctx)
+    row, meeting = ctx.session.execute(select(Attendance, Meeting).join(Meeting, Meeting.id == Attendance.meeting_id)
+                                       .where(Meeting.organization_id == org.id, Meeting.status != "closed",
+                                              Meeting.signin_closes_at > ctx.now, Attendance.status == att.LEAVE,
+                                              Attendance.member_id == member.id)
+                                       .order_by(Meeting.starts_at)).first() or (None, None)
+    if row is None:
+        raise UserError(f"{member.name}没有待处理的请假。")
+    reason = payload.get("reason")
+    row.status = att.ABSENT
+    row.note = f"请假未获批准（原事由：{row.note or '未写'}）" + (f"：{reason}" if reason else "")
+    row.recorded_by_id = ctx.member.id
+    ctx.audit("leave.refuse", member.name, meeting_id=meeting.id, member_id=member.id, reason=reason)
+    when = f"{label(meeting)}（{show_time(meeting.starts_at, tz)}）"
+    push_to(ctx, member, Reply(text=f"你申请的{when}请假未获批准" + (f"：{reason}" if reason else "")
+                               + "。请按时参加，到时发送“签到 签到码”。"), f"leave_refused:{meeting.id}:{member.id}")
+    return Reply(text=f"已不准{member.name}的请假：{when}，并已通知本人。")
+
+
+def resolve_refuse(incoming: Incoming, ctx: Context, payload: dict[str, Any]) -> Reply:
+    return refuse_for(ctx, chosen_member(ctx, payload), payload)
+
+
+HANDLERS = (
+    Handler(name="leave_refuse", func=refuse, commands=("不准假", "驳回请假", "不批准请假"), allowed=is_committee,
+            roles_text=COMMITTEE, summary="不批准党员的请假", example="不准假 张伟", section="支部委员"),
+    Handler(name="attendance_make_up", func=make_up, commands=("补签",), allowed=is_committee, roles_text=COMMITTEE,
+            summary="为党员补签（记为迟到）；代登记请假发送“请假 李四 出差”", example="补签 张三", section="支部委员"),
+    Handler(name="leave", func=leave, commands=("请假",), summary="会前向书记请假",
+            example="请假 主题党日 出差"),
+)
+
+PENDING = {PENDING_MANUAL: resolve_manual, PENDING_REFUSE: resolve_refuse}

@@ -1,0 +1,95 @@
+"""Attendance rows and the rules read from them.
+
+One row per meeting × member, guaranteed by the unique constraint: a sign-in is an INSERT … ON CONFLICT DO NOTHING,
+so a burst of concurrent (or repeated) sign-ins can neither lose nor duplicate a row, whatever the interleaving.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.models import Attendance, Meeting, Member
+
+PRESENT, LATE, LEAVE, ABSENT = "present", "late", "leave", "absent"
+STATUS_TEXT = {PRESENT: "出席", LATE: "迟到", LEAVE: "请假", ABSENT: "缺席"}
+VIA_TEXT = {"code": "签到码", "qr": "扫码", "scan": "扫码", "manual": "书记登记"}
+
+
+def status_for(meeting: Meeting, at: datetime, late_after_minutes: int) -> str:
+    """Late when more than `late_after_minutes` after the start."""
+    return LATE if at > meeting.starts_at + timedelta(minutes=late_after_minutes) else PRESENT
+
+
+def insert_once(session: Session, *, meeting_id: int, member_id: int, status: str, at: datetime, via: str,
+                note: str | None = None, recorded_by_id: int | None = None) -> bool:
+    """Insert the row unless one exists for this meeting × member; True when this call inserted it."""
+    values = dict(meeting_id=meeting_id, member_id=member_id, status=status, at=at, via=via, note=note,
+                  recorded_by_id=recorded_by_id)
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        stmt = dialect_insert(Attendance).values(**values).on_conflict_do_nothing(
+            index_elements=["meeting_id", "member_id"]).returning(Attendance.id)
+        return session.execute(stmt).scalar() is not None
+    try:  # other databases: let the constraint decide inside a savepoint
+        with session.begin_nested():
+            session.execute(insert(Attendance).values(**values))
+        return True
+    except IntegrityError:
+        return False
+
+
+def row_for(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
+    return session.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id,
+                                                    Attendance.member_id == member_id)).first()
+
+
+def rows_by_member(session: Session, meeting_id: int) -> dict[int, Attendance]:
+    return {a.member_id: a for a in session.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id))}
+
+
+@dataclass
+class Summary:
+    """Who came, who was late, who had leave, who was missing; participation = (present + late) ÷ (expected − leave)."""
+
+    expected: list[Member]
+    present: list[Member] = field(default_factory=list)
+    late: list[Member] = field(default_factory=list)
+    leave: list[Member] = field(default_factory=list)
+    absent: list[Member] = field(default_factory=list)
+    rows: dict[int, Attendance] = field(default_factory=dict)
+
+    @property
+    def attended(self) -> int:
+        return len(self.present) + len(self.late)
+
+    @property
+    def due(self) -> int:
+        return len(self.expected) - len(self.leave)
+
+    @property
+    def participation(self) -> float | None:
+        return self.attended / self.due if self.due > 0 else None
+
+    def below(self, threshold: float) -> bool:
+        return self.participation is not None and self.participation < threshold
+
+
+def summarize(expected: list[Member], rows: dict[int, Attendance]) -> Summary:
+    summary = Summary(expected=list(expected), rows=rows)
+    buckets = {PRESENT: summary.present, LATE: summary.late, LEAVE: summary.leave, ABSENT: summary.absent}
+    for member in expected:
+        row = rows.get(member.id)
+        buckets[row.status if row is not None else ABSENT].append(member)
+    return summary
+
+
+def percent_text(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,174 @@
+"""Meetings: kinds, sign-in codes, who is expected, which meeting a command means.
+
+A meeting is *live* while it is not closed and its sign-in window has not ended; sign-in codes are unique among live
+meetings. A scheduled meeting's window opens before it starts; one opened on the spot starts now.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, text
+from sqlalchemy.orm import Session
+
+from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
+from storage.orgs import descendants
+
+WINDOW = timedelta(hours=2)  # sign-in stays open this long after the start
+OPENS_BEFORE = timedelta(minutes=30)  # a scheduled meeting's sign-in opens this long before it starts
+KIND_ALIASES = {"主题党日活动": "主题党日", "支部委员会": "支委会", "支委会议": "支委会", "支部党员大会": "党员大会",
+                "民主评议党员": "民主评议", "党小组会议": "党小组会", "专题组织生活会": "组织生活会"}
+CODE_LOCK = 5829_0001  # PostgreSQL advisory lock taken while choosing a code
+
+
+class MeetingError(ValueError):
+    """A reason in Chinese, for the member."""
+
+
+def parse_kinds(token: str) -> list[str]:
+    """'主题党日+党课' -> ['主题党日', '党课'] in the canonical order; ValueError names the unknown part."""
+    parts = [p for p in token.replace("＋", "+").replace("、", "+").replace("和", "+").split("+") if p]
+    kinds: list[str] = []
+    for part in parts:
+        kind = KIND_ALIASES.get(part, part)
+        if kind not in MEETING_KINDS:
+            raise MeetingError(f"“{part}”不是会议类型。可选：{'、'.join(MEETING_KINDS)}；"
+                               "一次会议兼有几种时用“+”连接，如 主题党日+党课")
+        if kind not in kinds:
+            kinds.append(kind)
+    if not kinds:
+        raise MeetingError(f"请写会议类型：{'、'.join(MEETING_KINDS)}")
+    return sorted(kinds, key=MEETING_KINDS.index)
+
+
+def is_kinds_token(token: str) -> bool:
+    try:
+        parse_kinds(token)
+    except MeetingError:
+        return False
+    return True
+
+
+def kinds_text(meeting: Meeting) -> str:
+    return "+".join(sorted(meeting.kinds, key=MEETING_KINDS.index))
+
+
+def label(meeting: Meeting) -> str:
+    """主题党日+党课, with the title when the secretary gave one."""
+    kinds = kinds_text(meeting)
+    return kinds if meeting.title in ("", kinds) else f"{kinds}「{meeting.title}」"
+
+
+def live_filter(now: datetime):
+    return (Meeting.status != "closed", Meeting.signin_closes_at > now)
+
+
+def allocate_code(session: Session, now: datetime, randbelow: Callable[[int], int] = secrets.randbelow) -> str:
+    """A 4-digit code no live meeting uses. On PostgreSQL an advisory lock keeps two secretaries from drawing the
+    same code at once; SQLite writers are already serialised (BEGIN IMMEDIATE)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CODE_LOCK})
+    used = set(session.scalars(select(Meeting.code).where(*live_filter(now), Meeting.code.is_not(None))))
+    if len(used) >= 9000:
+        raise MeetingError("进行中的签到太多，暂时分配不出签到码，请先结束已完成的签到。")
+    while True:
+        code = f"{1000 + randbelow(9000)}"
+        if code not in used:
+            return code
+
+
+def create_meeting(session: Session, *, org: Organization, kinds: list[str], starts_at: datetime,
+                   opens_at: datetime, closes_at: datetime, title: str | None, place: str | None,
+                   creator: Member | None, invited: Iterable[Organization], status: str, now: datetime) -> Meeting:
+    meeting = Meeting(organization_id=org.id, title=title or "+".join(kinds), starts_at=starts_at, place=place,
+                      signin_opens_at=opens_at, signin_closes_at=closes_at, status=status,
+                      code=allocate_code(session, now), created_by_id=creator.id if creator else None, created_at=now)
+    meeting.kind_rows = [MeetingKind(kind=k) for k in kinds]
+    meeting.invitations = [MeetingInvitation(organization_id=o.id) for o in invited if o.id != org.id]
+    session.add(meeting)
+    session.flush()
+    return meeting
+
+
+def find_live_by_code(session: Session, code: str, now: datetime) -> Meeting | None:
+    return session.scalars(select(Meeting).where(Meeting.code == code, *live_filter(now))).first()
+
+
+def find_latest_by_code(session: Session, code: str) -> Meeting | None:
+    return session.scalars(select(Meeting).where(Meeting.code == code).order_by(Meeting.starts_at.desc())).first()
+
+
+def org_chain_ids(org: Organization) -> set[int]:
+    """The organisation and every organisation above it."""
+    ids = set()
+    while org is not None:
+        ids.add(org.id)
+        org = org.parent
+    return ids
+
+
+def invited_ids(meeting: Meeting) -> set[int]:
+    return {inv.organization_id for inv in meeting.invitations}
+
+
+def may_attend(meeting: Meeting, member: Member) -> bool:
+    """Members of the host organisation (and the groups under it), and of invited organisations."""
+    return bool(org_chain_ids(member.organization) & ({meeting.organization_id} | invited_ids(meeting)))
+
+
+def scope_org_ids(session: Session, meeting: Meeting) -> set[int]:
+    roots = [meeting.organization, *(session.get(Organization, i) for i in invited_ids(meeting))]
+    return {o.id for root in roots for o in (root, *descendants(session, root))}
+
+
+def expected_members(session: Session, meeting: Meeting) -> list[Member]:
+    """Everyone due to attend: active members in scope, plus anyone with a record (who may have moved on since)."""
+    with_rows = select(Attendance.member_id).where(Attendance.meeting_id == meeting.id)
+    return list(session.scalars(select(Member).where(or_(
+        (Member.organization_id.in_(scope_org_ids(session, meeting))) & (Member.status == "active"),
+        Member.id.in_(with_rows))).order_by(Member.organization_id, Member.id)))
+
+
+def hosted_or_invited(org: Organization):
+    invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id == org.id)
+    return or_(Meeting.organization_id == org.id, Meeting.id.in_(invited))
+
+
+def current_meeting(session: Session, org: Organization, now: datetime, code: str | None = None,
+                    open_only: bool = False, hosted_only: bool = False) -> Meeting | None:
+    """The meeting a secretary's 签到情况 / 结束签到 / 补签 means: the one with this code, else the latest whose sign-in
+    has opened and is not closed, else (unless open_only) the latest that has started."""
+    base = select(Meeting).where(Meeting.organization_id == org.id if hosted_only else hosted_or_invited(org))
+    if code:
+        return session.scalars(base.where(Meeting.code == code).order_by(Meeting.starts_at.desc())).first()
+    found = session.scalars(base.where(Meeting.status != "closed", Meeting.signin_opens_at <= now)
+                            .order_by(Meeting.starts_at.desc())).first()
+    if found is not None or open_only:
+        return found
+    return session.scalars(base.where(Meeting.starts_at <= now).order_by(Meeting.starts_at.desc())).first()
+
+
+def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting | None:
+    """The next meeting `org` hosts that has not started yet."""
+    return session.scalars(select(Meeting).where(Meeting.organization_id == org.id, Meeting.status != "closed",
+                                                 Meeting.starts_at > now).order_by(Meeting.starts_at)).first()
+
+
+def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None) -> list[Meeting]:
+    """Meetings the member is due at that have not started yet, soonest first."""
+    chain = org_chain_ids(member.organization)
+    invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
+    q = select(Meeting).where(Meeting.status != "closed", Meeting.starts_at > now,
+                              or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited)))
+    if kinds:
+        q = q.where(Meeting.id.in_(select(MeetingKind.meeting_id).where(MeetingKind.kind.in_(kinds))))
+    return list(session.scalars(q.order_by(Meeting.starts_at)))
+
+
+def meetings_between(session: Session, org: Organization, start: datetime, end: datetime,
+                     opened_by: datetime) -> list[Meeting]:
+    """Meetings hosted by or inviting `org` that start in [start, end) and whose sign-in has opened."""
+    return list(session.scalars(select(Meeting).where(
+        hosted_or_invited(org), Meeting.starts_at >= start, Meeting.starts_at < end,
+        Meeting.signin_opens_at <= opened_by).order_by(Meeting.starts_at, Meeting.id)))
