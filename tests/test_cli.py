@@ -20,9 +20,9 @@ def zhibu(tmp_path):
 def test_demo_say_and_exit_codes(zhibu):
     first = zhibu("demo")
     assert first.returncode == 0, first.stderr
-    assert "demo-shuji" in first.stdout and "党员新增 25 人" in first.stdout
+    assert "demo-shuji" in first.stdout and "党员新增 21 人" in first.stdout
     again = zhibu("demo")
-    assert "党员新增 0 人" in again.stdout and "无变化 25 人" in again.stdout
+    assert "党员新增 0 人" in again.stdout and "无变化 21 人" in again.stdout
 
     member = zhibu("say", "--as", "demo-dangyuan", "帮助")
     secretary = zhibu("say", "--as", "demo-shuji", "帮助")
@@ -49,9 +49,9 @@ def test_bad_setting_is_one_line(zhibu):
 def test_roster_cli_round_trip_and_refusal(zhibu, tmp_path):
     assert zhibu("demo").returncode == 0
     out = zhibu("roster", "export", "export.xlsx")
-    assert out.returncode == 0 and "25 名党员" in out.stdout
+    assert out.returncode == 0 and "21 名党员" in out.stdout
     again = zhibu("roster", "import", "export.xlsx")
-    assert again.returncode == 0 and "新增 0 人、更新 0 人、无变化 25 人" in again.stdout
+    assert again.returncode == 0 and "新增 0 人、更新 0 人、无变化 21 人" in again.stdout
 
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,手机号,企业微信账号,钉钉账号,所在党组织,党员类别,入党日期,转正日期,职务\n"
