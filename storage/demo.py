@@ -79,8 +79,8 @@ def seed_demo_dues(session: Session, today: date) -> tuple[int, int]:
     members = list(session.scalars(select(Member).where(Member.wecom_userid.in_(ids), Member.status == "active")
                                    .order_by(Member.id)))
     existing_rates = set(session.scalars(select(DuesRate.member_id).where(DuesRate.year == year)))
-    paid = set(session.execute(select(DuesPayment.member_id, DuesPayment.month)
-                               .where(DuesPayment.member_id.in_([m.id for m in members]))).tuples())
+    paid = {(member_id, month) for member_id, month in session.execute(
+        select(DuesPayment.member_id, DuesPayment.month).where(DuesPayment.member_id.in_([m.id for m in members])))}
     rates_added = payments_added = 0
     for i, m in enumerate(members):
         category = RETIRED if m.wecom_userid == "demo-dangwei" else WAGE
