@@ -6,6 +6,7 @@ two members share is resolved by asking which one.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -25,7 +26,7 @@ from handlers.dues_calculator import (
     percent_text,
 )
 from handlers.dues_people import ask_which, pick, resolve_member_by_name
-from handlers.dues_status import KEEPERS, is_dues_role, span_text
+from handlers.dues_status import KEEPERS, is_dues_role, private_reply, span_text
 from storage.dues import (
     ESCALATE_MONTHS,
     arrears_signals,
@@ -130,7 +131,7 @@ def set_rate(ctx: Context, org: Organization, member: Member, rest: str) -> Repl
               category=category)
     head = (f"已核定{member.name}{year}年每月党费 {fen_to_yuan(fen)} 元" +
             (f"（原为 {fen_to_yuan(old)} 元）" if old is not None and old != fen else "") + "。")
-    return Reply(text="\n".join([head, *notes, "年内一般不再调整；已交月份的金额不变。"]), private=True)
+    return private_reply(ctx, "\n".join([head, *notes, "年内一般不再调整；已交月份的金额不变。"]), "核定结果")
 
 
 # 登记党费 ---------------------------------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def record_payment(ctx: Context, org: Organization, member: Member, rest: str) -
     if check.late:
         lines.append(f"注意：{span_text(check.late)} 的补交已超过 6 个月（党费规定第十二条：补交一般不超过 6 个月），"
                      "已登记并在审计记录中标注，请支部研究。")
-    return Reply(text="\n".join(lines), private=True)
+    return private_reply(ctx, "\n".join(lines), "登记结果")
 
 
 ACTIONS = {"rate": (set_rate, "设置党费"), "pay": (record_payment, "登记党费")}
@@ -247,7 +248,7 @@ def unpaid(incoming: Incoming, ctx: Context) -> Reply:
     if any(s.count >= ESCALATE_MONTHS for s in signals.values()):
         lines.append("连续 6 个月未交的，是否有正当理由由支部研究认定，系统不作结论。")
     lines.append("登记请发送：登记党费 姓名 2026-09至2026-11")
-    return Reply(text="\n".join(lines), private=True)
+    return private_reply(ctx, "\n".join(lines), "未交党费名单")
 
 
 # 导出党费 ---------------------------------------------------------------------------------------------------
@@ -262,8 +263,8 @@ def export(incoming: Incoming, ctx: Context) -> Reply:
     data = export_dues(ctx.session, [org], year, ctx.today)
     filename = f"{org.name}{year}年党费收缴登记簿.xlsx"
     ctx.audit("dues.export", org.name, year=year)
-    return Reply(text=f"已导出{filename}（党员 × 月份，含合计）。", attachment=Attachment(filename, data),
-                 private=True)
+    reply = private_reply(ctx, f"已导出{filename}（党员 × 月份，含合计）。", "党费收缴登记簿")
+    return replace(reply, attachment=Attachment(filename, data))
 
 
 SECTION = "党费管理员"

@@ -30,9 +30,10 @@ from handlers.dues_status import private_reply
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
-NUMBER = re.compile(r"(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万|千)?(?![\d年月日号个%％])")
+# an amount, not a date or a month (2026年, 2026-11, 11月) nor a percentage
+NUMBER = re.compile(r"(?<![\d\-/.])(\d+(?:,\d{3})*(?:\.\d+)?)\s*(万|千)?(?![\d年月日号个%％\-/])")
 ASKING = ("交多少", "缴多少", "交纳多少", "缴纳多少", "怎么算", "如何算", "如何计算", "怎么计算", "多少党费", "算党费",
-          "党费标准", "党费比例", "交党费", "党费多少", "该交", "应交")
+          "党费标准", "党费比例", "党费多少")
 INCOME_WORDS = ("工资", "收入", "月薪", "薪水", "退休金", "养老金", "退休费", "离休费", "年薪", "基数")
 CATEGORY_ORDER = (RETIRED, ANNUAL, STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)  # checked before the default 在职
 FIXED = (STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)

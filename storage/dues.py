@@ -174,7 +174,8 @@ def check_payment(months: list[str], current: str, start: date | None, paid: set
         errors.append(f"{months[0]} 早于应交党费的起始月 {month_key(start)}（入党或建账之月）")
     limit = add_months(current, AHEAD_LIMIT)
     if months and months[-1] > limit:
-        errors.append(f"{months[-1]} 超出可预交范围：最多预交一个季度（到 {limit}）")
+        errors.append(f"{months[-1]} 超出可预交范围：最多预交一个季度（到 {limit}；依据党费规定第十二条，"
+                      "经支部同意可按季度交纳，以原文为准）")
     dup = [m for m in months if m in paid]
     if dup:
         errors.append(f"{'、'.join(dup)} 已登记过党费，同一月份不能重复登记")

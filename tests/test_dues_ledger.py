@@ -248,3 +248,10 @@ def test_export_via_chat_is_checked_cell_by_cell(dues_demo):
 def test_export_refuses_a_bad_year(dues_demo):
     assert "导出党费 2026" in send(dues_demo, "demo-shuji", "导出党费 明年").text
     assert send(dues_demo, "demo-shuji", "导出党费 2030").attachment is None
+
+
+def test_ledger_answers_in_a_group_go_private(dues_demo):
+    for text in ("未交党费", "登记党费 张伟 2026-11", "导出党费 2026", "查党费 何军"):
+        reply = send(dues_demo, "demo-shuji", text, chat_type="group")
+        assert reply.private, text
+        assert not any(ch.isdigit() for ch in reply.extra["group_note"]), text

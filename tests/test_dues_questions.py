@@ -84,3 +84,9 @@ def test_commands_are_not_taken_for_questions(dues_demo):
     assert "已核定" in send(dues_demo, "demo-shuji", "设置党费 张伟 62.50").text
     assert "参与率下限" in send(dues_demo, "demo-shuji", "设置 参与率下限 85%").text
     assert "每月应交" in send(dues_demo, "demo-dangyuan", "我的党费").text
+
+
+@pytest.mark.parametrize("question", ["2026-11的党费怎么算", "2026年党费标准", "11月党费交多少"])
+def test_dates_are_not_taken_for_income(dues_demo, question):
+    text = send(dues_demo, "demo-dangyuan", question).text
+    assert "3000元以下 0.5%" in text  # the general answer, not an amount computed on 2026 or 11
