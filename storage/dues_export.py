@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.dues import branch_members, consecutive_unpaid, month_key, previous_month, tracking_starts
-from storage.models import DuesPayment, DuesRate, Organization
+from storage.models import DuesPayment, DuesRate, Member, Organization
+from storage.orgs import descendants
 
 HEADERS = ("序号", "姓名", "党员类别", "月交纳额（元）", *(f"{m}月" for m in range(1, 13)), "合计（元）", "备注")
 FIRST_MONTH_COL = 5  # E = January
@@ -59,6 +60,12 @@ def export_dues(session: Session, orgs: list[Organization], year: int, today: da
 
 def _write_sheet(ws, session: Session, org: Organization, year: int, today: date) -> None:
     members = branch_members(session, org)
+    # a member removed since (transferred out) keeps the months they paid this year on the sheet
+    org_ids = [org.id] + [o.id for o in descendants(session, org) if o.type == "党小组"]
+    members += list(session.scalars(select(Member).where(
+        Member.organization_id.in_(org_ids), Member.status != "active",
+        Member.id.in_(select(DuesPayment.member_id).where(DuesPayment.month.like(f"{year:04d}-%"))))
+        .order_by(Member.id)))
     ids = [m.id for m in members]
     starts = tracking_starts(session, members)
     rates = {r.member_id: r.monthly_fen for r in session.scalars(
@@ -105,6 +112,8 @@ def _write_sheet(ws, session: Session, org: Organization, year: int, today: date
         total = sum(member_paid.values())
         ws.cell(row=row, column=TOTAL_COL, value=yuan(total)).number_format = MONEY
         notes = []
+        if m.status != "active":
+            notes.append("已移出")
         if m.id not in rates:
             notes.append(f"{year}年未核定")
         if m.joined_on and m.joined_on.year == year:

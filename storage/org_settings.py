@@ -158,7 +158,7 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("dues_rounding", "党费取整方式", parse_choice("half_up", "down"), "half_up",
                 "half_up 四舍五入到分，down 舍去分以下"),
     SettingSpec("farmer_dues", "农民党员每月党费（元）", parse_fen_range, 0.2, "0.2 到 1 元"),
-    SettingSpec("dues_alert_months", "党费欠缴提醒（月）", parse_alert_months, 3,
+    SettingSpec("dues_alert_months", "党费欠缴提醒月数", parse_alert_months, 3,
                 "连续几个月未交时提醒支部（2 到 5）；满 6 个月一律提请支部研究处理"),
 )}
 

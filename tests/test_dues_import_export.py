@@ -233,3 +233,22 @@ def test_cli_import(cli_env, tmp_path, capsys):
     assert payments(cli_env, "demo-yubei")[month] == 1250
     assert main(["dues", "import", str(tmp_path / "missing.xlsx")]) == 1
     assert main(["dues", "template", str(tmp_path / "t.xlsx")]) == 0 and (tmp_path / "t.xlsx").exists()
+
+
+def test_a_member_removed_later_keeps_the_months_paid(dues_demo):
+    from storage.models import Member
+    from storage.roster import remove_member
+
+    with transaction(dues_demo.sessions) as s:
+        m = s.query(Member).filter_by(wecom_userid="demo-b1-05").one()  # 冯丽
+        remove_member(s, m, "组织关系转出")
+    paid = payments(dues_demo, "demo-b1-05")
+    with transaction(dues_demo.sessions) as s:
+        ws = load_workbook(io.BytesIO(export_dues(s, [find_org(s, "第一党支部")], 2026, TODAY))).active
+        gone = load_workbook(io.BytesIO(export_dues(s, [find_org(s, "第一党支部")], 2025, TODAY))).active
+    names = [ws.cell(row=r, column=2).value for r in range(4, ws.max_row + 1)]
+    assert names[-2:] == ["冯丽", "合计"]
+    row = ws.max_row - 1
+    assert ws.cell(row=row, column=17).value == sum(paid.values()) / 100 > 0
+    assert ws.cell(row=row, column=18).value.startswith("已移出")
+    assert "冯丽" not in [gone.cell(row=r, column=2).value for r in range(4, gone.max_row + 1)]
