@@ -2,18 +2,30 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import branch_admin, menu, profile
+from handlers import (
+    attendance_views,
+    branch_admin,
+    checkin,
+    dues_ledger,
+    dues_questions,
+    dues_status,
+    leave,
+    ledger_export,
+    meetings,
+    menu,
+    profile,
+)
+
+# Order matters where command words overlap: dues_ledger before branch_admin ("设置党费 …" is not the generic
+# "设置 …"); dues_questions last, because it matches free questions that mention 党费.
+MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
+           ledger_export, dues_questions)
 
 
 def register_all(router: Router) -> None:
-    for module in (menu, profile, branch_admin):
+    for module in MODULES:
         for handler in module.HANDLERS:
             router.register(handler)
-    # sign-in and meetings; PENDING maps a pending-choice kind to its resolver
-    from handlers import attendance_views, checkin, leave, ledger_export, meetings
-
-    for module in (checkin, meetings, leave, attendance_views, ledger_export):
-        for handler in module.HANDLERS:
-            router.register(handler)
+        # PENDING maps a pending-choice kind ("reply 1/2/3") to its resolver
         for kind, resolver in getattr(module, "PENDING", {}).items():
             router.register_pending(kind, resolver)

@@ -6,8 +6,11 @@ from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.dues import month_key, months_between, previous_month
+from storage.models import DuesPayment, DuesRate, Member
 from storage.roster import MEMBER_COLUMNS, MEMBER_SHEET, ORG_COLUMNS, ORG_SHEET, ImportResult, _sheet, import_roster
 
 PARTY_COMMITTEE, BRANCH_1, BRANCH_2 = "示范机关党委", "第一党支部", "第二党支部"
@@ -47,14 +50,57 @@ def member_rows() -> list[list[object]]:
     return rows
 
 
-def seed_demo(session: Session) -> ImportResult:
+def seed_demo(session: Session, today: date | None = None) -> ImportResult:
+    """The roster; with `today`, also this year's dues as of that day (tests pass their frozen clock's date)."""
     wb = Workbook()
     _sheet(wb, ORG_SHEET, ORG_COLUMNS, ORGS, first=True)
     _sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows())
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.xlsx"
         wb.save(path)
-        return import_roster(session, path, actor="示例数据")
+        result = import_roster(session, path, actor="示例数据")
+    if today is not None:
+        seed_demo_dues(session, today)
+    return result
+
+
+# demo dues: everyone's amount fixed for this year and paid up to last month, except one member three months
+# behind and one six months behind (both in 第一党支部, so its secretary's 未交党费 shows both levels)
+DUES_BEHIND = {"demo-b1-04": 3, "demo-b1-06": 6}
+DEMO_BASES = (4200, 6500, 8800, 12000, 3000, 5600, 9800, 4800, 7300)
+
+
+def seed_demo_dues(session: Session, today: date) -> tuple[int, int]:
+    """Idempotent: adds only the rates and payments that are missing. Returns (rates added, payments added)."""
+    from handlers.dues_calculator import RETIRED, WAGE, calculate  # here: the handlers package loads the router
+
+    year, last = today.year, previous_month(today)
+    ids = [row[2] for row in member_rows()]
+    members = list(session.scalars(select(Member).where(Member.wecom_userid.in_(ids), Member.status == "active")
+                                   .order_by(Member.id)))
+    existing_rates = set(session.scalars(select(DuesRate.member_id).where(DuesRate.year == year)))
+    paid = {(member_id, month) for member_id, month in session.execute(
+        select(DuesPayment.member_id, DuesPayment.month).where(DuesPayment.member_id.in_([m.id for m in members])))}
+    rates_added = payments_added = 0
+    for i, m in enumerate(members):
+        category = RETIRED if m.wecom_userid == "demo-dangwei" else WAGE
+        fixed = calculate(category, DEMO_BASES[i % len(DEMO_BASES)])
+        if m.id not in existing_rates:
+            session.add(DuesRate(member_id=m.id, year=year, base_category=category,
+                                 base_fen=DEMO_BASES[i % len(DEMO_BASES)] * 100, monthly_fen=fixed.monthly_fen))
+            rates_added += 1
+        first = max(month_key(m.joined_on), f"{year:04d}-01") if m.joined_on else f"{year:04d}-01"
+        due = months_between(first, last) if last.startswith(f"{year:04d}") else []
+        behind = DUES_BEHIND.get(m.wecom_userid, 0)
+        for month in due[:len(due) - behind]:
+            if (m.id, month) in paid:
+                continue
+            paid_on = min(date(int(month[:4]), int(month[5:]), 20), today)
+            session.add(DuesPayment(member_id=m.id, month=month, amount_fen=fixed.monthly_fen, paid_on=paid_on,
+                                    source="manual"))
+            payments_added += 1
+    session.flush()
+    return rates_added, payments_added
 
 
 def demo_ids_text() -> str:

@@ -128,6 +128,13 @@ def parse_fen_range(text: str) -> float:
     return v
 
 
+def parse_alert_months(text: str) -> int:
+    t = text.strip().removesuffix("个月").removesuffix("月")
+    if not t.isdigit() or not 2 <= int(t) <= 5:
+        raise ValueError("请写 2 到 5 之间的月数")
+    return int(t)
+
+
 def percent(v: float) -> str:
     return f"{v * 100:g}%"
 
@@ -151,6 +158,8 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("dues_rounding", "党费取整方式", parse_choice("half_up", "down"), "half_up",
                 "half_up 四舍五入到分，down 舍去分以下"),
     SettingSpec("farmer_dues", "农民党员每月党费（元）", parse_fen_range, 0.2, "0.2 到 1 元"),
+    SettingSpec("dues_alert_months", "党费欠缴提醒月数", parse_alert_months, 3,
+                "连续几个月未交时提醒支部（2 到 5）；满 6 个月一律提请支部研究处理"),
 )}
 
 

@@ -126,3 +126,14 @@ def pytest_collection_modifyitems(config, items):
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = keep
+
+
+@pytest.fixture
+def dues_demo(demo, clock) -> Runtime:
+    """The demo with this year's dues as of the frozen clock: paid to last month, demo-b1-04 (郑强) three months
+    behind, demo-b1-06 (何军) six."""
+    from storage.demo import seed_demo_dues
+
+    with transaction(demo.sessions) as session:
+        seed_demo_dues(session, clock().astimezone(demo.settings.tz).date())
+    return demo

@@ -1,0 +1,54 @@
+"""Finding the member a secretary names, within the branch they act for; two people of one name → ask which.
+
+The caller resumes through a pending choice: `ask_which` stores the candidates with the caller's own payload,
+and the resolver registered for that kind gets them back with `pick(ctx, payload)`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from bot.context import Context, UserError
+from bot.messages import Reply
+from storage.dues import branch_members
+from storage.models import Member, Organization
+
+MAX_CHOICES = 9  # the router takes 1–9 as an answer
+
+
+def resolve_member_by_name(ctx: Context, name: str, org: Organization) -> Member | list[Member]:
+    """The one active member of `org` (and its 党小组) called `name`; a list when several share the name.
+    Nobody of that name in the branch is a UserError (people of other branches are never looked at)."""
+    name = name.strip()
+    if not name:
+        raise UserError("请写上党员姓名。")
+    found = [m for m in branch_members(ctx.session, org) if m.name == name]
+    if not found:
+        raise UserError(f"{org.name}没有名叫“{name}”的党员，请核对姓名。")
+    return found[0] if len(found) == 1 else found[:MAX_CHOICES]
+
+
+def describe(member: Member) -> str:
+    mobile = f"手机尾号{member.mobile[-4:]}" if member.mobile else "未登记手机"
+    joined = f"，{member.joined_on.isoformat()}入党" if member.joined_on else ""
+    return f"{member.name}（{member.organization.name}，{mobile}{joined}）"
+
+
+def ask_which(ctx: Context, kind: str, candidates: list[Member], payload: dict[str, Any], question: str) -> Reply:
+    ctx.set_pending(kind, {**payload, "candidates": [m.id for m in candidates]})
+    lines = [f"{question}有 {len(candidates)} 位同名党员，请回复序号选择："]
+    lines += [f"{i}. {describe(m)}" for i, m in enumerate(candidates, start=1)]
+    lines.append("10 分钟内有效；回复其他内容则取消。")
+    extra = {"group_note": f"{ctx.member.name}同志，有同名党员，已私信请你选择。"} if ctx.incoming.in_group else {}
+    return Reply(text="\n".join(lines), private=True, extra=extra)
+
+
+def pick(ctx: Context, payload: dict[str, Any]) -> Member:
+    """The member chosen by the answer, still active and still in a branch the speaker keeps."""
+    ids = payload.get("candidates") or []
+    choice = int(payload.get("choice", 0))
+    if not 1 <= choice <= len(ids):
+        raise UserError(f"请回复 1 到 {len(ids)} 之间的序号。原操作已取消，请重新发送。")
+    member = ctx.session.get(Member, ids[choice - 1])
+    if member is None or member.status != "active":
+        raise UserError("这名党员已不在名单中。原操作已取消，请重新发送。")
+    return member
