@@ -23,4 +23,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return jsonify(status="error", problem="数据库无响应"), 503
         return jsonify(status="ok")
 
+    if runtime.settings.dingtalk is not None and runtime.settings.dingtalk.mode == "http":
+        from bot.channels.dingtalk import make_blueprint as dingtalk_blueprint
+
+        app.register_blueprint(dingtalk_blueprint(runtime))
+
     return app

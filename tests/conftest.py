@@ -100,3 +100,58 @@ def say(demo):
     def _say(user: str, text: str) -> str:
         return console.say(demo.router, user, text)[0]
     return _say
+
+
+# DingTalk: a fake DingTalk on loopback (HTTPS with a throwaway certificate) and a demo runtime configured for it
+DINGTALK_ENV = {"ZHIBU_DINGTALK_APP_KEY": "ding-app-key", "ZHIBU_DINGTALK_APP_SECRET": "ding-app-secret",
+                "ZHIBU_DINGTALK_ROBOT_CODE": "ding-robot-code"}
+
+
+@pytest.fixture(scope="session")
+def fake_tls(tmp_path_factory):
+    from tests.fakes.tls import make_cert
+
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def fake_dingtalk(fake_tls, clock):
+    from tests.fakes.dingtalk_server import FakeDingtalk
+
+    fake = FakeDingtalk(clock=clock, tls=fake_tls).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def trusting_http(fake_tls):
+    """A requests session that trusts the fake's certificate (and nothing else)."""
+    import requests
+
+    http = requests.Session()
+    http.verify = str(fake_tls[0])
+    http.trust_env = False
+    yield http
+    http.close()
+
+
+@pytest.fixture
+def dingtalk_mode() -> str:
+    return "http"
+
+
+@pytest.fixture
+def dingtalk_rt(db_url, clock, segmenter, pushed, fake_dingtalk, trusting_http, dingtalk_mode) -> Runtime:
+    """The demo data, with DingTalk configured against the fake; its pushers trust the fake's certificate."""
+    from bot.channels.dingtalk_push import dingtalk_pushers
+    from bot.push import ConsolePusher
+
+    settings = make_settings(db_url, **DINGTALK_ENV, ZHIBU_DINGTALK_API_BASE=fake_dingtalk.base_url,
+                             ZHIBU_DINGTALK_MODE=dingtalk_mode)
+    rt = build_runtime(settings, clock=clock, segmenter=segmenter,
+                       pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
+    rt.services.pushers.update(dingtalk_pushers(settings, rt.sessions, clock, trusting_http))
+    with transaction(rt.sessions) as session:
+        seed_demo(session)
+    yield rt
+    rt.close()
