@@ -149,11 +149,12 @@ def test_headers_are_never_logged(client, signer, caplog):
 
 
 @pytest.mark.parametrize("env", [{}, {"ZHIBU_DINGTALK_MODE": "stream"}])
-def test_callback_exists_only_in_http_mode(env, db_url):
+def test_callback_exists_only_in_http_mode(env, db_url, segmenter):
+    from bot.runtime import build_runtime
     from tests.conftest import DINGTALK_ENV
 
     extra = {**DINGTALK_ENV, **env} if env else {}
-    app = create_app(make_settings(db_url, **extra))
+    app = create_app(runtime=build_runtime(make_settings(db_url, **extra), segmenter=segmenter))
     try:
         assert app.test_client().post("/dingtalk/callback", json={}).status_code == 404
     finally:
@@ -162,7 +163,7 @@ def test_callback_exists_only_in_http_mode(env, db_url):
 
 def test_round_trip_over_a_real_socket(app, signer, trusting_http):
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         base = f"http://127.0.0.1:{server.server_port}"

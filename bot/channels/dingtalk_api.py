@@ -132,12 +132,14 @@ class DingtalkApi:
             if resp.status_code == 200:
                 return resp.json()
             err = _error_of(resp)
-            if attempt == 0 and (resp.status_code == 401 or err.code in AUTH_CODES):
-                log.info("DingTalk refused the access token; fetching a new one")
-                token = self.tokens.invalidate(token)
-                continue
+            if resp.status_code == 401 or err.code in AUTH_CODES:
+                if attempt == 0:
+                    log.info("DingTalk refused the access token; fetching a new one")
+                    token = self.tokens.invalidate(token)
+                    continue
+                err.retry = True  # refused twice in a row: leave it to the outbox's back-off, not a loop here
             raise err
-        raise ApiError("钉钉仍然拒绝新的 access token", retry=True)
+        raise AssertionError("unreachable")
 
     def batch_send(self, user_ids: list[str], msg_key: str, msg_param: str) -> dict:
         return self.call("/v1.0/robot/oToMessages/batchSend", {

@@ -106,7 +106,8 @@ class FakeDingtalk:
     def start(self) -> FakeDingtalk:
         ssl_context = (str(self.tls[0]), str(self.tls[1])) if self.tls else None
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True, ssl_context=ssl_context)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
         self._thread.start()
         return self
 
