@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import select
@@ -22,6 +22,7 @@ TOKEN_MARGIN = timedelta(minutes=5)  # refresh this long before DingTalk's expir
 RETRYABLE_CODES = {"send.too.fast", "send.byToken.tooFast", "system.error", "Forbidden.AccessDenied.QpsLimitForApi",
                    "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "ServiceUnavailable", "Throttling"}
 AUTH_CODES = {"InvalidAuthentication", "invalidAuthentication"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -61,7 +62,7 @@ class TokenCache:
     def get(self) -> str:
         with self.sessions() as session:
             row = self._row(session)
-            if row is not None and row.expires_at - TOKEN_MARGIN > self.clock():
+            if row is not None and row.token and row.expires_at - TOKEN_MARGIN > self.clock():
                 return row.token
         return self._refresh(stale=None)
 
@@ -73,26 +74,27 @@ class TokenCache:
         query = select(PlatformToken).where(PlatformToken.platform == PLATFORM, PlatformToken.app == self.app)
         return session.scalars(query.with_for_update() if lock else query).first()
 
+    def _ensure_row(self) -> None:
+        """An expired placeholder row, so that the refresh below always has a row to lock (PostgreSQL locks rows,
+        not gaps: without it, processes finding no row would all fetch at once)."""
+        try:
+            with transaction(self.sessions) as session:
+                if self._row(session) is None:
+                    session.add(PlatformToken(platform=PLATFORM, app=self.app, token="", expires_at=EPOCH))
+        except IntegrityError:
+            pass  # another process inserted it first
+
     def _refresh(self, stale: str | None) -> str:
-        for _ in range(2):  # a second round only when another process inserted the first row at the same time
-            try:
-                with transaction(self.sessions) as session:
-                    row = self._row(session, lock=True)
-                    now = self.clock()
-                    if row is not None and row.token != stale and row.expires_at - TOKEN_MARGIN > now:
-                        return row.token  # someone refreshed while we waited for the lock
-                    token, expire_in = self.fetch()
-                    self.fetches += 1
-                    expires_at = now + timedelta(seconds=max(expire_in, 0))
-                    if row is None:
-                        session.add(PlatformToken(platform=PLATFORM, app=self.app, token=token,
-                                                  expires_at=expires_at, updated_at=now))
-                    else:
-                        row.token, row.expires_at, row.updated_at = token, expires_at, now
-                    return token
-            except IntegrityError:
-                continue
-        raise ApiError("无法保存钉钉 access token", retry=True)
+        self._ensure_row()
+        with transaction(self.sessions) as session:
+            row = self._row(session, lock=True)  # other processes wait here, then find the fresh token
+            now = self.clock()
+            if row.token and row.token != stale and row.expires_at - TOKEN_MARGIN > now:
+                return row.token
+            token, expire_in = self.fetch()
+            self.fetches += 1
+            row.token, row.expires_at, row.updated_at = token, now + timedelta(seconds=max(expire_in, 0)), now
+            return token
 
 
 class DingtalkApi:
