@@ -4,8 +4,8 @@ Built on the dingtalk-stream SDK 0.24.3 (frames, acks, the chatbot handler), wit
 - acknowledge at once and work in a thread pool (AsyncChatbotHandler), so DingTalk never re-pushes for slowness;
 - de-duplication by the message's msgId through the Router (processed_messages), which holds across processes;
 - a bounded exponential reconnect back-off with jitter, reset once a connection delivers a frame;
-- a watchdog that reconnects when no frame (not even a ping) arrives for a while, timeouts on every HTTP call,
-  and a clean stop.
+- a keepalive whose ping must be answered in time, a watchdog that reconnects when no frame (not even a
+  server ping) arrives for half an hour, timeouts on every HTTP call, and a clean stop.
 Replies go to the message's sessionWebhook; when that has expired, through the robot OpenAPI.
 """
 from __future__ import annotations
@@ -119,7 +119,7 @@ class _QuietPings(logging.Filter):
 
 class StreamClient(dingtalk_stream.DingTalkStreamClient):
     def __init__(self, settings: DingtalkSettings, handler: RouterHandler, *, http: requests.Session | None = None,
-                 backoff: Backoff | None = None, idle_timeout: float = 180.0, http_timeout: float = 10.0,
+                 backoff: Backoff | None = None, idle_timeout: float = 1800.0, http_timeout: float = 10.0,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
         sdk_log = logging.getLogger("bot.channels.dingtalk_stream.sdk")
         sdk_log.addFilter(_QuietPings())
@@ -158,6 +158,23 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         except ValueError:
             return None
         return payload if payload.get("endpoint") and payload.get("ticket") else None
+
+    async def keepalive(self, ws, ping_interval: float = 60) -> None:
+        """The SDK's version awaits ws.ping() with no limit, and a hung ping leaves a socket that looks alive but
+        delivers nothing; here a ping that gets no pong in time aborts the socket, and run() reconnects."""
+        while True:
+            await asyncio.sleep(ping_interval)
+            try:
+                pong = await asyncio.wait_for(ws.ping(), timeout=self.http_timeout)
+                await asyncio.wait_for(pong, timeout=self.http_timeout)
+            except websockets.exceptions.ConnectionClosed:
+                return
+            except TimeoutError:
+                log.warning("DingTalk Stream: no pong in %.0f s, dropping the connection", self.http_timeout)
+                transport = getattr(ws, "transport", None)
+                if transport is not None:
+                    transport.abort()
+                return
 
     def get_host_ip(self) -> str:
         try:
