@@ -140,18 +140,36 @@ def dingtalk_mode() -> str:
     return "http"
 
 
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory):
+    """A migrated SQLite file with the demo data, made once; DingTalk tests copy it instead of seeding each time."""
+    from storage.db import make_engine, make_session_factory
+
+    path = tmp_path_factory.mktemp("demo-template") / "zhibu.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        seed_demo(session)
+    engine.dispose()  # the last connection closing folds the WAL into the file
+    return path
+
+
 @pytest.fixture
-def dingtalk_rt(db_url, clock, segmenter, pushed, fake_dingtalk, trusting_http, dingtalk_mode) -> Runtime:
+def dingtalk_rt(demo_db_template, tmp_path, clock, segmenter, pushed, fake_dingtalk, trusting_http,
+                dingtalk_mode) -> Runtime:
     """The demo data, with DingTalk configured against the fake; its pushers trust the fake's certificate."""
+    import shutil
+
     from bot.channels.dingtalk_push import dingtalk_pushers
     from bot.push import ConsolePusher
 
-    settings = make_settings(db_url, **DINGTALK_ENV, ZHIBU_DINGTALK_API_BASE=fake_dingtalk.base_url,
+    db = tmp_path / "dingtalk.db"
+    shutil.copy(demo_db_template, db)
+    settings = make_settings(f"sqlite:///{db}", **DINGTALK_ENV, ZHIBU_DINGTALK_API_BASE=fake_dingtalk.base_url,
                              ZHIBU_DINGTALK_MODE=dingtalk_mode)
     rt = build_runtime(settings, clock=clock, segmenter=segmenter,
                        pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
     rt.services.pushers.update(dingtalk_pushers(settings, rt.sessions, clock, trusting_http))
-    with transaction(rt.sessions) as session:
-        seed_demo(session)
     yield rt
     rt.close()
