@@ -3,6 +3,7 @@ import asyncio
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -141,11 +142,11 @@ def test_reconnect_backs_off_then_resets(make_client, gateway, fake_dingtalk, bo
     fake_dingtalk.open_refusals = 4
     client = make_client()
     assert gateway.wait_for(lambda: len(gateway.connections) == 1)
-    assert client.delays == [1.0, 2.0, 4.0, 8.0]
+    assert list(client.delays) == [1.0, 2.0, 4.0, 8.0]
     gateway.send_ping()  # a frame: the connection is good, so the next outage starts from the base delay
     gateway.send_disconnect()
     assert gateway.wait_for(lambda: len(gateway.connections) == 2)
-    assert client.delays == [1.0, 2.0, 4.0, 8.0, 1.0]
+    assert list(client.delays) == [1.0, 2.0, 4.0, 8.0, 1.0]
     assert len(fake_dingtalk.open_calls) == 6 and gateway.refused_tickets == 0
     url, expires = fake_dingtalk.add_session()
     gateway.send_robot_message(bodies.message("demo-dangyuan", "帮助", session_webhook=url,
@@ -183,3 +184,40 @@ def test_command_refuses_without_stream_settings(env, words, monkeypatch, tmp_pa
         monkeypatch.setenv(key, value)
     assert main(["dingtalk-stream"]) == 1
     assert words in capsys.readouterr().err
+
+
+def test_command_runs_and_stops_on_sigterm(demo_db_template, tmp_path, fake_dingtalk, gateway, fake_tls):
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    # the command runs on the real clock, so the fake and the message do too (a sessionWebhook expires)
+    fake_dingtalk.clock = lambda: datetime.now(UTC)
+    bodies = SignedClient("ding-app-secret", fake_dingtalk.clock)
+    db = tmp_path / "cli.db"
+    shutil.copy(demo_db_template, db)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    env |= {"ZHIBU_DATABASE_URL": f"sqlite:///{db}", "ZHIBU_SECRET_KEY": "test-secret-key-0123456789",
+            "ZHIBU_DINGTALK_APP_KEY": "ding-app-key", "ZHIBU_DINGTALK_APP_SECRET": "ding-app-secret",
+            "ZHIBU_DINGTALK_ROBOT_CODE": "ding-robot-code", "ZHIBU_DINGTALK_MODE": "stream",
+            "ZHIBU_DINGTALK_API_BASE": fake_dingtalk.base_url, "REQUESTS_CA_BUNDLE": str(fake_tls[0])}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "dingtalk-stream"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert gateway.wait_for(lambda: gateway.current is not None, timeout=60)
+        url, expires = fake_dingtalk.add_session()
+        gateway.send_robot_message(bodies.message("demo-shuji2", "我的信息", session_webhook=url,
+                                                  session_expires_ms=expires))
+        if not wait_until(lambda: fake_dingtalk.session_messages(url), timeout=30):
+            proc.kill()
+            pytest.fail("no reply; the command said: " + proc.communicate(timeout=10)[1][-3000:])
+        assert "刘洋" in fake_dingtalk.session_messages(url)[0]["text"]["content"]
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "已启动" in out and "已停止" in out

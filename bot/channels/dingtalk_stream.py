@@ -16,6 +16,7 @@ import logging
 import random
 import socket
 import threading
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from urllib.parse import quote_plus
@@ -134,7 +135,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         self.http_timeout = http_timeout
         self.sleep = sleep  # tests record the delays instead of waiting them out
         self.connections = 0  # WebSocket sessions opened so far
-        self.delays: list[float] = []  # every back-off delay taken, for the operator's log and for tests
+        self.delays: deque[float] = deque(maxlen=100)  # the latest back-off delays taken, for tests and debugging
         self._stopping = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
