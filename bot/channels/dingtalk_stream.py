@@ -236,6 +236,8 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
             log.warning("DingTalk Stream: connection closed (%s)", err.rcvd.code if err.rcvd else "no close frame")
         except (OSError, websockets.exceptions.WebSocketException, TimeoutError) as err:
             log.warning("DingTalk Stream: connection failed (%s)", type(err).__name__)
+        except Exception:
+            log.exception("DingTalk Stream: unexpected error; reconnecting")  # never let one bad frame end the service
 
     async def _pause(self, delay: float) -> None:
         if self.sleep is not None:
