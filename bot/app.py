@@ -44,4 +44,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return jsonify(status="not_ready", problems=problems), 503
         return jsonify(status="ok")
 
+    if runtime.settings.dingtalk is not None and runtime.settings.dingtalk.mode == "http":
+        from bot.channels.dingtalk import make_blueprint as dingtalk_blueprint
+
+        app.register_blueprint(dingtalk_blueprint(runtime))
+
     return app

@@ -5,10 +5,10 @@ import argparse
 import logging
 import sys
 
-from bot.commands import core, dues, ledger, roster
+from bot.commands import core, dingtalk, dues, ledger, roster
 from bot.commands.common import CommandError, fail
 
-COMMAND_MODULES = (core, roster, ledger, dues)
+COMMAND_MODULES = (core, roster, ledger, dues, dingtalk)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,6 +37,10 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
+    from bot.channels.dingtalk_push import dingtalk_pushers
+
+    for name, pusher in dingtalk_pushers(settings, sessions, clock).items():
+        services.pushers.setdefault(name, pusher)  # a pusher handed in (tests) wins
     router = Router(sessions, services)
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

@@ -137,3 +137,75 @@ def dues_demo(demo, clock) -> Runtime:
     with transaction(demo.sessions) as session:
         seed_demo_dues(session, clock().astimezone(demo.settings.tz).date())
     return demo
+
+# DingTalk: a fake DingTalk on loopback (HTTPS with a throwaway certificate) and a demo runtime configured for it
+DINGTALK_ENV = {"ZHIBU_DINGTALK_APP_KEY": "ding-app-key", "ZHIBU_DINGTALK_APP_SECRET": "ding-app-secret",
+                "ZHIBU_DINGTALK_ROBOT_CODE": "ding-robot-code"}
+
+
+@pytest.fixture(scope="session")
+def fake_tls(tmp_path_factory):
+    from tests.fakes.tls import make_cert
+
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def fake_dingtalk(fake_tls, clock):
+    from tests.fakes.dingtalk_server import FakeDingtalk
+
+    fake = FakeDingtalk(clock=clock, tls=fake_tls).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def trusting_http(fake_tls):
+    """A requests session that trusts the fake's certificate (and nothing else)."""
+    import requests
+
+    http = requests.Session()
+    http.verify = str(fake_tls[0])
+    http.trust_env = False
+    yield http
+    http.close()
+
+
+@pytest.fixture
+def dingtalk_mode() -> str:
+    return "http"
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory):
+    """A migrated SQLite file with the demo data, made once; DingTalk tests copy it instead of seeding each time."""
+    from storage.db import make_engine, make_session_factory
+
+    path = tmp_path_factory.mktemp("demo-template") / "zhibu.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    with transaction(make_session_factory(engine)) as session:
+        seed_demo(session)
+    engine.dispose()  # the last connection closing folds the WAL into the file
+    return path
+
+
+@pytest.fixture
+def dingtalk_rt(demo_db_template, tmp_path, clock, segmenter, pushed, fake_dingtalk, trusting_http,
+                dingtalk_mode) -> Runtime:
+    """The demo data, with DingTalk configured against the fake; its pushers trust the fake's certificate."""
+    import shutil
+
+    from bot.channels.dingtalk_push import dingtalk_pushers
+    from bot.push import ConsolePusher
+
+    db = tmp_path / "dingtalk.db"
+    shutil.copy(demo_db_template, db)
+    settings = make_settings(f"sqlite:///{db}", **DINGTALK_ENV, ZHIBU_DINGTALK_API_BASE=fake_dingtalk.base_url,
+                             ZHIBU_DINGTALK_MODE=dingtalk_mode)
+    rt = build_runtime(settings, clock=clock, segmenter=segmenter,
+                       pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
+    rt.services.pushers.update(dingtalk_pushers(settings, rt.sessions, clock, trusting_http))
+    yield rt
+    rt.close()

@@ -1,0 +1,166 @@
+"""The DingTalk OpenAPI calls we make: the new-style access token (shared through platform_tokens), robot 1:1
+batchSend and group send, and posting to a message's sessionWebhook."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import requests
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import DingtalkSettings
+from storage.db import transaction
+from storage.models import PlatformToken
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "dingtalk"
+TOKEN_MARGIN = timedelta(minutes=5)  # refresh this long before DingTalk's expiry, as the official SDK does
+RETRYABLE_CODES = {"send.too.fast", "send.byToken.tooFast", "system.error", "Forbidden.AccessDenied.QpsLimitForApi",
+                   "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "ServiceUnavailable", "Throttling"}
+AUTH_CODES = {"InvalidAuthentication", "invalidAuthentication"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class ApiError(Exception):
+    """A failed DingTalk call; `retry` says whether trying later may help. str() never contains a secret."""
+
+    def __init__(self, message: str, *, retry: bool, code: str = "", status: int = 0) -> None:
+        super().__init__(message)
+        self.retry = retry
+        self.code = code
+        self.status = status
+
+
+def _error_of(resp: requests.Response) -> ApiError:
+    try:
+        payload = resp.json()
+    except ValueError:
+        payload = {}
+    code = str(payload.get("code") or "") if isinstance(payload, dict) else ""
+    message = str(payload.get("message") or "") if isinstance(payload, dict) else ""
+    retry = resp.status_code >= 500 or resp.status_code == 429 or code in RETRYABLE_CODES
+    return ApiError(f"钉钉接口返回 HTTP {resp.status_code} {code} {message}".strip(), retry=retry, code=code,
+                    status=resp.status_code)
+
+
+class TokenCache:
+    """One access token per app for every process: read from platform_tokens, refreshed under a row lock so that
+    many processes noticing expiry at once make one fetch between them."""
+
+    def __init__(self, sessions: sessionmaker[Session], app: str, fetch: Callable[[], tuple[str, int]],
+                 clock: Callable[[], datetime]) -> None:
+        self.sessions = sessions
+        self.app = app
+        self.fetch = fetch
+        self.clock = clock
+        self.fetches = 0  # how many times this process asked DingTalk (for tests and the log)
+
+    def get(self) -> str:
+        with self.sessions() as session:
+            row = self._row(session)
+            if row is not None and row.token and row.expires_at - TOKEN_MARGIN > self.clock():
+                return row.token
+        return self._refresh(stale=None)
+
+    def invalidate(self, token: str) -> str:
+        """DingTalk refused `token`: fetch a new one, unless another process already replaced it."""
+        return self._refresh(stale=token)
+
+    def _row(self, session: Session, lock: bool = False) -> PlatformToken | None:
+        query = select(PlatformToken).where(PlatformToken.platform == PLATFORM, PlatformToken.app == self.app)
+        return session.scalars(query.with_for_update() if lock else query).first()
+
+    def _ensure_row(self) -> None:
+        """An expired placeholder row, so that the refresh below always has a row to lock (PostgreSQL locks rows,
+        not gaps: without it, processes finding no row would all fetch at once)."""
+        try:
+            with transaction(self.sessions) as session:
+                if self._row(session) is None:
+                    session.add(PlatformToken(platform=PLATFORM, app=self.app, token="", expires_at=EPOCH))
+        except IntegrityError:
+            pass  # another process inserted it first
+
+    def _refresh(self, stale: str | None) -> str:
+        self._ensure_row()
+        with transaction(self.sessions) as session:
+            row = self._row(session, lock=True)  # other processes wait here, then find the fresh token
+            now = self.clock()
+            if row.token and row.token != stale and row.expires_at - TOKEN_MARGIN > now:
+                return row.token
+            token, expire_in = self.fetch()
+            self.fetches += 1
+            row.token, row.expires_at, row.updated_at = token, now + timedelta(seconds=max(expire_in, 0)), now
+            return token
+
+
+class DingtalkApi:
+    def __init__(self, settings: DingtalkSettings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 http: requests.Session | None = None, timeout: float = 10.0) -> None:
+        self.settings = settings
+        self.http = http or requests.Session()
+        self.timeout = timeout
+        self.tokens = TokenCache(sessions, settings.app_key, self._fetch_token, clock)
+
+    def _fetch_token(self) -> tuple[str, int]:
+        try:
+            resp = self.http.post(f"{self.settings.api_base}/v1.0/oauth2/accessToken", timeout=self.timeout,
+                                  json={"appKey": self.settings.app_key, "appSecret": self.settings.app_secret})
+        except requests.RequestException as err:
+            raise ApiError(f"取钉钉 access token 失败：{type(err).__name__}", retry=True) from None
+        if resp.status_code != 200:
+            err = _error_of(resp)
+            if err.code == "invalidClientIdOrSecret":
+                raise ApiError("钉钉应用的 AppKey 或 AppSecret 不对：请检查 ZHIBU_DINGTALK_APP_KEY / _APP_SECRET",
+                               retry=False, code=err.code, status=err.status)
+            raise err
+        payload = resp.json()
+        if not payload.get("accessToken"):
+            raise ApiError("钉钉 access token 应答里没有 accessToken", retry=True)
+        return payload["accessToken"], int(payload.get("expireIn") or 7200)
+
+    def call(self, path: str, body: dict) -> dict:
+        """POST to the new-style API; a refused token is replaced once (bounded), never in a loop."""
+        token = self.tokens.get()
+        for attempt in range(2):
+            try:
+                resp = self.http.post(f"{self.settings.api_base}{path}", json=body, timeout=self.timeout,
+                                      headers={"x-acs-dingtalk-access-token": token})
+            except requests.RequestException as err:
+                raise ApiError(f"调用钉钉接口失败：{type(err).__name__}", retry=True) from None
+            if resp.status_code == 200:
+                return resp.json()
+            err = _error_of(resp)
+            if resp.status_code == 401 or err.code in AUTH_CODES:
+                if attempt == 0:
+                    log.info("DingTalk refused the access token; fetching a new one")
+                    token = self.tokens.invalidate(token)
+                    continue
+                err.retry = True  # refused twice in a row: leave it to the outbox's back-off, not a loop here
+            raise err
+        raise AssertionError("unreachable")
+
+    def batch_send(self, user_ids: list[str], msg_key: str, msg_param: str) -> dict:
+        return self.call("/v1.0/robot/oToMessages/batchSend", {
+            "robotCode": self.settings.robot_code, "userIds": user_ids, "msgKey": msg_key, "msgParam": msg_param})
+
+    def group_send(self, open_conversation_id: str, msg_key: str, msg_param: str) -> dict:
+        return self.call("/v1.0/robot/groupMessages/send", {
+            "robotCode": self.settings.robot_code, "openConversationId": open_conversation_id,
+            "msgKey": msg_key, "msgParam": msg_param})
+
+
+def post_webhook(http: requests.Session, url: str, body: dict, timeout: float = 10.0) -> tuple[int, str]:
+    """POST a webhook-shaped message (sessionWebhook or group robot): (errcode, errmsg); errors are HTTP 200 too."""
+    try:
+        resp = http.post(url, json=body, timeout=timeout)
+    except requests.RequestException as err:
+        return -1, type(err).__name__
+    try:
+        payload = resp.json()
+        return int(payload.get("errcode", -1)), str(payload.get("errmsg", ""))
+    except (ValueError, TypeError, AttributeError):
+        return -1, f"HTTP {resp.status_code}"
