@@ -23,4 +23,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return jsonify(status="error", problem="数据库无响应"), 503
         return jsonify(status="ok")
 
+    if runtime.settings.wecom is not None:
+        from bot.channels.wecom_app import register_wecom
+
+        register_wecom(app, runtime)
     return app

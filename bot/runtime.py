@@ -37,6 +37,10 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
+    if settings.wecom is not None and "wecom" not in services.pushers:
+        from bot.channels.wecom_push import WecomPusher
+
+        services.pushers["wecom"] = WecomPusher(settings.wecom, sessions)
     router = Router(sessions, services)
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

@@ -100,3 +100,41 @@ def say(demo):
     def _say(user: str, text: str) -> str:
         return console.say(demo.router, user, text)[0]
     return _say
+
+
+# --- WeCom: a fake WeCom API on loopback, and the demo runtime configured to use it --------------------------------
+WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID = "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7"
+WECOM_AGENT_ID, WECOM_SECRET = 1000002, "fake-wecom-secret"
+
+
+def wecom_env(api_base: str) -> dict[str, str]:
+    return {"ZHIBU_WECOM_CORP_ID": WECOM_CORP_ID, "ZHIBU_WECOM_AGENT_ID": str(WECOM_AGENT_ID),
+            "ZHIBU_WECOM_SECRET": WECOM_SECRET, "ZHIBU_WECOM_TOKEN": WECOM_TOKEN,
+            "ZHIBU_WECOM_AES_KEY": WECOM_AES_KEY, "ZHIBU_WECOM_API_BASE": api_base}
+
+
+@pytest.fixture
+def fake_wecom():
+    """A fake WeCom API started on a free loopback port (tests/fakes/wecom_server.py)."""
+    from tests.fakes.wecom_server import FakeWecomServer
+
+    with FakeWecomServer(corp_id=WECOM_CORP_ID, secret=WECOM_SECRET, agent_id=WECOM_AGENT_ID) as server:
+        yield server
+
+
+@pytest.fixture
+def wecom_client():
+    """Encrypts messages exactly as WeCom does, for the callback (tests/fakes/wecom_client.py)."""
+    from tests.fakes.wecom_client import WecomClient
+
+    return WecomClient(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID)
+
+
+@pytest.fixture
+def wecom_demo(db_url, clock, segmenter, fake_wecom) -> Runtime:
+    """The demo organisation with the WeCom channel on, its API pointed at `fake_wecom`."""
+    rt = build_runtime(make_settings(db_url, **wecom_env(fake_wecom.url)), clock=clock, segmenter=segmenter)
+    with transaction(rt.sessions) as session:
+        seed_demo(session)
+    yield rt
+    rt.close()
