@@ -260,9 +260,10 @@ def test_long_reply_first_part_passive_rest_pushed_in_order(http, wecom_client, 
     first = wecom_client.open_reply(res.data).content
     assert 0 < len(first.encode()) <= 2048 and first.startswith("第000行")
     assert wait_for(lambda: len(fake_wecom.inbox["demo-zuzhi"]) >= 1)
-    time.sleep(0.3)
+    total = int(fake_wecom.inbox["demo-zuzhi"][0].content.split("/", 1)[1].split(" ", 1)[0])
+    assert total >= 4
+    assert wait_for(lambda: len(fake_wecom.inbox["demo-zuzhi"]) == total - 1)
     parts = [d.content for d in fake_wecom.inbox["demo-zuzhi"]]
-    total = len(parts) + 1
     assert all(len(p.encode()) <= 2048 for p in parts)
     bodies = []
     for i, part in enumerate(parts, start=2):
