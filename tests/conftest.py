@@ -130,11 +130,28 @@ def wecom_client():
     return WecomClient(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID)
 
 
-@pytest.fixture
-def wecom_demo(db_url, clock, segmenter, fake_wecom) -> Runtime:
-    """The demo organisation with the WeCom channel on, its API pointed at `fake_wecom`."""
-    rt = build_runtime(make_settings(db_url, **wecom_env(fake_wecom.url)), clock=clock, segmenter=segmenter)
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory, segmenter):
+    """A migrated SQLite file with the demo data, made once; tests get a copy (seeding per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "demo.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    rt = build_runtime(make_settings(url), segmenter=segmenter)
     with transaction(rt.sessions) as session:
         seed_demo(session)
+    rt.close()  # the last connection closing checkpoints the WAL into the file
+    assert not path.with_name("demo.db-wal").exists()
+    return path
+
+
+@pytest.fixture
+def wecom_demo(demo_db_template, tmp_path, clock, segmenter, fake_wecom) -> Runtime:
+    """The demo organisation with the WeCom channel on, its API pointed at `fake_wecom`."""
+    import shutil
+
+    path = tmp_path / "zhibu.db"
+    shutil.copyfile(demo_db_template, path)
+    rt = build_runtime(make_settings(f"sqlite:///{path}", **wecom_env(fake_wecom.url)), clock=clock,
+                       segmenter=segmenter)
     yield rt
     rt.close()

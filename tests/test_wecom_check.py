@@ -102,11 +102,13 @@ def test_channel_is_on_only_with_all_five(env):
     assert load_settings(default, dotenv=None).wecom.api_base == "https://qyapi.weixin.qq.com/cgi-bin/"
 
 
-def test_app_mounts_the_callback_only_when_configured(db_url, fake_wecom):
+def test_app_mounts_the_callback_only_when_configured(db_url, fake_wecom, segmenter):
     from bot.app import create_app
+    from bot.runtime import build_runtime
     from tests.conftest import make_settings
 
-    without = create_app(make_settings(db_url))
+    without = create_app(runtime=build_runtime(make_settings(db_url), segmenter=segmenter))
     assert without.test_client().get("/wecom/callback").status_code == 404
-    with_wecom = create_app(make_settings(db_url, **wecom_env(fake_wecom.url)))
+    with_wecom = create_app(runtime=build_runtime(make_settings(db_url, **wecom_env(fake_wecom.url)),
+                                                  segmenter=segmenter))
     assert with_wecom.test_client().get("/wecom/callback").status_code == 400  # mounted; no parameters
