@@ -68,6 +68,9 @@ class WecomCallback:
         except Rejected:
             log.warning("wecom URL verification refused: signature, key or corp id do not match")
             return _empty(403)
+        except Exception:  # never a 500 with a traceback
+            log.exception("wecom URL verification failed")
+            return _empty(403)
         return Response(echo.encode("utf-8"), status=200, mimetype="text/plain")  # the bare plaintext, no newline
 
     # POST ---------------------------------------------------------------------------------------------------
