@@ -286,3 +286,42 @@ def test_no_500_even_when_the_reply_cannot_be_built(http, wecom_client, wecom_de
     monkeypatch.setattr(channel, "create_reply", broken)
     res = post(http, wecom_client, wecom_client.text_xml("demo-dangyuan", "帮助"))
     assert res.status_code == 200 and b"boom" not in res.data and b"Traceback" not in res.data
+
+
+def test_retries_reaching_two_workers_have_one_effect(any_db_url, segmenter, fake_wecom, wecom_client):
+    """Two app instances with their own engines (as two gunicorn workers) on one database, SQLite and PostgreSQL."""
+    from bot.runtime import build_runtime
+    from storage.db import transaction, upgrade
+    from storage.demo import seed_demo
+    from tests.conftest import make_settings, wecom_env
+
+    upgrade(any_db_url)
+    runtimes = [build_runtime(make_settings(any_db_url, **wecom_env(fake_wecom.url)), segmenter=segmenter)
+                for _ in range(2)]
+    try:
+        with transaction(runtimes[0].sessions) as session:
+            seed_demo(session)
+        before = count(runtimes[0], AuditLog)
+        for rt in runtimes:
+            add_handler(rt, "effect", "记一笔", audited)
+        clients = [create_app(runtime=rt).test_client() for rt in runtimes]
+        xml = wecom_client.text_xml("demo-shuji", "记一笔")
+        results: list = [None] * 4
+        barrier = threading.Barrier(4)
+
+        def deliver(i: int) -> None:
+            barrier.wait()
+            results[i] = post(clients[i % 2], wecom_client, xml)
+
+        threads = [threading.Thread(target=deliver, args=(i,)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert [r.status_code for r in results] == [200] * 4
+        answered = [wecom_client.open_reply(r.data).content for r in results if r.data]
+        assert answered == ["已记录"]
+        assert count(runtimes[0], AuditLog) == before + 1
+    finally:
+        for rt in runtimes:
+            rt.close()
