@@ -25,7 +25,7 @@ PER_ROUND = int(os.environ.get("BENCH_WECOM_REQUESTS", "3000"))
 ROUNDS = 2
 PACED_SECONDS = 5
 # gunicorn workers x threads: one process is the SQLite deployment (one writer); two use both cores
-CONFIGS = os.environ.get("BENCH_WECOM_CONFIGS", "1x8,2x8").split(",")
+CONFIGS = os.environ.get("BENCH_WECOM_CONFIGS", "1x4,2x4").split(",")
 USERS = ["demo-shuji", "demo-zuzhi", "demo-dangyuan", "demo-yubei", "demo-shuji2", "demo-dangwei"]
 
 
