@@ -26,10 +26,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, request
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 PER_MEMBER_PER_MINUTE = 30
 CONTENT_LIMIT = 2048
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # the record is `requests`, not a log line per call
+        pass
 
 
 @dataclass
@@ -82,7 +87,7 @@ class FakeWecomServer:
 
     # lifecycle --------------------------------------------------------------------------------------------
     def start(self) -> FakeWecomServer:
-        self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self._server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_QuietHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-wecom", daemon=True)
         self._thread.start()
         return self
