@@ -49,4 +49,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         app.register_blueprint(dingtalk_blueprint(runtime))
 
+    if runtime.settings.wecom is not None:
+        from bot.channels.wecom_app import register_wecom
+
+        register_wecom(app, runtime)
+
     return app

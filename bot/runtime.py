@@ -41,6 +41,11 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
 
     for name, pusher in dingtalk_pushers(settings, sessions, clock).items():
         services.pushers.setdefault(name, pusher)  # a pusher handed in (tests) wins
+
+    if settings.wecom is not None and "wecom" not in services.pushers:
+        from bot.channels.wecom_push import WecomPusher
+
+        services.pushers["wecom"] = WecomPusher(settings.wecom, sessions)
     router = Router(sessions, services)
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

@@ -176,18 +176,45 @@ def dingtalk_mode() -> str:
     return "http"
 
 
-@pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory):
-    """A migrated SQLite file with the demo data, made once; DingTalk tests copy it instead of seeding each time."""
-    from storage.db import make_engine, make_session_factory
+# --- WeCom: a fake WeCom API on loopback, and the demo runtime configured to use it --------------------------------
+WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID = "QDG6eK", "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C", "wx5823bf96d3bd56c7"
+WECOM_AGENT_ID, WECOM_SECRET = 1000002, "fake-wecom-secret"
 
-    path = tmp_path_factory.mktemp("demo-template") / "zhibu.db"
+
+def wecom_env(api_base: str) -> dict[str, str]:
+    return {"ZHIBU_WECOM_CORP_ID": WECOM_CORP_ID, "ZHIBU_WECOM_AGENT_ID": str(WECOM_AGENT_ID),
+            "ZHIBU_WECOM_SECRET": WECOM_SECRET, "ZHIBU_WECOM_TOKEN": WECOM_TOKEN,
+            "ZHIBU_WECOM_AES_KEY": WECOM_AES_KEY, "ZHIBU_WECOM_API_BASE": api_base}
+
+
+@pytest.fixture
+def fake_wecom():
+    """A fake WeCom API started on a free loopback port (tests/fakes/wecom_server.py)."""
+    from tests.fakes.wecom_server import FakeWecomServer
+
+    with FakeWecomServer(corp_id=WECOM_CORP_ID, secret=WECOM_SECRET, agent_id=WECOM_AGENT_ID) as server:
+        yield server
+
+
+@pytest.fixture
+def wecom_client():
+    """Encrypts messages exactly as WeCom does, for the callback (tests/fakes/wecom_client.py)."""
+    from tests.fakes.wecom_client import WecomClient
+
+    return WecomClient(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID)
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory, segmenter):
+    """A migrated SQLite file with the demo data, made once; channel tests get a copy (seeding per test is slow)."""
+    path = tmp_path_factory.mktemp("template") / "demo.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    engine = make_engine(url)
-    with transaction(make_session_factory(engine)) as session:
+    rt = build_runtime(make_settings(url), segmenter=segmenter)
+    with transaction(rt.sessions) as session:
         seed_demo(session)
-    engine.dispose()  # the last connection closing folds the WAL into the file
+    rt.close()  # the last connection closing checkpoints the WAL into the file
+    assert not path.with_name("demo.db-wal").exists()
     return path
 
 
@@ -207,5 +234,18 @@ def dingtalk_rt(demo_db_template, tmp_path, clock, segmenter, pushed, fake_dingt
     rt = build_runtime(settings, clock=clock, segmenter=segmenter,
                        pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
     rt.services.pushers.update(dingtalk_pushers(settings, rt.sessions, clock, trusting_http))
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def wecom_demo(demo_db_template, tmp_path, clock, segmenter, fake_wecom) -> Runtime:
+    """The demo organisation with the WeCom channel on, its API pointed at `fake_wecom`."""
+    import shutil
+
+    path = tmp_path / "zhibu.db"
+    shutil.copyfile(demo_db_template, path)
+    rt = build_runtime(make_settings(f"sqlite:///{path}", **wecom_env(fake_wecom.url)), clock=clock,
+                       segmenter=segmenter)
     yield rt
     rt.close()

@@ -1,0 +1,154 @@
+"""The WeCom callback: GET /wecom/callback verifies the URL, POST receives messages and answers passively.
+
+Verify → decrypt → parse → Incoming → Router (which dedupes through processed_messages) → encrypted passive reply.
+A handler still running after HANDLER_TIMEOUT gets an empty 200 (WeCom's "received, no reply") and its reply is
+pushed when ready; a reply over 2048 bytes is answered with its first part and the rest is pushed in order.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, request
+from wechatpy.enterprise import create_reply
+
+from bot.channels.wecom_inbound import Inbound, parse_inbound
+from bot.channels.wecom_text import late_reply_text, reply_parts
+from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected
+from bot.messages import Incoming, Reply
+from bot.push import Pusher
+from bot.router import Router
+from bot.settings import WecomSettings
+
+log = logging.getLogger(__name__)
+
+HANDLER_TIMEOUT = 3.0  # WeCom gives up after 5 s and re-sends; answer well before that
+PART_DELAY = 0.5  # let WeCom show the passive part before the pushed rest of a long reply
+
+
+def _empty(status: int = 200) -> Response:
+    return Response(b"", status=status, mimetype="text/plain")
+
+
+class WecomCallback:
+    """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
+
+    def __init__(self, settings: WecomSettings, router: Router, pusher: Pusher | None, executor: Executor, *,
+                 tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT, one_writer: bool = False) -> None:
+        self.settings = settings
+        self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
+        self.router = router
+        self.pusher = pusher
+        self.executor = executor
+        self.tz = tz
+        self.handler_timeout = handler_timeout
+        # SQLite has one writer at a time and every message writes (its processed_messages row): queueing on a
+        # lock wakes the next message at once, where SQLite's busy handler would sleep up to 100 ms between polls
+        self._one_writer = threading.Lock() if one_writer else None
+
+    def blueprint(self) -> Blueprint:
+        bp = Blueprint("wecom", __name__)
+        bp.add_url_rule("/wecom/callback", "verify", self.verify, methods=["GET"])
+        bp.add_url_rule("/wecom/callback", "receive", self.receive, methods=["POST"])
+        return bp
+
+    # GET ----------------------------------------------------------------------------------------------------
+    def verify(self) -> Response:
+        a = request.args  # already URL-decoded: %2B is '+' again
+        try:
+            echo = self.crypto.verify_url(a.get("msg_signature", ""), a.get("timestamp", ""), a.get("nonce", ""),
+                                          a.get("echostr", ""))
+        except Malformed:
+            return _empty(400)
+        except Rejected:
+            log.warning("wecom URL verification refused: signature, key or corp id do not match")
+            return _empty(403)
+        except Exception:  # never a 500 with a traceback
+            log.exception("wecom URL verification failed")
+            return _empty(403)
+        return Response(echo.encode("utf-8"), status=200, mimetype="text/plain")  # the bare plaintext, no newline
+
+    # POST ---------------------------------------------------------------------------------------------------
+    def receive(self) -> Response:
+        try:
+            return self._receive()
+        except Exception:  # never a 500 with a traceback: WeCom would only retry it
+            log.exception("wecom callback failed")
+            return _empty(200)
+
+    def _receive(self) -> Response:
+        if (request.content_length or 0) > MAX_BODY:
+            return _empty(400)
+        body = request.stream.read(MAX_BODY + 1)
+        if len(body) > MAX_BODY:
+            return _empty(400)
+        a = request.args
+        timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
+        try:
+            plain = self.crypto.decrypt(body, a.get("msg_signature", ""), timestamp, nonce)
+            inbound = parse_inbound(plain)
+        except Malformed as err:
+            log.info("wecom callback: malformed request (%s)", err)
+            return _empty(400)
+        except Rejected:
+            log.warning("wecom callback refused: signature, key or corp id do not match")
+            return _empty(403)
+        if inbound.incoming is None:
+            return _empty(200)
+        reply = self._route(inbound.incoming)
+        if reply is None or reply.duplicate or reply.is_empty:
+            return _empty(200)
+        return self._passive(inbound, reply, nonce, timestamp)
+
+    def _route(self, incoming: Incoming) -> Reply | None:
+        """The router's reply, or None when it is still working after the timeout (it will be pushed then)."""
+        future = self.executor.submit(self._handle, incoming)
+        try:
+            return future.result(timeout=self.handler_timeout)
+        except FutureTimeout:
+            log.warning("wecom handler still running after %.1f s: acknowledged, the reply will be pushed",
+                        self.handler_timeout)
+            future.add_done_callback(lambda f: self._push_late(incoming, f))
+            return None
+
+    def _handle(self, incoming: Incoming) -> Reply:
+        if self._one_writer is None:
+            return self.router.handle(incoming)
+        with self._one_writer:
+            return self.router.handle(incoming)
+
+    def _asked_at(self, incoming: Incoming) -> datetime | None:
+        return incoming.received_at.astimezone(self.tz) if incoming.received_at else None
+
+    def _push_late(self, incoming: Incoming, future: Future) -> None:
+        reply = future.result()  # Router.handle never raises
+        if reply.duplicate or reply.is_empty or self.pusher is None:
+            return
+        text = late_reply_text(reply.as_text(), self._asked_at(incoming))
+        result = self.pusher.push(incoming.user_id, Reply(text=text), f"wecom-late:{incoming.message_id}")
+        if not result.ok:
+            log.warning("wecom late reply to %s not delivered: %s", incoming.user_id, result.error)
+
+    def _passive(self, inbound: Inbound, reply: Reply, nonce: str, timestamp: str) -> Response:
+        incoming = inbound.incoming
+        first, rest = reply_parts(reply.as_text(), self._asked_at(incoming))
+        xml = create_reply(first, inbound.message, render=True)
+        response = Response(self.crypto.encrypt_reply(xml, nonce, timestamp).encode("utf-8"), status=200,
+                            mimetype="application/xml")
+        if rest and self.pusher is not None:
+            # after the passive reply has gone out, so the parts arrive after it and in order
+            response.call_on_close(lambda: self.executor.submit(self._push_parts, incoming, rest))
+        return response
+
+    def _push_parts(self, incoming: Incoming, parts: list[str]) -> None:
+        time.sleep(PART_DELAY)
+        for i, part in enumerate(parts, start=2):
+            result = self.pusher.push(incoming.user_id, Reply(text=part), f"wecom-part:{incoming.message_id}:{i}")
+            if not result.ok:
+                log.warning("wecom reply part %d to %s not delivered: %s", i, incoming.user_id, result.error)
+                return  # the later parts would arrive out of order

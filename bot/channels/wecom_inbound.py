@@ -1,0 +1,58 @@
+"""A decrypted WeCom message or event -> the platform-neutral Incoming (or None when there is nothing to answer)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from wechatpy.enterprise import parse_message
+
+from bot.channels.wecom_wire import Malformed, xml_fields
+from bot.messages import Incoming
+
+PLATFORM = "wecom"
+MENU_COMMAND = "帮助"  # what a member opening the app (enter_agent) is answered with
+
+
+@dataclass(frozen=True)
+class Inbound:
+    incoming: Incoming | None  # None: an event we acknowledge and ignore
+    message: object  # wechatpy's parsed message, needed to address the passive reply
+
+
+def parse_inbound(plain: str) -> Inbound:
+    fields = xml_fields(plain)  # refuses DTDs/entities before xmltodict (inside parse_message) sees the text
+    for name in ("FromUserName", "CreateTime", "MsgType"):
+        if not fields.get(name, "").strip():
+            raise Malformed(f"no <{name}>")
+    if not fields["CreateTime"].strip().isdigit():
+        raise Malformed("bad <CreateTime>")
+    msg_type = fields["MsgType"].strip().lower()
+    if msg_type == "event" and not fields.get("Event", "").strip():
+        raise Malformed("no <Event>")
+    if msg_type != "event" and not fields.get("MsgId", "").strip().isdigit():
+        raise Malformed("no <MsgId>")
+    try:
+        message = parse_message(plain)
+    except Exception:
+        raise Malformed("wechatpy could not parse it") from None
+
+    user = fields["FromUserName"].strip()
+    created = int(fields["CreateTime"].strip())
+    received = datetime.fromtimestamp(created, UTC)
+    if msg_type == "event":
+        event = fields["Event"].strip().lower()
+        key = fields.get("EventKey", "") or ""
+        if event == "enter_agent":
+            text = MENU_COMMAND
+        elif event == "click" and key.strip():
+            text = key.strip()
+        else:
+            return Inbound(None, message)
+        # events carry no MsgId; several distinct events can share sender and second, so key on all of these
+        dedupe = f"evt:{user}:{created}:{event}:{key}:{fields.get('AgentID', '').strip()}"
+    else:
+        # non-text messages (image, voice, …) reach the router with empty text: it asks for text
+        text = fields.get("Content", "") if msg_type == "text" else ""
+        dedupe = f"msg:{fields['MsgId'].strip()}"
+    return Inbound(Incoming(platform=PLATFORM, user_id=user, text=text, message_id=dedupe, received_at=received),
+                   message)
