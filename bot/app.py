@@ -23,4 +23,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return jsonify(status="error", problem="数据库无响应"), 503
         return jsonify(status="ok")
 
+    from bot.web_files import files_blueprint
+
+    app.register_blueprint(files_blueprint(runtime))
+
     return app
