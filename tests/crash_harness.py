@@ -1,0 +1,85 @@
+"""Kill dispatcher processes with SIGKILL at random points, restart them, and check every push arrived once.
+
+The harness only needs a push target: a pusher factory the worker process can import (called with the target URL)
+and a way to read back what each member saw. Point it at the recording push server (tests/fakes/) or at a fake
+WeCom / DingTalk server by passing another PushTarget.
+"""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    url: str  # handed to the factory inside the worker
+    pusher_factory: str  # "module:function", called with url, returns a Pusher
+    deliveries: Callable[[], list[tuple[str, str]]]  # (platform user id, text) for every message a member saw
+    guard_drops: Callable[[], int] = lambda: 0  # sends the platform's duplicate guard swallowed
+
+
+@dataclass
+class CrashReport:
+    kills: int = 0
+    forced_after_push: int = 0  # kills placed right after an accepted push, before it was marked sent
+    exits: list[int] = field(default_factory=list)
+
+
+def worker_command(db_url: str, target: PushTarget, lease_s: float, kill_after_push: int = 0) -> list[str]:
+    cmd = [sys.executable, "-m", "tests.fakes.dispatch_worker", "--db", db_url, "--pusher", target.pusher_factory,
+           "--target", target.url, "--lease", str(lease_s)]
+    if kill_after_push:
+        cmd += ["--kill-after-push", str(kill_after_push)]
+    return cmd
+
+
+def start_worker(db_url: str, target: PushTarget, lease_s: float, kill_after_push: int = 0) -> subprocess.Popen:
+    proc = subprocess.Popen(worker_command(db_url, target, lease_s, kill_after_push), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    line = proc.stdout.readline()
+    if line.strip() != "ready":
+        proc.kill()
+        raise RuntimeError(f"worker did not start: {line!r} {proc.stderr.read()[-2000:]}")
+    return proc
+
+
+def run_crash_trials(db_url: str, target: PushTarget, trials: int = 20, seed: int = 1, lease_s: float = 0.3,
+                     window_s: tuple[float, float] = (0.0, 0.3), forced_every: int = 4) -> CrashReport:
+    """`trials` SIGKILLs at random points (every `forced_every`-th one right after an accepted push), then one
+    worker runs to completion."""
+    rng = random.Random(seed)
+    report = CrashReport()
+    for i in range(trials):
+        forced = forced_every and i % forced_every == forced_every - 1
+        proc = start_worker(db_url, target, lease_s, kill_after_push=rng.randint(1, 6) if forced else 0)
+        if forced:
+            proc.wait(timeout=60)
+            report.forced_after_push += proc.returncode == -signal.SIGKILL
+        else:
+            time.sleep(rng.uniform(*window_s))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=60)
+        report.kills += proc.returncode == -signal.SIGKILL
+        report.exits.append(proc.returncode)
+        proc.stdout.close()
+        proc.stderr.close()
+    final = start_worker(db_url, target, lease_s)
+    _, err = final.communicate(timeout=300)
+    if final.returncode != 0:
+        raise RuntimeError(f"final worker failed: {err[-2000:]}")
+    return report
+
+
+def duplicates(deliveries: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    return {k: n for k, n in Counter(deliveries).items() if n > 1}
