@@ -18,7 +18,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # pushes per recipient per minute that each platform accepts (WeCom: 30 per member; DingTalk robot: 20)
 RATE_LIMITS: dict[str, int] = {"wecom": 30, "dingtalk": 20, "dingtalk_group": 20}
 RATE_WINDOW = timedelta(minutes=1)
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNREACHABLE_KIND = "unreachable"
 NOTIFY_ROLES = ("书记", "副书记", "组织委员")  # who hears about unreachable members, first that exists
 
@@ -110,7 +112,7 @@ def plain_renderer(row: OutboxMessage) -> Reply:
     return Reply(text=text, card=card)
 
 
-def letter_renderer(public_url: str, secret_key: str) -> Renderer:
+def letter_renderer(public_url: str, secret_key: str, tz: tzinfo = SHANGHAI) -> Renderer:
     """Adds the signed 换届提醒函 link to rows whose content has `letter`; the link's expiry comes from the row,
     never from the clock, so a crash re-send carries the same link and the platform guard still sees a duplicate."""
     from bot.signing import signed_url
@@ -121,7 +123,7 @@ def letter_renderer(public_url: str, secret_key: str) -> Renderer:
         if not (row.content or {}).get("letter") or row.organization_id is None:
             return reply
         url = signed_url(public_url, secret_key, LETTER_PURPOSE,
-                         {"org": row.organization_id, "on": row.due_at.date().isoformat()},
+                         {"org": row.organization_id, "on": row.due_at.astimezone(tz).date().isoformat()},
                          letter_link_expiry(row.due_at, row.relevant_until))
         text = f"{reply.text}\n换届提醒函：{url}"
         card = Card(title=reply.card.title if reply.card else "换届提醒",
@@ -225,13 +227,21 @@ class Dispatcher:
                 row.next_attempt_at = now + RATE_WINDOW
                 settled.append(Outcome(row.id, row.dedupe_key, name, platform, "deferred", "超过每分钟推送上限"))
                 continue
+            try:
+                reply = self.render(row)
+            except Exception as err:  # one malformed row must not block the queue behind it
+                log.exception("outbox row %s cannot be rendered", row.dedupe_key)
+                row.status, row.next_attempt_at = "failed", None
+                row.last_error = f"内容无法生成消息：{type(err).__name__}"
+                settled.append(Outcome(row.id, row.dedupe_key, name, platform, "failed", row.last_error))
+                continue
             recent[window_key] += 1
             row.channel = platform  # a re-send after a crash must use the same platform, or its guard cannot help
             row.status = "in_flight"
             row.attempts += 1
             row.next_attempt_at = now + self.policy.lease
             claims.append(_Claim(row.id, row.dedupe_key, row.attempts, platform,
-                                 platform_account(member, platform) or "", name, self.render(row)))
+                                 platform_account(member, platform) or "", name, reply))
         if newly_unreachable:
             self._note_unreachable(session, newly_unreachable, orgs, now)
         return claims, settled
@@ -363,4 +373,4 @@ def dispatcher_for(sessions: sessionmaker[Session], services, policy: DispatchPo
     """The dispatcher a process uses: its runtime's pushers and clock, and letter links under ZHIBU_PUBLIC_URL."""
     settings = services.settings
     return Dispatcher(sessions, services.pushers, services.clock, policy,
-                      render=letter_renderer(settings.public_url, settings.secret_key))
+                      render=letter_renderer(settings.public_url, settings.secret_key, settings.tz))

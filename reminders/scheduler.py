@@ -89,13 +89,14 @@ class SchedulerJobs:
 
 
 def build_scheduler(jobs: SchedulerJobs, tz, start_now: datetime | None = None) -> BlockingScheduler:
-    scheduler = BlockingScheduler(timezone=tz, job_defaults={"coalesce": True, "max_instances": 1})
+    scheduler = BlockingScheduler(timezone=tz)
     now = start_now or datetime.now(tz)
+    once = {"coalesce": True, "max_instances": 1}
     scheduler.add_job(jobs.heartbeat, IntervalTrigger(minutes=1, timezone=tz), id="heartbeat", name="心跳",
-                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S)
+                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S, **once)
     # planning first at start-up (catching up whatever a stopped server missed), then daily at 08:00
     scheduler.add_job(jobs.plan, CronTrigger(hour=PLAN_AT[0], minute=PLAN_AT[1], timezone=tz), id="plan",
-                      name="规划提醒", next_run_time=now, misfire_grace_time=PLAN_GRACE_S)
+                      name="规划提醒", next_run_time=now, misfire_grace_time=PLAN_GRACE_S, **once)
     scheduler.add_job(jobs.dispatch, IntervalTrigger(minutes=1, timezone=tz), id="dispatch", name="发送提醒",
-                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S)
+                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S, **once)
     return scheduler

@@ -6,6 +6,7 @@ WeCom / DingTalk server by passing another PushTarget.
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -54,30 +55,71 @@ def start_worker(db_url: str, target: PushTarget, lease_s: float, kill_after_pus
     return proc
 
 
+class Zygote:
+    """One pre-imported worker parent that forks each dispatcher (see tests/fakes/dispatch_worker.py)."""
+
+    def __init__(self, target: PushTarget) -> None:
+        self.target = target
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.dispatch_worker", "--zygote",
+                                      target.pusher_factory.partition(":")[0]], cwd=ROOT, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        if self._line() != "zygote":
+            raise RuntimeError("dispatch worker parent did not start")
+
+    def _line(self) -> str:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("dispatch worker parent ended")
+        return line.strip()
+
+    def start(self, db_url: str, lease_s: float, kill_after_push: int = 0) -> int:
+        argv = worker_command(db_url, self.target, lease_s, kill_after_push)[3:]
+        self.proc.stdin.write(json.dumps(argv) + "\n")
+        self.proc.stdin.flush()
+        line = self._line()
+        if not line.startswith("pid "):
+            raise RuntimeError(f"unexpected answer: {line!r}")
+        return int(line.split()[1])
+
+    def wait(self) -> int:
+        line = self._line()
+        if not line.startswith("exit "):
+            raise RuntimeError(f"unexpected answer: {line!r}")
+        return int(line.split()[1])
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+        self.proc.stdout.close()
+
+
 def run_crash_trials(db_url: str, target: PushTarget, trials: int = 20, seed: int = 1, lease_s: float = 0.3,
-                     window_s: tuple[float, float] = (0.0, 0.3), forced_every: int = 4) -> CrashReport:
+                     window_s: tuple[float, float] = (0.0, 0.15), forced_every: int = 4) -> CrashReport:
     """`trials` SIGKILLs at random points (every `forced_every`-th one right after an accepted push), then one
-    worker runs to completion."""
+    dispatcher runs to completion."""
     rng = random.Random(seed)
     report = CrashReport()
-    for i in range(trials):
-        forced = forced_every and i % forced_every == forced_every - 1
-        proc = start_worker(db_url, target, lease_s, kill_after_push=rng.randint(1, 6) if forced else 0)
-        if forced:
-            proc.wait(timeout=60)
-            report.forced_after_push += proc.returncode == -signal.SIGKILL
-        else:
-            time.sleep(rng.uniform(*window_s))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-        report.kills += proc.returncode == -signal.SIGKILL
-        report.exits.append(proc.returncode)
-        proc.stdout.close()
-        proc.stderr.close()
-    final = start_worker(db_url, target, lease_s)
-    _, err = final.communicate(timeout=300)
-    if final.returncode != 0:
-        raise RuntimeError(f"final worker failed: {err[-2000:]}")
+    zygote = Zygote(target)
+    try:
+        for i in range(trials):
+            forced = forced_every and i % forced_every == forced_every - 1
+            pid = zygote.start(db_url, lease_s, kill_after_push=rng.randint(1, 6) if forced else 0)
+            if not forced:
+                time.sleep(rng.uniform(*window_s))
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:  # it had already finished
+                    pass
+            code = zygote.wait()
+            report.forced_after_push += bool(forced) and code == -signal.SIGKILL
+            report.kills += code == -signal.SIGKILL
+            report.exits.append(code)
+        zygote.start(db_url, lease_s)
+        code = zygote.wait()
+        if code != 0:
+            raise RuntimeError(f"final dispatcher failed with exit code {code}")
+    finally:
+        zygote.close()
     return report
 
 

@@ -10,7 +10,7 @@ from storage.models import Member, Organization, OutboxMessage, utcnow
 from tests.crash_harness import PushTarget, duplicates, run_crash_trials, start_worker
 from tests.fakes.recording_push_server import RecordingPushServer
 
-MEMBERS, PER_MEMBER = 40, 10
+MEMBERS, PER_MEMBER = 30, 10
 
 
 def seed(url: str, members: int = MEMBERS) -> list[tuple[str, str]]:
@@ -55,7 +55,7 @@ def target_for(server: RecordingPushServer) -> PushTarget:
 def test_sigkill_twenty_times_every_push_arrives_exactly_once(any_db_url):
     url = any_db_url
     expected = seed(url)
-    with RecordingPushServer(delay_s=0.01) as server:
+    with RecordingPushServer(delay_s=0.003) as server:
         target = target_for(server)
         report = run_crash_trials(url, target, trials=20, seed=7)
         got = target.deliveries()

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.push import ConsolePusher, PushResult
 from bot.runtime import build_runtime
-from reminders.outbox import Dispatcher, DispatchPolicy
+from reminders.outbox import Dispatcher, DispatchPolicy, plain_renderer
 from storage.db import transaction, upgrade
 from storage.demo import seed_demo
 from storage.models import Member, OutboxMessage
@@ -214,3 +214,21 @@ def test_console_pusher_when_no_platform_is_configured(rt, clock):
     add_rows(rt.sessions, [{"key": "l:demo-shuji", "to": "demo-shuji", "due": clock(), "text": "请交党费"}])
     dispatcher(rt, [ConsolePusher(write=printed.append)]).dispatch()
     assert printed == ["［推送给 demo-shuji］\n请交党费"]
+
+
+def test_a_row_that_cannot_be_rendered_fails_without_blocking_the_rest(rt, clock):
+    now = clock()
+    add_rows(rt.sessions, [{"key": "m:bad", "to": "demo-shuji", "due": now - minutes(1)},
+                           {"key": "m:good", "to": "demo-shuji", "due": now}])
+
+    def render(row):
+        if row.dedupe_key == "m:bad":
+            raise KeyError("text")
+        return plain_renderer(row)
+
+    wecom = ScriptedPusher("wecom")
+    d = Dispatcher(rt.sessions, {"wecom": wecom}, clock, render=render)
+    assert d.dispatch().summary() == "已发送 1 条，失败 1 条"
+    rows = rows_by_key(rt.sessions)
+    assert (rows["m:bad"].status, rows["m:bad"].last_error) == ("failed", "内容无法生成消息：KeyError")
+    assert [c[2] for c in wecom.calls] == ["m:good"]

@@ -6,11 +6,16 @@ The pusher factory is called with the target URL and returns a Pusher, so the sa
 push server or a fake WeCom / DingTalk server. It dispatches until no row is pending or in flight, then exits 0.
 --kill-after-push N: SIGKILL itself right after the Nth push was accepted, before the result is recorded (the
 window where only the platform's duplicate guard prevents a double push).
+
+python -m tests.fakes.dispatch_worker --zygote MODULE: imports everything once, then for each JSON argument list
+read on stdin forks a fresh dispatcher process and reports `pid N` and `exit CODE`; restarting twenty killed
+dispatchers then costs a fork each instead of a Python start-up each.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import signal
 import sys
@@ -49,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lease", type=float, default=0.5)
     p.add_argument("--batch", type=int, default=5)
     p.add_argument("--kill-after-push", type=int, default=0)
+    p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
     pusher = load_factory(args.pusher)(args.target)
@@ -59,7 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     policy = DispatchPolicy(batch_size=args.batch, lease=timedelta(seconds=args.lease), max_attempts=1000,
                             backoff_base=timedelta(milliseconds=50), backoff_cap=timedelta(milliseconds=200))
     dispatcher = Dispatcher(sessions, {pusher.platform: pusher}, utcnow, policy)
-    print("ready", flush=True)
+    if not args.quiet:
+        print("ready", flush=True)
     while True:
         dispatcher.dispatch()
         with sessions() as session:
@@ -70,5 +77,30 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(0.05)  # rows waiting for a back-off or for a dead dispatcher's lease
 
 
+def zygote(preload: str) -> int:
+    importlib.import_module(preload)
+    print("zygote", flush=True)
+    for line in sys.stdin:
+        argv = json.loads(line)
+        pid = os.fork()
+        if pid == 0:  # the child: a fresh dispatcher with its own database connections
+            code = 70
+            try:
+                code = main([*argv, "--quiet"])
+            except BaseException:
+                import traceback
+
+                traceback.print_exc()
+            finally:
+                sys.stderr.flush()
+                os._exit(code)
+        print(f"pid {pid}", flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(f"exit {os.waitstatus_to_exitcode(status)}", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--zygote":
+        sys.exit(zygote(sys.argv[2]))
     sys.exit(main())
