@@ -31,7 +31,7 @@ class ScriptedPusher:
 
 def add_rows(sessions, specs: list[dict]) -> list[int]:
     """specs: {"key", "to" (platform user id), "due" (datetime), optional "until", "text", "kind", "org", "letter"}."""
-    ids = []
+    rows = []
     with transaction(sessions) as session:
         for spec in specs:
             member = session.scalars(select(Member).where(Member.wecom_userid == spec["to"])).one() \
@@ -46,9 +46,9 @@ def add_rows(sessions, specs: list[dict]) -> list[int]:
                                 content=content, due_at=spec["due"], relevant_until=spec.get("until"),
                                 status="pending")
             session.add(row)
-            session.flush()
-            ids.append(row.id)
-    return ids
+            rows.append(row)
+        session.flush()
+        return [row.id for row in rows]
 
 
 def rows_by_key(sessions) -> dict[str, OutboxMessage]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import docx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.cli import main
 from bot.commands.delivery import add_remind_commands
@@ -169,3 +169,42 @@ def test_web_app_never_starts_the_scheduler(db_url):
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False False"
+
+
+@pytest.mark.postgres
+def test_two_scheduler_processes_on_postgresql_push_each_row_once(pg_cluster, segmenter, tmp_path):
+    from bot.runtime import build_runtime
+    from storage.db import upgrade
+    from storage.demo import seed_demo
+    from tests.conftest import make_settings
+
+    url = pg_cluster.create_db("two_schedulers")
+    upgrade(url)
+    rt = build_runtime(make_settings(url), segmenter=segmenter)
+    with transaction(rt.sessions) as session:
+        seed_demo(session)
+        uids = [m.wecom_userid for m in session.scalars(select(Member).order_by(Member.id))]
+    due = utcnow() - timedelta(minutes=1)
+    texts = {f"第{i}号提醒（{uid}）" for i in range(10) for uid in uids}
+    add_rows(rt.sessions, [{"key": f"two:{text}", "to": text[text.index("（") + 1:-1], "due": due, "text": text}
+                           for text in texts])
+    procs = [subprocess.Popen([sys.executable, "-m", "bot.cli", "scheduler"], cwd=tmp_path, env=_env(url),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with rt.sessions() as session:
+                left = session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.dedupe_key.like("two:%"), OutboxMessage.status != "sent"))
+            if left == 0:
+                break
+            time.sleep(0.3)
+    finally:
+        outs = []
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+            outs.append(p.communicate(timeout=30)[0])
+    rt.close()
+    assert left == 0
+    printed = [line for out in outs for line in out.splitlines() if line in texts]
+    assert sorted(printed) == sorted(texts)  # every row once, across both processes

@@ -232,3 +232,13 @@ def test_a_row_that_cannot_be_rendered_fails_without_blocking_the_rest(rt, clock
     rows = rows_by_key(rt.sessions)
     assert (rows["m:bad"].status, rows["m:bad"].last_error) == ("failed", "内容无法生成消息：KeyError")
     assert [c[2] for c in wecom.calls] == ["m:good"]
+
+
+def test_a_member_reached_again_is_no_longer_marked_unreachable(rt, clock):
+    with transaction(rt.sessions) as session:
+        m = session.scalars(select(Member).where(Member.wecom_userid == "demo-dangyuan")).one()
+        m.unreachable_reason = "没有企业微信或钉钉账号"
+    add_rows(rt.sessions, [{"key": "n:1", "to": "demo-dangyuan", "due": clock()}])
+    dispatcher(rt, [ScriptedPusher("wecom")]).dispatch()
+    with rt.sessions() as session:
+        assert session.get(Member, m.id).unreachable_reason is None
