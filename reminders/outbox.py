@@ -42,7 +42,7 @@ NOTIFY_ROLES = ("书记", "副书记", "组织委员")  # who hears about unreac
 
 @dataclass(frozen=True)
 class DispatchPolicy:
-    batch_size: int = 50
+    batch_size: int = 10  # claimed together; their calls must all finish well inside one lease
     max_attempts: int = 8  # claims of one row, crashes included; then it is failed with its last error
     backoff_base: timedelta = timedelta(minutes=1)  # 1, 2, 4, … minutes after each failed attempt
     backoff_cap: timedelta = timedelta(hours=2)
@@ -98,6 +98,7 @@ class _Claim:
     user_id: str
     recipient: str
     reply: Reply
+    lease_until: datetime
 
 
 Renderer = Callable[[OutboxMessage], Reply]
@@ -216,7 +217,8 @@ class Dispatcher:
             if platform is None:
                 row.status, row.last_error, row.next_attempt_at = "failed", reason, None
                 settled.append(Outcome(row.id, row.dedupe_key, name, None, "failed", reason))
-                if member is not None and row.kind != UNREACHABLE_KIND and member.unreachable_reason != reason:
+                if (member is not None and member.status == "active" and row.kind != UNREACHABLE_KIND
+                        and member.unreachable_reason != reason):
                     member.unreachable_reason = reason
                     newly_unreachable.append(member)
                 continue
@@ -241,7 +243,7 @@ class Dispatcher:
             row.attempts += 1
             row.next_attempt_at = now + self.policy.lease
             claims.append(_Claim(row.id, row.dedupe_key, row.attempts, platform,
-                                 platform_account(member, platform) or "", name, reply))
+                                 platform_account(member, platform) or "", name, reply, row.next_attempt_at))
         if newly_unreachable:
             self._note_unreachable(session, newly_unreachable, orgs, now)
         return claims, settled
@@ -308,6 +310,9 @@ class Dispatcher:
     # ---- sending -------------------------------------------------------------------------------------------------
 
     def deliver(self, claim: _Claim) -> Outcome:
+        if self.clock() >= claim.lease_until - self.policy.lease / 5:
+            # slow platform calls ate the lease: leave the row for the next claim rather than race it
+            return Outcome(claim.row_id, claim.dedupe_key, claim.recipient, claim.platform, "deferred", "租约将到期")
         pusher = self.pushers[claim.platform]
         try:
             result = pusher.push(claim.user_id, claim.reply, claim.dedupe_key)

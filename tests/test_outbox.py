@@ -242,3 +242,23 @@ def test_a_member_reached_again_is_no_longer_marked_unreachable(rt, clock):
     dispatcher(rt, [ScriptedPusher("wecom")]).dispatch()
     with rt.sessions() as session:
         assert session.get(Member, m.id).unreachable_reason is None
+
+
+def test_claims_whose_lease_was_eaten_by_slow_calls_are_left_for_the_next_claim(rt, clock):
+    now = clock()
+    add_rows(rt.sessions, [{"key": f"o:{i}", "to": "demo-shuji", "due": now} for i in range(3)])
+
+    class Slow(ScriptedPusher):
+        def push(self, user_id, reply, dedupe_key):
+            clock.set(clock() + minutes(2))  # each call takes two minutes of a five-minute lease
+            return super().push(user_id, reply, dedupe_key)
+
+    slow = Slow("wecom")
+    d = dispatcher(rt, [slow], lease=minutes(5))
+    report = d.dispatch()
+    assert [c[2] for c in slow.calls] == ["o:0", "o:1"] and len(report.of("deferred")) == 1
+    assert rows_by_key(rt.sessions)["o:2"].status == "in_flight"
+    clock.set(now + minutes(5))
+    d.dispatch()
+    assert [c[2] for c in slow.calls] == ["o:0", "o:1", "o:2"]
+    assert {r.status for r in rows_by_key(rt.sessions).values()} == {"sent"}
