@@ -2,7 +2,16 @@
 
 The harness only needs a push target: a pusher factory the worker process can import (called with the target URL)
 and a way to read back what each member saw. Point it at the recording push server (tests/fakes/) or at a fake
-WeCom / DingTalk server by passing another PushTarget.
+WeCom / DingTalk server by passing another PushTarget, for example:
+
+    def make_wecom_pusher(api_base):  # in a module the worker can import; ZHIBU_DATABASE_URL is set for it
+        return WecomPusher(load_settings({... "ZHIBU_WECOM_API_BASE": api_base ...}), ...)
+
+    target = PushTarget(url=fake.url, pusher_factory="tests.fakes.crash_targets:make_wecom_pusher",
+                        deliveries=lambda: [(m.touser, m.content) for m in fake.delivered()])
+
+Workers are forked from one pre-imported parent (see tests/fakes/dispatch_worker.py --zygote), so twenty restarts
+cost twenty forks rather than twenty Python start-ups.
 """
 from __future__ import annotations
 

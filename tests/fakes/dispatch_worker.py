@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args(argv)
 
+    os.environ["ZHIBU_DATABASE_URL"] = args.db  # for factories that build a pusher from load_settings()
     pusher = load_factory(args.pusher)(args.target)
     if args.kill_after_push:
         pusher = KillAfter(pusher, args.kill_after_push)
