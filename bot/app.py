@@ -54,4 +54,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
         register_wecom(app, runtime)
 
+    from bot.web_files import files_blueprint
+
+    app.register_blueprint(files_blueprint(runtime))
+
     return app

@@ -16,9 +16,9 @@ FRESH_FOR = timedelta(minutes=3)
 def beat(session: Session, name: str, now: datetime) -> None:
     row = session.get(ServiceHeartbeat, name)
     if row is None:
-        session.add(ServiceHeartbeat(name=name, beat_at=now, pid=os.getpid(), host=socket.gethostname()))
+        session.add(ServiceHeartbeat(name=name, beat_at=now, pid=os.getpid(), host=socket.gethostname()[:100]))
     else:
-        row.beat_at, row.pid, row.host = now, os.getpid(), socket.gethostname()
+        row.beat_at, row.pid, row.host = now, os.getpid(), socket.gethostname()[:100]
 
 
 def last_beat(session: Session, name: str) -> datetime | None:

@@ -1,0 +1,78 @@
+"""Files members open from a signed link in a push: GET /files/<purpose>/<token>.
+
+Each purpose has a maker that builds the file from the database on request; features add theirs to FILE_MAKERS.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response
+from sqlalchemy.orm import Session
+
+from bot.messages import Attachment
+from bot.runtime import Runtime
+from bot.signing import BadToken, ExpiredToken, read_token
+from storage.db import transaction
+
+FileMaker = Callable[[Session, dict[str, Any]], Attachment]
+
+
+class FileGone(LookupError):
+    """The thing the link points at no longer exists; str() is shown to the member."""
+
+
+def term_letter_file(session: Session, data: dict[str, Any]) -> Attachment:
+    from reminders.letter import DOCX_MIMETYPE, LetterError, build_letter, letter_facts, letter_filename
+    from storage.models import Organization
+
+    org = session.get(Organization, int(data["org"]))
+    if org is None:
+        raise FileGone("该党组织已不存在")
+    try:
+        facts = letter_facts(session, org, date.fromisoformat(data["on"]))
+    except LetterError as err:
+        raise FileGone(str(err)) from None
+    return Attachment(letter_filename(facts), build_letter(facts), DOCX_MIMETYPE)
+
+
+FILE_MAKERS: dict[str, FileMaker] = {
+    "term-letter": term_letter_file,
+}
+
+
+def _page(status: int, text: str) -> Response:
+    html = (f"<!doctype html><meta charset='utf-8'><meta name='viewport' content='width=device-width'>"
+            f"<title>支部助手</title><p style='font-size:18px'>{text}</p>")
+    return Response(html, status=status, mimetype="text/html")
+
+
+def files_blueprint(runtime: Runtime, makers: dict[str, FileMaker] | None = None) -> Blueprint:
+    makers = FILE_MAKERS if makers is None else makers
+    bp = Blueprint("files", __name__)
+    secret = runtime.settings.secret_key
+
+    @bp.get("/files/<purpose>/<token>")
+    def serve_file(purpose: str, token: str):
+        maker = makers.get(purpose)
+        if maker is None:
+            return _page(404, "没有这个文件。")
+        try:
+            data = read_token(secret, purpose, token, runtime.services.clock())
+        except ExpiredToken:
+            return _page(410, "链接已过期：请在机器人里重新获取。")
+        except BadToken:
+            return _page(403, "链接无效：请从机器人推送的消息里打开。")
+        try:
+            with transaction(runtime.sessions) as session:
+                file = maker(session, data)
+        except FileGone as err:
+            return _page(404, f"{err}。")
+        resp = Response(file.data, mimetype=file.mimetype)
+        resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file.filename)}"
+        resp.headers["Cache-Control"] = "private, no-store"
+        return resp
+
+    return bp

@@ -1,0 +1,97 @@
+"""The scheduler process (`zhibu scheduler`): APScheduler only triggers; the database holds all the state.
+
+Jobs, every trigger in the configured time zone (Asia/Shanghai):
+- plan: at start-up and daily at 08:00: reminders.planner.plan_day writes outbox rows (idempotent by dedupe key);
+- dispatch: every minute: the outbox dispatcher sends what is due;
+- heartbeat: every minute: a service_heartbeats row that /readyz and operators watch.
+
+coalesce=True and a misfire grace time: after a pause (machine asleep, a long job) a job runs once, not once per
+missed tick. Planning catches up by itself, so a machine that was off simply plans at start-up. Two scheduler
+processes are safe: planning is idempotent and the dispatcher's claim never hands one row to both.
+It is started only by `zhibu scheduler`, never by the web app's workers.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.orm import Session, sessionmaker
+
+from reminders.outbox import Dispatcher
+from storage.db import transaction
+from storage.heartbeats import SCHEDULER
+from storage.heartbeats import beat as record_beat
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_NAME = SCHEDULER
+PLAN_AT = (8, 0)
+PLAN_GRACE_S = 6 * 3600  # a plan missed by a few hours still runs once
+MINUTE_GRACE_S = 50  # a minute job late by more than this just waits for its next tick
+
+PlanDay = Callable[[sessionmaker[Session], date], object]
+
+
+def load_planner() -> PlanDay | None:
+    """reminders.planner.plan_day, or None (logged) when this installation has no planner module."""
+    try:
+        from reminders.planner import plan_day
+    except ModuleNotFoundError as err:
+        if err.name not in ("reminders.planner",):
+            raise
+        log.warning("提醒规划模块 reminders.planner 不可用：本进程只发送已有的提醒，不生成新提醒")
+        return None
+    return plan_day
+
+
+def beat(sessions: sessionmaker[Session], now: datetime, name: str = HEARTBEAT_NAME) -> None:
+    with transaction(sessions) as session:
+        record_beat(session, name, now)
+
+
+class SchedulerJobs:
+    """The three jobs as plain methods, so tests can run them without a scheduler."""
+
+    def __init__(self, sessions: sessionmaker[Session], dispatcher: Dispatcher, clock: Callable[[], datetime],
+                 tz, plan_day: PlanDay | None) -> None:
+        self.sessions = sessions
+        self.dispatcher = dispatcher
+        self.clock = clock
+        self.tz = tz
+        self.plan_day = plan_day
+
+    def plan(self) -> None:
+        if self.plan_day is None:
+            log.info("没有提醒规划模块：跳过规划")
+            return
+        today = self.clock().astimezone(self.tz).date()
+        result = self.plan_day(self.sessions, today)
+        log.info("planned %s: %s", today, result)
+
+    def dispatch(self) -> None:
+        report = self.dispatcher.dispatch()
+        if report.outcomes:
+            log.info("dispatch: %s", report.summary())
+        for o in report.of("failed"):
+            log.warning("push %s to %s failed: %s", o.dedupe_key, o.recipient, o.error)
+
+    def heartbeat(self) -> None:
+        beat(self.sessions, self.clock())
+
+
+def build_scheduler(jobs: SchedulerJobs, tz, start_now: datetime | None = None) -> BlockingScheduler:
+    scheduler = BlockingScheduler(timezone=tz)
+    now = start_now or datetime.now(tz)
+    once = {"coalesce": True, "max_instances": 1}
+    scheduler.add_job(jobs.heartbeat, IntervalTrigger(minutes=1, timezone=tz), id="heartbeat", name="心跳",
+                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S, **once)
+    # planning first at start-up (catching up whatever a stopped server missed), then daily at 08:00
+    scheduler.add_job(jobs.plan, CronTrigger(hour=PLAN_AT[0], minute=PLAN_AT[1], timezone=tz), id="plan",
+                      name="规划提醒", next_run_time=now, misfire_grace_time=PLAN_GRACE_S, **once)
+    scheduler.add_job(jobs.dispatch, IntervalTrigger(minutes=1, timezone=tz), id="dispatch", name="发送提醒",
+                      next_run_time=now, misfire_grace_time=MINUTE_GRACE_S, **once)
+    return scheduler
