@@ -37,6 +37,9 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
+    from handlers.knowledge import LazyKnowledgeBase
+
+    services.extras["kb"] = LazyKnowledgeBase(services.segmenter)  # the index is built on the first question
     router = Router(sessions, services)
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from bot.router import Router
-from handlers import branch_admin, menu, profile
+from handlers import branch_admin, knowledge, menu, profile
 
 
 def register_all(router: Router) -> None:
-    for module in (menu, profile, branch_admin):
+    for module in (menu, profile, branch_admin, knowledge):
         for handler in module.HANDLERS:
             router.register(handler)
+    knowledge.register(router)

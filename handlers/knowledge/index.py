@@ -1,6 +1,7 @@
 """The knowledge base in memory: entries plus a retrieval index, built once per process."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ TERMS_FILE = Path(__file__).with_name("terms.txt")
 WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.15}
 # answer at once when the best entry is clearly ahead; offer three when it is close; below FLOOR nothing fits
 CONFIDENT_MIN = 6.0
-CONFIDENT_RATIO = 1.3
+CONFIDENT_RATIO = 1.15
 FLOOR = 3.0
 
 
@@ -81,3 +82,24 @@ class KnowledgeBase:
         if hits[0].score >= CONFIDENT_MIN and hits[0].score >= CONFIDENT_RATIO * second:
             return Decision("answer", hits[:1])
         return Decision("choose", hits)
+
+
+class LazyKnowledgeBase:
+    """Holds the knowledge base of one process; reads the files and builds the index on first use, then never again.
+
+    The runtime stores one of these in Services.extras["kb"], so processes (and tests) that never see a question do
+    not pay for the index, and a process that does pays once.
+    """
+
+    def __init__(self, segmenter: Segmenter, directory: Path = ENTRIES_DIR) -> None:
+        self.segmenter = segmenter
+        self.directory = directory
+        self._kb: KnowledgeBase | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> KnowledgeBase:
+        if self._kb is None:
+            with self._lock:
+                if self._kb is None:
+                    self._kb = KnowledgeBase.load(self.segmenter, self.directory)
+        return self._kb
