@@ -51,7 +51,7 @@ def closest_topics(hits: list[Hit]) -> list[str]:
 def not_found_text(text: str, hits: list[Hit]) -> str:
     names = closest_topics(hits)
     if not names:
-        return ("你好！我可以回答党支部工作的规定和流程，例如“三会一课多久开一次”“党费比例”“预备期多长”。"
+        return ("我可以回答党支部工作的规定和流程，例如“三会一课多久开一次”“党费比例”“预备期多长”。"
                 "发送「帮助」看看我还能做什么。")
     return (f"没有找到和“{text[:20]}”对应的规定。最接近的方面：{'、'.join(names)}。"
             "请换个说法，带上关键词再问，例如“预备期多长”“党费比例”；具体问题也可以问支部书记或组织委员。")

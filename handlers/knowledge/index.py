@@ -5,7 +5,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.intent import Segmenter
+from bot.intent import TERMS, Segmenter
 from handlers.knowledge.bm25 import BM25
 from handlers.knowledge.entries import ENTRIES_DIR, Entry, load_entries
 from handlers.knowledge.text import Featurizer
@@ -41,7 +41,7 @@ class KnowledgeBase:
     def __init__(self, entries: list[Entry], segmenter: Segmenter) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
-        terms = [*term_words(), *(k for e in entries for k in e.keywords)]
+        terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in e.keywords)]
         self.featurizer = f = Featurizer(segmenter, terms)
         docs: dict[str, list[list[str]]] = {"words": [], "chars": [], "pinyin": [], "answer": []}
         for e in entries:
