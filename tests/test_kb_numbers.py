@@ -88,10 +88,10 @@ RULES = [
 # every number that occurs in the domain reference's rules, plus the dates and examples the answers use
 ALLOWED = {
     "0.2", "0.5", "1", "1.5", "2", "3", "4", "5", "6", "7", "8", "10", "11", "15", "18", "20", "24", "25", "30",
-    "50", "80", "85", "95", "100", "1000", "3000", "3001", "5000", "5001", "10000", "15.00", "25", "30.01", "50.01",
+    "50", "80", "85", "95", "100", "1000", "3000", "3001", "5000", "5001", "10000", "30.01", "50.01",
     "2014", "2018", "2022", "2026",
-    # examples of the bot's own commands: a month key, a day of month, a dues base
-    "2026-11", "6500", "15",
+    # examples of the bot's own commands: a month key and a dues base
+    "2026-11", "6500",
 }
 
 
