@@ -107,6 +107,12 @@ def test_duplicate_ids_unknown_fields_and_broken_yaml_are_reported(tmp_path):
     assert "c.yaml：YAML 格式错误" in text
 
 
+def test_an_answer_too_long_for_one_message_is_refused(tmp_path):
+    long_answer = GOOD.replace("answer: 回答。", "answer: " + "很长的回答" * 140)
+    [problem] = _problems(_write(tmp_path, "a.yaml", long_answer))
+    assert problem.startswith("a.yaml 第1条（id: sample-one）：字段 answer 太长")
+
+
 def test_kb_check_command_passes_on_the_shipped_files_and_fails_clearly(tmp_path, capsys):
     assert main(["kb", "check"]) == 0
     assert "知识库检查通过" in capsys.readouterr().out

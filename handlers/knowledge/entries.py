@@ -17,6 +17,7 @@ ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 GRADES = ("A", "B", "C", "U")
 B_MARK = "以原文为准"
 LOCAL_MARK = "以上级党组织通知为准"
+MAX_REPLY_BYTES = 2048  # a WeCom text message; anything longer is cut off on the member's phone
 FIELDS = ("id", "title", "topics", "grade", "phrasings", "keywords", "answer", "basis")
 OPTIONAL = ("related",)
 
@@ -96,8 +97,14 @@ def _check_entry(raw, file: str, index: int, problems: list[str]) -> Entry | Non
     related = _strings(raw["related"], file, where, "related", problems) if "related" in raw else ()
     if len(problems) > before:
         return None
-    return Entry(id=raw["id"], title=raw["title"].strip(), topics=topics, grade=grade, phrasings=phrasings,
-                 keywords=keywords, answer=raw["answer"].strip(), basis=basis, related=related, source=file)
+    entry = Entry(id=raw["id"], title=raw["title"].strip(), topics=topics, grade=grade, phrasings=phrasings,
+                  keywords=keywords, answer=raw["answer"].strip(), basis=basis, related=related, source=file)
+    size = len(entry.text().encode("utf-8"))
+    if size > MAX_REPLY_BYTES - 200:  # room for the "相关：" line
+        problems.append(f"{file}{where}：字段 answer 太长（连同标题和依据共 {size} 字节，企业微信一条消息最多 "
+                        f"{MAX_REPLY_BYTES} 字节），请精简或拆成两条")
+        return None
+    return entry
 
 
 def load_entries(directory: Path = ENTRIES_DIR) -> list[Entry]:
