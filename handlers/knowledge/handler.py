@@ -29,10 +29,11 @@ def answer_text(kb: KnowledgeBase, entry: Entry) -> str:
     return "\n".join(lines)
 
 
-def choice_text(hits: list[Hit]) -> str:
-    lines = ["你想问的是哪一个？请回复数字："]
+def choice_text(hits: list[Hit], can_reply: bool = True) -> str:
+    lines = ["你想问的是哪一个？请回复数字：" if can_reply else "可能是下面几条之一，请换个更具体的说法再问："]
     lines += [f"{i}. {h.entry.title}" for i, h in enumerate(hits, 1)]
-    lines.append("都不是的话，换个说法再问一次。")
+    if can_reply:
+        lines.append("都不是的话，换个说法再问一次。")
     return "\n".join(lines)
 
 
@@ -68,7 +69,7 @@ def kb_reply(text: str, kb: KnowledgeBase, ctx: Context | None = None) -> Reply:
     if decision.kind == "choose":
         if ctx is not None:
             ctx.set_pending(CHOICE, {"ids": [h.entry.id for h in decision.hits]})
-        return Reply(text=choice_text(decision.hits))
+        return Reply(text=choice_text(decision.hits, can_reply=ctx is not None))
     return Reply(text=not_found_text(text, kb.search(text, 3)))
 
 
