@@ -62,3 +62,12 @@ def test_dues_and_sign_in_texts_are_never_answered_from_the_knowledge_base(say):
         reply = say("demo-dangyuan", text)
         assert not reply.startswith("【"), text
         assert "请回复数字" not in reply, text
+
+
+def test_broken_files_give_a_clear_reply_not_a_crash(demo, say, tmp_path):
+    from handlers.knowledge import LazyKnowledgeBase
+    from handlers.knowledge.handler import BROKEN
+
+    (tmp_path / "a.yaml").write_text("entries:\n  - id: x\n", "utf-8")
+    demo.services.extras["kb"] = LazyKnowledgeBase(demo.services.segmenter, tmp_path)
+    assert say("demo-dangyuan", "预备期多长") == BROKEN

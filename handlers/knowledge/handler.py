@@ -1,12 +1,16 @@
 """Procedure questions: anything no other handler claims is answered from the knowledge base."""
 from __future__ import annotations
 
+import logging
+
 from bot.context import Context
 from bot.messages import Incoming, Reply
 from bot.router import Handler, Router
-from handlers.knowledge.entries import Entry
+from handlers.knowledge.entries import Entry, KnowledgeError
 from handlers.knowledge.exclusions import POINTERS, other_handler
 from handlers.knowledge.index import Hit, KnowledgeBase
+
+log = logging.getLogger(__name__)
 
 CHOICE = "kb_choice"
 NEAR = 1.5  # below this score an entry shares too little with the question to name its topic  # the pending-choice kind: "reply 1, 2 or 3"
@@ -73,8 +77,16 @@ def kb_reply(text: str, kb: KnowledgeBase, ctx: Context | None = None) -> Reply:
     return Reply(text=not_found_text(text, kb.search(text, 3)))
 
 
+BROKEN = "知识问答暂时不可用：知识库文件有错误。请告诉支部书记，由管理员运行 zhibu kb check 查看并修正。"
+
+
 def ask(incoming: Incoming, ctx: Context) -> Reply:
-    return kb_reply(ctx.args or incoming.text, kb_of(ctx), ctx)
+    try:
+        kb = kb_of(ctx)
+    except KnowledgeError:
+        log.exception("the knowledge-base files do not load")
+        return Reply(text=BROKEN)
+    return kb_reply(ctx.args or incoming.text, kb, ctx)
 
 
 def resolve_choice(incoming: Incoming, ctx: Context, payload: dict) -> Reply:
