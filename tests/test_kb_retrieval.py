@@ -80,7 +80,7 @@ def test_homophones_are_heard_as_the_term(kb):
 
 @pytest.mark.parametrize("text", [
     "我的党费", "签到 1234", "签到", "4827", "党费怎么算 月收入6500", "月收入8000交多少党费", "我每月交多少党费",
-    "工资一万二交多少党费", "我还欠几个月党费", "发起签到 主题党日",
+    "工资一万二交多少党费", "我还欠几个月党费", "发起签到 主题党日", "怎么签到", "签到码是多少", "本月安排",
 ])
 def test_texts_for_other_handlers_are_declined(kb, text):
     assert other_handler(text) is not None
@@ -112,3 +112,7 @@ def test_kb_ask_json_prints_only_the_top_five(capsys):
 def test_kb_ask_prints_the_answer(capsys):
     assert main(["kb", "ask", "入党介绍人要几个"]) == 0
     assert "2名正式党员" in capsys.readouterr().out
+
+
+def test_no_question_of_the_development_set_is_taken_for_another_handler(devset):
+    assert [q["q"] for q in devset if other_handler(q["q"])] == []
