@@ -14,6 +14,8 @@ _SCHEDULE = re.compile(r"^(本月|下月|这个月|下个月|本周|这周|近�
 _MY_DUES = re.compile(r"我的党费|我(的|还|都)?(欠|交|缴)(了|过)?(几个月|多少|哪几个月)|我.{0,6}(党费)?交到(了)?(几|哪)|查.{0,2}我.{0,4}党费")
 _CALC = re.compile(r"党费.{0,6}(怎么算|计算|多少)|(交|缴)多少党费|算.{0,2}党费")
 _AMOUNT = re.compile(r"\d{3,}(\.\d+)?\s*(元|块)?|[一二三四五六七八九两]万|[一二三四五六七八九两]千")
+# asking for the rule (a rate, a bracket, whether something counts), even with a figure in it
+_RULE_WORDS = re.compile(r"比例|百分之|几个点|大额|算不算|标准|以上|以下|是不是|吗")
 _FIRST_PERSON_SUM = re.compile(r"^我(每个?月|一个月|这个月|今年)?(要|该|应该|得)?(交|缴)多少(钱的?)?党费")
 
 
@@ -26,7 +28,7 @@ def other_handler(text: str) -> str | None:
         return "schedule"
     if _MY_DUES.search(t):
         return "my_dues"
-    if _CALC.search(t) and (_AMOUNT.search(t) or _FIRST_PERSON_SUM.search(t)):
+    if _CALC.search(t) and _AMOUNT.search(t) and not _RULE_WORDS.search(t):
         return "dues_calc"
     if _FIRST_PERSON_SUM.search(t):
         return "dues_calc"
