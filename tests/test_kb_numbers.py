@@ -15,7 +15,7 @@ from handlers.knowledge.entries import load_entries
 REQUIRED = {
     "sanhui-overview": ["每季度至少1次", "每月1次"],
     "party-congress": ["每季度至少召开1次", "超过应到会有表决权党员的半数", "五分之四"],
-    "committee-meeting": ["每月召开1次", "半数以上委员"],
+    "committee-meeting": ["每月召开1次", "超过半数的委员"],
     "group-meeting": ["每月召开1次"],
     "party-lecture": ["每季度至少安排1次", "每年至少为基层党员讲1次"],
     "theme-day-schedule": ["每月1次", "每月20日"],
