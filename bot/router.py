@@ -164,6 +164,9 @@ class Router:
 
         if not text:
             return Reply(text="请发送文字消息。发送「帮助」看看我能做什么。")
+        if _is_choice(text):
+            # a bare 1–9 with no question pending: the choice timed out or was already answered
+            return Reply(text="现在没有等你选择的问题（可能已超时）。请重新提问，或发送「帮助」看看我能做什么。")
         for handler in self.handlers:
             accepted, args = handler.accepts(text, words)
             if not accepted:

@@ -46,6 +46,10 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
         from bot.channels.wecom_push import WecomPusher
 
         services.pushers["wecom"] = WecomPusher(settings.wecom, sessions)
+
+    from handlers.knowledge import LazyKnowledgeBase
+
+    services.extras["kb"] = LazyKnowledgeBase(services.segmenter)  # the index is built on the first question
     router = Router(sessions, services)
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

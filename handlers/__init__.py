@@ -9,6 +9,7 @@ from handlers import (
     dues_ledger,
     dues_questions,
     dues_status,
+    knowledge,
     leave,
     ledger_export,
     meetings,
@@ -17,9 +18,10 @@ from handlers import (
 )
 
 # Order matters where command words overlap: dues_ledger before branch_admin ("设置党费 …" is not the generic
-# "设置 …"); dues_questions last, because it matches free questions that mention 党费.
+# "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler
+# claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, dues_questions)
+           ledger_export, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:
@@ -29,3 +31,4 @@ def register_all(router: Router) -> None:
         # PENDING maps a pending-choice kind ("reply 1/2/3") to its resolver
         for kind, resolver in getattr(module, "PENDING", {}).items():
             router.register_pending(kind, resolver)
+    knowledge.register(router)

@@ -30,6 +30,7 @@ def test_full_width_and_spaces_are_normalised(say):
 
 def test_unknown_text_says_what_to_do(say):
     assert "帮助" in say("demo-dangyuan", "今天天气怎么样")
+    assert "现在没有等你选择的问题" in say("demo-dangyuan", "3")
 
 
 def test_same_message_id_is_handled_once(demo):
@@ -97,7 +98,7 @@ def test_pending_choice_is_routed_to_its_resolver(demo):
     assert console.say(demo.router, "demo-dangyuan", "选择测试")[0] == "回复 1 或 2"
     assert console.say(demo.router, "demo-dangyuan", "2")[0] == "选了乙"
     # the choice is consumed: a second "2" is ordinary text again
-    assert "没听懂" in console.say(demo.router, "demo-dangyuan", "2")[0]
+    assert "现在没有等你选择的问题" in console.say(demo.router, "demo-dangyuan", "2")[0]
 
 
 def test_readyz_needs_a_fresh_scheduler_heartbeat(demo, clock):

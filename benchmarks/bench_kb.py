@@ -1,0 +1,110 @@
+"""Procedure questions: top-1 / top-3 accuracy and milliseconds per question on the development set, for the
+knowledge-base retriever and, in the same run, for a plain BM25 over jieba words of the same entries."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import yaml
+
+from benchmarks.report import Figure
+from bot.intent import Segmenter, normalize
+from handlers.knowledge import TERMS_FILE, Entry, KnowledgeBase
+from handlers.knowledge.bm25 import BM25
+
+DEVSET = Path(__file__).resolve().parent.parent / "tests" / "kb_devset.yaml"
+REPEATS = 5
+
+
+class PlainBM25:
+    """The baseline: jieba words of title, phrasings and keywords; no synonyms, look-alikes, n-grams or pinyin."""
+
+    def __init__(self, entries: list[Entry], segmenter: Segmenter) -> None:
+        self.entries = entries
+        self.segmenter = segmenter
+        docs = [[w for t in (e.title, *e.phrasings, *e.keywords) for w in self._words(t)] for e in entries]
+        self.index = BM25(docs, k1=1.2, b=0.75)
+
+    def _words(self, text: str) -> list[str]:
+        return [w for w in self.segmenter.words(normalize(text)) if w.strip() and not _punct(w)]
+
+    def search(self, text: str, k: int = 5) -> list[str]:
+        scores = self.index.scores(self._words(text))
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return [self.entries[i].id for i, _ in best]
+
+
+def _punct(word: str) -> bool:
+    return all(not ch.isalnum() for ch in word)
+
+
+def _accuracy(search, questions: list[dict]) -> tuple[float, float]:
+    top1 = top3 = 0
+    for q in questions:
+        ids = search(q["q"])
+        top1 += bool(ids) and ids[0] in q["expect"]
+        top3 += any(i in q["expect"] for i in ids[:3])
+    return 100 * top1 / len(questions), 100 * top3 / len(questions)
+
+
+def _ms_per_query(search, questions: list[dict]) -> float:
+    started = time.perf_counter()
+    for _ in range(REPEATS):
+        for q in questions:
+            search(q["q"])
+    return 1000 * (time.perf_counter() - started) / (REPEATS * len(questions))
+
+
+def _leave_one_out(build: Callable[[list[Entry]], Callable[[str], list[str]]], entries: list[Entry]) -> float:
+    """Top-1 when each (second) phrasing is taken out of its entry and asked: phrasings the index never saw."""
+    asked = right = 0
+    for k, e in enumerate(entries):
+        for p in e.phrasings[::2]:
+            rest = dataclasses.replace(e, phrasings=tuple(x for x in e.phrasings if x != p))
+            ids = build([*entries[:k], rest, *entries[k + 1:]])(p)
+            asked += 1
+            right += bool(ids) and ids[0] == e.id
+    return 100 * right / asked
+
+
+def main() -> list[Figure]:
+    questions = yaml.safe_load(DEVSET.read_text("utf-8"))["questions"]
+    started = time.perf_counter()
+    segmenter = Segmenter(extra_dicts=(TERMS_FILE,))
+    kb = KnowledgeBase.load(segmenter)
+    startup_ms = 1000 * (time.perf_counter() - started)
+    baseline = PlainBM25(kb.entries, segmenter)
+
+    def ours(text: str) -> list[str]:
+        return [h.entry.id for h in kb.search(text, 5)]
+
+    figures = []
+    for split, label in (("dev", "development set"), ("heldout", "held-out part")):
+        part = [q for q in questions if q["split"] == split]
+        o1, o3 = _accuracy(ours, part)
+        b1, b3 = _accuracy(baseline.search, part)
+        target1, target3 = ("≥ 90%", "≥ 97%") if split == "dev" else ("", "")
+        figures.append(Figure(f"top-1, {label} ({len(part)} questions)", o1, "%", b1, "plain BM25 over jieba",
+                              target1))
+        figures.append(Figure(f"top-3, {label}", o3, "%", b3, "plain BM25 over jieba", target3))
+    o1, o3 = _accuracy(ours, questions)
+    b1, b3 = _accuracy(baseline.search, questions)
+    figures.append(Figure(f"top-1, all {len(questions)} questions", o1, "%", b1, "plain BM25 over jieba"))
+    figures.append(Figure(f"top-3, all {len(questions)} questions", o3, "%", b3, "plain BM25 over jieba"))
+    ms = _ms_per_query(ours, questions)
+    base_ms = _ms_per_query(baseline.search, questions)
+    figures.append(Figure("ms per question after start-up", ms, "ms", base_ms, "plain BM25 over jieba", "≤ 5 ms"))
+    figures.append(Figure("start-up: jieba dictionary + index, once per process", startup_ms, "ms"))
+
+    def ours_on(entries: list[Entry]):
+        other = KnowledgeBase(entries, segmenter)
+        return lambda text: [h.entry.id for h in other.search(text, 1)]
+
+    def baseline_on(entries: list[Entry]):
+        return PlainBM25(entries, segmenter).search
+
+    figures.append(Figure("top-1, each phrasing left out of its entry and asked", _leave_one_out(ours_on, kb.entries),
+                          "%", _leave_one_out(baseline_on, kb.entries), "plain BM25 over jieba"))
+    return figures

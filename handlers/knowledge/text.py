@@ -1,0 +1,122 @@
+"""Turning a question into retrieval features: look-alike fixes, synonyms, words, character n-grams, pinyin.
+
+Members type on phones: look-alike characters (主题党曰, 组织关糸), homophones picked from the IME (党废, 转证) and
+colloquial names (支部大会 for 党员大会). Each layer below catches one of these; BM25 weighs what is left.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from pypinyin import lazy_pinyin
+
+from bot.intent import Segmenter, normalize
+
+# characters that look like the intended one and are themselves rare in Party-work questions
+LOOK_ALIKE = str.maketrans({"曰": "日", "糸": "系", "巳": "己", "侯": "候", "茛": "艮", "汩": "汨"})
+
+# colloquial or long names → the one name the entries use (longest first when applied)
+SYNONYMS: dict[str, str] = {
+    "支部委员会会议": "支委会", "党支部委员会": "支委会", "支部委员会": "支委会", "支委会议": "支委会",
+    "支部党员大会": "党员大会", "党支部党员大会": "党员大会", "支部大会": "党员大会", "全体党员大会": "党员大会",
+    "党员会议": "党员大会", "党小组会议": "党小组会", "小组会": "党小组会",
+    "党日活动": "主题党日", "支部主题党日": "主题党日", "党员活动日": "主题党日", "主题党员日": "主题党日",
+    "组织生活会议": "组织生活会", "民主评议会": "民主评议", "评议党员": "民主评议",
+    "谈心": "谈心谈话", "谈话谈心": "谈心谈话",
+    "缴纳": "交纳", "缴党费": "交党费", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
+    "党费标准": "党费比例", "交党费比例": "党费比例", "党费基数": "计算基数",
+    "入党申请书": "入党申请", "入党申请人": "申请人", "申请入党": "入党申请",
+    "积极份子": "积极分子", "入党积极分子": "积极分子", "发展对像": "发展对象",
+    "介绍人": "入党介绍人", "政治审查": "政审", "志愿书": "入党志愿书",
+    "转为正式党员": "转正", "转成正式党员": "转正", "转正式党员": "转正", "转正式": "转正",
+    "考察期": "预备期", "试用期": "预备期",
+    "党组织关系": "组织关系", "关系转接": "组织关系转接", "转组织关系": "组织关系转接", "转关系": "组织关系转接",
+    "转党组织关系": "组织关系转接", "迁组织关系": "组织关系转接", "迁党组织关系": "组织关系转接",
+    "换届改选": "换届", "改选": "换届", "届满": "任期届满",
+    "支委": "支部委员", "支委委员": "支部委员",
+    "总支": "党总支", "党总支部": "党总支",
+    "党员证": "党员身份", "入党宣誓": "宣誓", "入党誓词": "誓词",
+    "入党日期": "入党时间", "入党的时间": "入党时间", "党员生日": "政治生日",
+    "标准化规范化": "规范化", "标准化建设": "规范化", "规范化建设": "规范化",
+    "退休": "离退休", "离休": "离退休", "退下来": "离退休",
+    "大学生": "学生", "研究生": "学生", "在校生": "学生",
+    "下岗": "失业", "低保": "最低生活保障",
+    "出国": "国外", "出境": "国外", "境外": "国外",
+}
+# a canonical name maps to itself, so the longest match at its position keeps it whole (党总支 is not 党+总支)
+SYNONYMS.update({v: v for v in list(SYNONYMS.values())})
+_SYNONYM_RE = re.compile("|".join(sorted(map(re.escape, SYNONYMS), key=len, reverse=True)))
+
+# words that say how a question is asked, not what it is about
+STOPWORDS = frozenset("""
+的 了 吗 呢 啊 吧 呀 哦 嘛 么 啥 是 在 有 和 与 及 或 就 都 也 还 又 要 会 能 可以 可不可以 能不能 是不是 有没有
+我 我们 咱 咱们 你 你们 他 她 它 他们 这 那 这个 那个 哪 哪个 哪些 什么 怎么 怎么样 怎样 如何 多少 几 几个 多久
+请问 请 问 问下 问一下 一下 想 想问 知道 告诉 麻烦 谢谢 您好 你好 一个 个 吗? 呗 哈 嗯 诶 那么 这么 咋 咋办 办
+给 对 把 被 让 从 到 为 为什么 干嘛 啊? 吗? ? ! , 。 ， ？ ！ 、 ： ；
+意思 什么意思 是指 指 什么时候 开始 是否 需要 必须 应该 应当 具体 一般 规定 要求 情况 问题 现在 时候 多长时间
+""".split())
+
+_DROP = re.compile(r"[\s\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def clean(text: str) -> str:
+    """Normalised, lower-case, look-alikes fixed, synonyms replaced, punctuation and spaces removed."""
+    t = normalize(text).lower().translate(LOOK_ALIKE)
+    t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
+    return _DROP.sub("", t)
+
+
+def char_ngrams(text: str, n: int = 2) -> list[str]:
+    return [text[i:i + n] for i in range(len(text) - n + 1)]
+
+
+def pinyin_bigrams(syllables: list[str]) -> list[str]:
+    """Toneless syllable pairs: 党废 and 党费 both give 'dang_fei'."""
+    return [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
+
+
+class Featurizer:
+    """Everything the index and the queries share: the segmenter, the term list, the feature recipe."""
+
+    def __init__(self, segmenter: Segmenter, terms: Iterable[str] = ()) -> None:
+        self.segmenter = segmenter
+        # longest first, so 组织关系转接 is seen before 组织关系
+        cleaned = {clean(t) for t in terms} - {""}
+        self.terms = sorted((t for t in cleaned if len(t) > 1), key=len, reverse=True)
+        # one reading per character, the same for entries and questions: consistent beats context-perfect here,
+        # and a per-character table makes a question's pinyin cost microseconds
+        self._sound: dict[str, str] = {}
+        # a term's sound → the term, for Chinese terms of 2–6 characters: 转证 sounds like 转正
+        self.by_sound: dict[str, str] = {}
+        for t in self.terms:
+            if 2 <= len(t) <= 6 and len(_CJK.findall(t)) == len(t):
+                self.by_sound.setdefault("_".join(self.syllables(list(t))), t)
+
+    def syllables(self, chars: list[str]) -> list[str]:
+        missing = [c for c in set(chars) if c not in self._sound]
+        if missing:
+            self._sound.update(zip(missing, lazy_pinyin(missing), strict=True))
+        return [self._sound[c] for c in chars]
+
+    def sound_alike_terms(self, chars: list[str], syllables: list[str]) -> list[str]:
+        """Terms that some stretch of the text sounds like but is not written as."""
+        found = []
+        for i in range(len(chars) - 1):
+            for n in range(2, min(6, len(chars) - i) + 1):
+                term = self.by_sound.get("_".join(syllables[i:i + n]))
+                if term is not None and term != "".join(chars[i:i + n]):
+                    found.append(term)
+        return found
+
+    def features(self, text: str, typed: bool = True) -> tuple[list[str], list[str], list[str]]:
+        """(words, character bigrams, pinyin bigrams) of one text; `typed` texts may hold sound-alike slips."""
+        c = clean(text)
+        chars = _CJK.findall(c)
+        syllables = self.syllables(chars)
+        words = [w for w in self.segmenter.words(c) if w not in STOPWORDS]
+        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like
+        words.extend(t for t in self.terms if t in c)
+        if typed:
+            words.extend(self.sound_alike_terms(chars, syllables))
+        return words, char_ngrams(c, 2), pinyin_bigrams(syllables)
