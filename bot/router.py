@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,6 +27,13 @@ HandlerFunc = Callable[[Incoming, Context], Reply]
 PendingFunc = Callable[[Incoming, Context, dict], Reply]
 
 BUSY = "系统繁忙，请稍后再试。"
+
+# the per-message statements, built once (building a statement costs more than running it on SQLite)
+_RECORD_MESSAGE = insert(ProcessedMessage.__table__)  # Core, not the ORM bulk path
+_ROLES_OF = select(Role.role, Role.organization_id).where(Role.member_id == bindparam("member_id"))
+_TAKE_PENDING = delete(ConversationState).where(
+    ConversationState.member_id == bindparam("member_id"), ConversationState.platform == bindparam("platform")
+).returning(ConversationState.kind, ConversationState.payload, ConversationState.expires_at)
 FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
 
 
@@ -135,10 +142,10 @@ class Router:
 
     def _first_time(self, session: Session, incoming: Incoming) -> bool:
         """Insert the processed_messages row; a unique-key clash means another worker already has it."""
-        session.add(ProcessedMessage(platform=incoming.platform, key=incoming.message_id[:200],
-                                     seen_at=self.services.clock()))
+        # a Core insert: the unit of work costs more than the statement on this hot path
         try:
-            session.flush()
+            session.execute(_RECORD_MESSAGE, {"platform": incoming.platform, "key": incoming.message_id[:200],
+                                              "seen_at": self.services.clock()})
         except IntegrityError:
             return False
         return True
@@ -146,17 +153,14 @@ class Router:
     def _dispatch(self, session: Session, incoming: Incoming, member: Member, trace: dict) -> Reply:
         now = self.services.clock().astimezone(self.services.settings.tz)
         text = normalize(incoming.text)
-        roles = RoleSet.of(session.execute(select(Role.role, Role.organization_id)
-                                           .where(Role.member_id == member.id)).all())
+        roles = RoleSet.of(session.execute(_ROLES_OF, {"member_id": member.id}).all())
         words = self.services.segmenter.words(text) if text else []
         ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
                       now=now, args=text, words=words, handlers=tuple(self.handlers))
 
-        pending = session.scalars(select(ConversationState).where(
-            ConversationState.member_id == member.id, ConversationState.platform == incoming.platform)).first()
+        # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
+        pending = session.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
         if pending is not None:
-            session.delete(pending)
-            session.flush()
             resolver = self.pending.get(pending.kind)
             if resolver is not None and pending.expires_at > now and _is_choice(text):
                 trace["handler"] = f"pending:{pending.kind}"
