@@ -8,6 +8,17 @@ from typing import Any
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
 
+def warm_worker(worker) -> None:
+    """Build the knowledge-base index when a worker starts, so no member's first question pays for it."""
+    runtime = getattr(worker.wsgi, "extensions", {}).get("zhibu")
+    kb = runtime.services.extras.get("kb") if runtime else None
+    if kb is not None:
+        try:
+            kb.get()
+        except Exception:  # broken entry files: the handler says so to members; `zhibu kb check` tells the operator
+            worker.log.warning("知识库加载失败：请运行 zhibu kb check")
+
+
 def gunicorn_options(bind: str = "127.0.0.1:8000", database_url: str = "") -> dict[str, Any]:
     cores = multiprocessing.cpu_count()
     # SQLite has one writer at a time: more workers only queue on its lock
@@ -25,6 +36,7 @@ def gunicorn_options(bind: str = "127.0.0.1:8000", database_url: str = "") -> di
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
+        "post_worker_init": warm_worker,
     }
 
 
