@@ -23,7 +23,7 @@ demo: $(STAMP)
 # the whole suite on SQLite, then every database test again on a throwaway PostgreSQL cluster
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
-	ZHIBU_TEST_DB=postgres $(BIN)/python -m pytest -q
+	PYTEST_DB=postgres $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -56,8 +56,8 @@ def any_db_url(request, tmp_path):
     return cluster.create_db(f"t{next(_db_names)}")
 
 
-# ZHIBU_TEST_DB=postgres runs every test that takes `db_url` on PostgreSQL instead of SQLite (`make test` does both)
-TEST_DB = os.environ.get("ZHIBU_TEST_DB", "sqlite")
+# PYTEST_DB=postgres runs every test that takes `db_url` on PostgreSQL instead of SQLite (`make test` does both)
+TEST_DB = os.environ.get("PYTEST_DB", "sqlite")
 
 
 @pytest.fixture(scope="session")
