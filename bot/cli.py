@@ -5,10 +5,10 @@ import argparse
 import logging
 import sys
 
-from bot.commands import core, roster
+from bot.commands import calendar, core, remind, roster
 from bot.commands.common import CommandError, fail
 
-COMMAND_MODULES = (core, roster)
+COMMAND_MODULES = (core, roster, remind, calendar)
 
 
 def build_parser() -> argparse.ArgumentParser:
