@@ -72,14 +72,17 @@ def insert_absent(session: Session, rows: Iterable[dict[str, Any]]) -> tuple[int
     """(inserted, already there) — the unique dedupe key decides, so concurrent planners cannot double-plan."""
     conn = session.connection()
     table = OutboxMessage.__table__
-    if conn.dialect.name == "postgresql":
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        # psycopg reports no row count for executemany: RETURNING (sent as multi-row VALUES) counts what went in
+        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
     else:
-        stmt = insert(table).prefix_with("OR IGNORE")
+        stmt = insert(table).prefix_with("OR IGNORE")  # sqlite3 sums executemany's row counts
     new = total = 0
     for batch in _batches(rows):
         total += len(batch)
-        new += conn.execute(stmt, batch).rowcount
+        result = conn.execute(stmt, batch)
+        new += len(result.all()) if postgres else result.rowcount
     return new, total - new
 
 
