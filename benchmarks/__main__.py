@@ -12,7 +12,7 @@ from benchmarks.report import print_figures
 
 def main(argv: list[str]) -> int:
     only = set(argv)
-    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent]) if m.name.startswith("bench_"))
+    names = sorted(m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if m.name.startswith("bench_"))
     if only:
         names = [n for n in names if n in only or n.removeprefix("bench_") in only]
     if not names:

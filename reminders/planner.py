@@ -5,17 +5,18 @@ The outbox's unique dedupe key makes a second run (or a second process) a no-op;
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from reminders.rules import Due, due_items
 from reminders.state import load_calendar, load_states
+from reminders.workdays import Calendar
 from storage.models import OutboxMessage, PlannerState, utcnow
 
 BATCH = 5000
@@ -38,7 +39,7 @@ class PlanResult:
 
 def compute(session: Session, today: date, org_ids: Iterable[int] | None = None) -> tuple[list[Due], dict[str, int]]:
     """(every Due for `today`, organisation name → id) — reads only."""
-    calendar = load_calendar(session)
+    calendar = Calendar(load_calendar(session))  # one per run: every branch asks about the same days
     states = load_states(session, today, org_ids)
     dues: list[Due] = []
     for state in states:
@@ -46,19 +47,26 @@ def compute(session: Session, today: date, org_ids: Iterable[int] | None = None)
     return dues, {s.name: s.org_id for s in states}
 
 
-def outbox_rows(dues: list[Due], org_ids: dict[str, int], now: datetime) -> Iterator[dict[str, Any]]:
+COLUMNS = ("dedupe_key", "recipient_id", "kind", "organization_id", "content", "due_at", "relevant_until",
+           "status", "attempts", "created_at")
+
+
+def outbox_rows(dues: list[Due], org_ids: dict[str, int], now: datetime,
+                convert: Callable[[str, Any], Any] | None = None) -> Iterator[tuple]:
+    """One tuple per recipient in COLUMNS order; `convert(column, value)` runs once per Due, not once per row."""
+    conv = convert or (lambda _col, v: v)
+    created = conv("created_at", now)
     for due in dues:
-        content = due.content()
-        due_at, until = due.due_at.astimezone(UTC), due.relevant_until.astimezone(UTC)
+        content = conv("content", due.content())
+        due_at = conv("due_at", due.due_at.astimezone(UTC))
+        until = conv("relevant_until", due.relevant_until.astimezone(UTC))
         org_id = org_ids.get(due.organization)
         for person in due.recipients:
-            yield {"dedupe_key": due.row_key(person), "recipient_id": person.id, "kind": due.kind,
-                   "organization_id": org_id, "channel": None, "content": content, "due_at": due_at,
-                   "relevant_until": until, "status": "pending", "attempts": 0, "created_at": now}
+            yield (due.row_key(person), person.id, due.kind, org_id, content, due_at, until, "pending", 0, created)
 
 
-def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    batch: list[dict[str, Any]] = []
+def _batches(rows: Iterable[tuple]) -> Iterator[list[tuple]]:
+    batch: list[tuple] = []
     for row in rows:
         batch.append(row)
         if len(batch) == BATCH:
@@ -68,21 +76,56 @@ def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def insert_absent(session: Session, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
-    """(inserted, already there) — the unique dedupe key decides, so concurrent planners cannot double-plan."""
-    conn = session.connection()
+def _converter(conn: Connection) -> Callable[[str, Any], Any]:
+    """The columns' own bind processing (UTC naive text for SQLite times, JSON text), applied ahead of time."""
     table = OutboxMessage.__table__
-    postgres = conn.dialect.name == "postgresql"
-    if postgres:
-        # psycopg reports no row count for executemany: RETURNING (sent as multi-row VALUES) counts what went in
-        stmt = pg_insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id)
-    else:
-        stmt = insert(table).prefix_with("OR IGNORE")  # sqlite3 sums executemany's row counts
+    procs = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+             for c in ("due_at", "relevant_until", "created_at")}
+    # JSON as UTF-8 text rather than \\u escapes: Chinese text takes half the space (any JSON reader takes both)
+    procs["content"] = _json
+    return lambda col, v: procs[col](v) if procs.get(col) else v
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def insert_absent(session: Session, dues: list[Due], org_ids: dict[str, int], now: datetime) -> tuple[int, int]:
+    """(inserted, already there) — the unique dedupe key decides, so concurrent planners cannot double-plan.
+
+    The rows go straight to the driver: `INSERT OR IGNORE` through executemany on SQLite, COPY into a temporary
+    table and one `INSERT … SELECT … ON CONFLICT DO NOTHING` on PostgreSQL.
+    """
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        return _insert_postgres(conn, outbox_rows(dues, org_ids, now, _pg_convert))
+    sql = (f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})")
     new = total = 0
-    for batch in _batches(rows):
+    for batch in _batches(outbox_rows(dues, org_ids, now, _converter(conn))):
         total += len(batch)
-        result = conn.execute(stmt, batch)
-        new += len(result.all()) if postgres else result.rowcount
+        new += conn.exec_driver_sql(sql, batch).rowcount  # sqlite3 sums executemany's row counts
+    return new, total - new
+
+
+def _pg_convert(col: str, value: Any) -> Any:
+    return _json(value) if col == "content" else value
+
+
+def _insert_postgres(conn: Connection, rows: Iterable[tuple]) -> tuple[int, int]:
+    cur = conn.connection.dbapi_connection.cursor()
+    cols = ", ".join(COLUMNS)
+    cur.execute("CREATE TEMPORARY TABLE outbox_plan (dedupe_key varchar(300), recipient_id integer, kind varchar(40), "
+                "organization_id integer, content json, due_at timestamptz, relevant_until timestamptz, "
+                "status varchar(10), attempts integer, created_at timestamptz) ON COMMIT DROP")
+    total = 0
+    with cur.copy(f"COPY outbox_plan ({cols}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            total += 1
+    cur.execute(f"INSERT INTO outbox ({cols}) SELECT {cols} FROM outbox_plan "
+                "ON CONFLICT (dedupe_key) DO NOTHING")
+    new = cur.rowcount
+    cur.execute("DROP TABLE outbox_plan")
     return new, total - new
 
 
@@ -99,12 +142,11 @@ def plan(session: Session, today: date, *, dry_run: bool = False, now: datetime 
     """Plan `today` (the caller commits). With dry_run nothing is written; the counts say what would be."""
     now = now or utcnow()
     dues, names = compute(session, today, org_ids)
-    rows = outbox_rows(dues, names, now)
     if dry_run:
-        keys = [r["dedupe_key"] for r in rows]
+        keys = [d.row_key(p) for d in dues for p in d.recipients]
         existing = count_existing(session, keys)
         return PlanResult(today, dues, len(keys) - existing, existing)
-    new, existing = insert_absent(session, rows)
+    new, existing = insert_absent(session, dues, names, now)
     session.add(PlannerState(planned_for=today, run_at=now, new_count=new, existing_count=existing))
     session.flush()
     return PlanResult(today, dues, new, existing)

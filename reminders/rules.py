@@ -18,13 +18,14 @@ account (e.g. `term_expiry:第一党支部:2027-06-15:T-6m:demo-shuji`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
-from storage.dues import consecutive_unpaid, month_key, previous_month
+from storage.dues import consecutive_unpaid, previous_month
 from storage.orgs import add_years
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -88,7 +89,7 @@ class OrgState:
     term: Term | None = None  # the current committee term
     meetings: tuple[MeetingRecord, ...] = ()  # the branch's meetings around the date
     groups: tuple[GroupState, ...] = ()
-    paid: Mapping[int, frozenset[str]] = field(default_factory=dict)  # member id → months paid (YYYY-MM)
+    paid: Mapping[int, AbstractSet[str]] = field(default_factory=dict)  # member id → months paid (YYYY-MM)
     dues_since: str | None = None  # the first month the branch recorded dues; arrears are counted from there
     rated: frozenset[tuple[int, int]] = frozenset()  # (member id, year) with the year's dues amount fixed
 
@@ -104,8 +105,7 @@ class OrgState:
         return self.holders("书记") or self.holders("副书记") or self.holders("组织委员")
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(NamedTuple):  # a tuple too: a heavy day has one per member
     key: str  # stable: the outbox key is this plus ":" + the recipient's account
     kind: str
     organization: str
@@ -158,9 +158,9 @@ def quarter_of(d: date) -> int:
     return (d.month - 1) // 3 + 1
 
 
-def notice_day(d: date, cal: workdays.Overrides) -> date:
+def notice_day(d: date, cal: workdays.Calendar) -> date:
     """A notice due on a non-working day goes out on the previous working day."""
-    return workdays.previous_workday(d, cal)
+    return cal.previous(d)
 
 
 def months_around(d: date, before: int = 1, after: int = 1) -> list[tuple[int, int]]:
@@ -189,7 +189,7 @@ def rule_day(rule: Mapping[str, Any], year: int, month: int) -> date:
     return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
 
 
-def theme_date(state: OrgState, year: int, month: int, cal: workdays.Overrides) -> tuple[date, bool]:
+def theme_date(state: OrgState, year: int, month: int, cal: workdays.Calendar) -> tuple[date, bool]:
     """(the month's 主题党日, whether it was scheduled explicitly). An explicit 主题党日 meeting keeps its date."""
     start, end = month_start(year, month), next_month_start(year, month)
     explicit = sorted(m.day for m in state.meetings if "主题党日" in m.kinds and start <= m.day < end)
@@ -197,11 +197,11 @@ def theme_date(state: OrgState, year: int, month: int, cal: workdays.Overrides) 
         return explicit[0], True
     d = rule_day(state.settings.get("theme_day") or {"day": 20}, year, month)
     if state.settings.get("theme_day_shift", "previous") == "next":
-        return workdays.next_workday(d, cal), False
-    return workdays.previous_workday(d, cal), False
+        return cal.next(d), False
+    return cal.previous(d), False
 
 
-def theme_day_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     out: list[Due] = []
     for y, m in months_around(today, 0, 1):
         day, explicit = theme_date(state, y, m, cal)
@@ -218,7 +218,7 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Overrides) -> lis
     return out
 
 
-def birthday_dues(state: OrgState, day: date, t3: date, cal: workdays.Overrides) -> list[Due]:
+def birthday_dues(state: OrgState, day: date, t3: date, cal: workdays.Calendar) -> list[Due]:
     born = sorted((p for p in state.members if p.joined_on and p.joined_on.month == day.month
                    and p.joined_on.year < day.year), key=lambda p: (p.joined_on, p.id))
     if not born:
@@ -239,21 +239,17 @@ def birthday_dues(state: OrgState, day: date, t3: date, cal: workdays.Overrides)
 
 def collection_dues(state: OrgState, year: int, month: int, day: date, t3: date) -> list[Due]:
     mk = f"{year:04d}-{month:02d}"
-    out = []
-    for p in state.members:
-        if mk in state.paid.get(p.id, ()):
-            continue
-        if p.joined_on and month_key(p.joined_on) > mk:
-            continue
-        out.append(Due(f"dues_collection:{state.name}:{mk}:{p.account}", "dues_collection", state.name, (p,),
-                       at(t3), midnight(next_month_start(year, month)),
-                       f"{p.name}同志：你{year}年{month}月的党费还没有交。支部将在{cn(day)}主题党日收缴，"
-                       "请按时交纳；发送“我的党费”可查看应交金额。"))
-    return out
+    after = next_month_start(year, month)
+    due_at, until, prefix = at(t3), midnight(after), f"dues_collection:{state.name}:{mk}:"
+    tail = f"同志：你{year}年{month}月的党费还没有交。支部将在{cn(day)}主题党日收缴，请按时交纳；发送“我的党费”可查看应交金额。"
+    paid = state.paid
+    return [Due(prefix + p.account, "dues_collection", state.name, (p,), due_at, until, p.name + tail)
+            for p in state.members
+            if mk not in paid.get(p.id, ()) and not (p.joined_on and p.joined_on >= after)]
 
 
 # --- 三会一课 -----------------------------------------------------------------------------------------------------
-def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     out: list[Due] = []
     y, m = today.year, today.month
     start, end = month_start(y, m), next_month_start(y, m)
@@ -272,11 +268,11 @@ def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Overrides) 
     return out
 
 
-def quarterly_meeting_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def quarterly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     q = quarter_of(today)
     last_month = q * 3
     start, end = date(today.year, last_month - 2, 1), next_month_start(today.year, last_month)
-    first = workdays.first_workday_of_month(today.year, last_month, cal)
+    first = cal.first_of_month(today.year, last_month)
     d25 = notice_day(date(today.year, last_month, 25), cal)
     out: list[Due] = []
     for kind, meeting, to in (("general_meeting", "党员大会", tuple(state.secretary())),
@@ -311,14 +307,14 @@ def org_life_cycles(state: OrgState, today: date) -> list[tuple[int, date, date,
     return cycles
 
 
-def org_life_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def org_life_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     out: list[Due] = []
     for year, ws, we, counts_from in org_life_cycles(state, today):
         after = we + timedelta(days=1)
         missing = [k for k in ("组织生活会", "民主评议") if not recorded(state.meetings, k, counts_from, after)]
         if not missing:
             continue
-        notice = workdays.next_workday(ws, cal)
+        notice = cal.next(ws)
         alert = notice_day(we - timedelta(days=30), cal)
         to = tuple(state.secretary())
         base = f"org_life_meeting:{state.name}:{year}"
@@ -332,7 +328,7 @@ def org_life_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list
 
 
 # --- 换届 ----------------------------------------------------------------------------------------------------------
-def term_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     term = state.term
     if term is None:
         return []
@@ -363,7 +359,7 @@ def term_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due
 ARREARS_STAGES = ((3, "3m"), (6, "6m"))
 
 
-def arrears_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def arrears_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     """3 consecutive unpaid months: the member and the 党费管理员; 6: the 书记, once ("请支部研究处理")."""
     if state.dues_since is None:
         return []  # the branch records no dues here: nothing to count from
@@ -373,8 +369,11 @@ def arrears_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[
     keepers = tuple(state.holders("党费管理员")) or tuple(state.holders("组织委员")) or tuple(state.secretary())
     out: list[Due] = []
     for p in state.members:
+        paid = state.paid.get(p.id, ())
+        if through in paid:
+            continue  # the usual case: last month is paid, there is no run
         start = max(p.joined_on, since) if p.joined_on else since
-        run = consecutive_unpaid(start, set(state.paid.get(p.id, ())), through)
+        run = consecutive_unpaid(start, set(paid), through)
         if len(run) < 3:
             continue
         first = date.fromisoformat(run[0] + "-01")
@@ -382,7 +381,7 @@ def arrears_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[
             if len(run) < n:
                 continue
             month_after = add_months(first, n)  # the month in which the n-th unpaid month is complete
-            due = workdays.first_workday_of_month(month_after.year, month_after.month, cal)
+            due = cal.first_of_month(month_after.year, month_after.month)
             until = midnight(add_months(month_after, 3 if n == 3 else 1))
             span = f"{run[0]}起连续{n}个月"
             base = f"dues_arrears:{state.name}:{run[0]}:{stage}"
@@ -398,20 +397,20 @@ def arrears_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[
     return out
 
 
-def rebase_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def rebase_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     if today.month != 1:
         return []
     if state.members and all((p.id, today.year) in state.rated for p in state.members):
         return []
     to = _unique((*state.holders("党费管理员"), *state.secretary()))
-    first = workdays.first_workday_of_month(today.year, 1, cal)
+    first = cal.first_of_month(today.year, 1)
     return [Due(f"dues_rebase:{state.name}:{today.year}", "dues_rebase", state.name, to, at(first),
                 midnight(date(today.year, 2, 1)),
                 f"请在1月内核定{state.name}党员{today.year}年的月交党费金额（按上年度收入基数），年内一般不再调整。")]
 
 
 # --- 预备党员 ------------------------------------------------------------------------------------------------------
-def probation_dues(state: OrgState, today: date, cal: workdays.Overrides) -> list[Due]:
+def probation_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     to = _unique((*state.holders("组织委员"), *state.secretary()))
     out: list[Due] = []
     for p in state.members:
@@ -436,9 +435,13 @@ RULES = (theme_day_dues, monthly_meeting_dues, quarterly_meeting_dues, org_life_
          rebase_dues, probation_dues)
 
 
-def due_items(state: OrgState, today: date, calendar: workdays.Overrides | None = None) -> list[Due]:
-    """Everything that should have gone out by `today` and is still relevant, with at least one recipient."""
-    cal = calendar or {}
+def due_items(state: OrgState, today: date,
+              calendar: workdays.Calendar | workdays.Overrides | None = None) -> list[Due]:
+    """Everything that should have gone out by `today` and is still relevant, with at least one recipient.
+
+    `calendar` is a workdays.Calendar (share one across branches) or just the operator's overrides.
+    """
+    cal = calendar if isinstance(calendar, workdays.Calendar) else workdays.Calendar(calendar)
     start = midnight(today)
     seen: set[str] = set()
     out: list[Due] = []

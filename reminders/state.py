@@ -43,7 +43,8 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None) -> list[OrgState]:
     """Every 党支部's state (or only those in `org_ids`), ordered by organisation id."""
-    orgs = {row.id: row for row in session.execute(select(
+    conn = session.connection()  # Core rows: no ORM bookkeeping for hundreds of thousands of tuples
+    orgs = {row.id: row for row in conn.execute(select(
         Organization.id, Organization.name, Organization.type, Organization.parent_id, Organization.settings))}
     wanted = set(org_ids) if org_ids is not None else None
     branches = [o for o in orgs.values() if o.type == BRANCH and (wanted is None or o.id in wanted)]
@@ -73,7 +74,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     members_of: dict[int, list[Person]] = defaultdict(list)
     member_orgs = list(unit_of) + list(upper_ids - set(unit_of))
     for chunk in _chunks(member_orgs):
-        rows = session.execute(select(Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid,
+        rows = conn.execute(select(Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid,
                                       Member.organization_id, Member.category, Member.joined_on)
                                .where(Member.organization_id.in_(chunk), Member.status == "active")
                                .order_by(Member.id))
@@ -85,14 +86,14 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
 
     roles: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
     for chunk in _chunks(list(unit_of) + list(upper_ids)):
-        for mid, org_id, role in session.execute(select(Role.member_id, Role.organization_id, Role.role)
+        for mid, org_id, role in conn.execute(select(Role.member_id, Role.organization_id, Role.role)
                                                  .where(Role.organization_id.in_(chunk)).order_by(Role.member_id)):
             if mid in people:
                 roles[org_id][role].append(people[mid])
 
     terms: dict[int, Term] = {}
     for chunk in _chunks(sorted(branch_ids)):
-        for org_id, elected, years, ends in session.execute(
+        for org_id, elected, years, ends in conn.execute(
                 select(CommitteeTerm.organization_id, CommitteeTerm.elected_on, CommitteeTerm.term_years,
                        CommitteeTerm.ends_on).where(CommitteeTerm.organization_id.in_(chunk))
                 .order_by(CommitteeTerm.elected_on)):
@@ -102,7 +103,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     lo = datetime.combine(today, time(0), tzinfo=TZ) - MEETINGS_BACK
     hi = datetime.combine(today, time(0), tzinfo=TZ) + MEETINGS_AHEAD
     for chunk in _chunks(list(unit_of)):
-        for mid, org_id, starts, kind in session.execute(
+        for mid, org_id, starts, kind in conn.execute(
                 select(Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
                 .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
                 .where(Meeting.organization_id.in_(chunk), Meeting.starts_at >= lo, Meeting.starts_at < hi)):
@@ -113,12 +114,12 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                             for (_, starts), kinds in meetings.get(org_id, {}).items()))
 
     all_ids = [p.id for ps in members_of.values() for p in ps]
-    paid: dict[int, set[str]] = {}
+    paid: dict[int, set[str]] = {}  # one mapping for all branches: a member id belongs to one
     for chunk in _chunks(all_ids):
         paid.update(paid_months(session, chunk))
     dues_since: dict[int, str] = {}
     for chunk in _chunks(list(unit_of)):
-        for org_id, first in session.execute(
+        for org_id, first in conn.execute(
                 select(Member.organization_id, func.min(DuesPayment.month))
                 .join(DuesPayment, DuesPayment.member_id == Member.id)
                 .where(Member.organization_id.in_(chunk)).group_by(Member.organization_id)):
@@ -126,7 +127,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             dues_since[b] = min(first, dues_since.get(b, first))
     rated: set[tuple[int, int]] = set()
     for chunk in _chunks(all_ids):
-        rated.update((mid, today.year) for (mid,) in session.execute(
+        rated.update((mid, today.year) for (mid,) in conn.execute(
             select(DuesRate.member_id).where(DuesRate.member_id.in_(chunk), DuesRate.year == today.year)))
 
     rated_by: dict[int, list[tuple[int, int]]] = defaultdict(list)
@@ -143,6 +144,6 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             org_id=b.id, name=b.name, settings=b.settings or {}, members=tuple(ms),
             roles={r: tuple(ps) for r, ps in roles.get(b.id, {}).items()}, upper_admins=upper,
             term=terms.get(b.id), meetings=records(b.id), groups=group_states,
-            paid={p.id: frozenset(paid[p.id]) for p in ms if p.id in paid}, dues_since=dues_since.get(b.id),
+            paid=paid, dues_since=dues_since.get(b.id),
             rated=frozenset(k for p in ms for k in rated_by.get(p.id, ()))))
     return out

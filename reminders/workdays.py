@@ -74,6 +74,37 @@ def first_workday_of_month(year: int, month: int, overrides: Overrides | None = 
     return next_workday(date(year, month, 1), overrides)
 
 
+class Calendar:
+    """The same answers as the functions above for one set of overrides, remembered per day.
+
+    A planning run asks about the same few dozen days for every branch; chinese_calendar validates each call
+    against its whole table, so answering from memory is what keeps 10,000 branches cheap.
+    """
+
+    def __init__(self, overrides: Overrides | None = None) -> None:
+        self.overrides = dict(overrides or {})
+        self._memo: dict[date, bool] = {}
+
+    def is_workday(self, d: date) -> bool:
+        hit = self._memo.get(d)
+        if hit is None:
+            hit = self._memo[d] = is_workday(d, self.overrides)
+        return hit
+
+    def previous(self, d: date) -> date:
+        while not self.is_workday(d):
+            d -= timedelta(days=1)
+        return d
+
+    def next(self, d: date) -> date:
+        while not self.is_workday(d):
+            d += timedelta(days=1)
+        return d
+
+    def first_of_month(self, year: int, month: int) -> date:
+        return self.next(date(year, month, 1))
+
+
 def parse_range(text: str) -> list[date]:
     """2027-10-01..2027-10-07 (inclusive) or one day 2027-09-26; ValueError with a Chinese reason."""
     parts = text.strip().split("..")

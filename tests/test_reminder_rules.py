@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from reminders.rules import GroupState, MeetingRecord, OrgState, Person, Term, due_items, rule_day, theme_date
+from reminders.workdays import Calendar
 from storage.org_settings import parse_theme_day, parse_window
 
 SHUJI = Person(1, "王书记", "shuji")
@@ -30,15 +31,15 @@ def test_nth_weekday_rule_and_next_shift():
     assert rule_day(third_friday, 2026, 12) == date(2026, 12, 18)
     assert rule_day(parse_theme_day("每月最后一个周一"), 2026, 11) == date(2026, 11, 30)
     s = branch(settings={"theme_day": third_friday})
-    assert theme_date(s, 2026, 12, {}) == (date(2026, 12, 18), False)
+    assert theme_date(s, 2026, 12, Calendar()) == (date(2026, 12, 18), False)
     # the 20th of December 2026 is a Sunday: previous by default, next when the branch chose it
-    assert theme_date(branch(), 2026, 12, {})[0] == date(2026, 12, 18)
-    assert theme_date(branch(settings={"theme_day_shift": "next"}), 2026, 12, {})[0] == date(2026, 12, 21)
+    assert theme_date(branch(), 2026, 12, Calendar())[0] == date(2026, 12, 18)
+    assert theme_date(branch(settings={"theme_day_shift": "next"}), 2026, 12, Calendar())[0] == date(2026, 12, 21)
 
 
 def test_explicit_meeting_overrides_the_rule():
     s = branch(meetings=(MeetingRecord(date(2026, 12, 26), frozenset({"主题党日"})),))
-    assert theme_date(s, 2026, 12, {}) == (date(2026, 12, 26), True)
+    assert theme_date(s, 2026, 12, Calendar()) == (date(2026, 12, 26), True)
     keys = {d.key for d in kinds(due_items(s, date(2026, 12, 23)), "theme_day")}
     assert keys == {"theme_day:测试支部:2026-12-26:T-3"}  # the rule date (12-18) gives nothing
 
