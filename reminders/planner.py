@@ -5,10 +5,12 @@ The outbox's unique dedupe key makes a second run (or a second process) a no-op;
 """
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -19,7 +21,7 @@ from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.models import OutboxMessage, PlannerState, utcnow
 
-BATCH = 5000
+BATCH = 5000  # keys per IN (...) list when a dry run counts what is already planned
 
 
 @dataclass
@@ -40,11 +42,24 @@ class PlanResult:
 def compute(session: Session, today: date, org_ids: Iterable[int] | None = None) -> tuple[list[Due], dict[str, int]]:
     """(every Due for `today`, organisation name → id) — reads only."""
     calendar = Calendar(load_calendar(session))  # one per run: every branch asks about the same days
-    states = load_states(session, today, org_ids)
-    dues: list[Due] = []
-    for state in states:
-        dues.extend(due_items(state, today, calendar))
+    with _no_gc_pauses():
+        states = load_states(session, today, org_ids)
+        dues: list[Due] = []
+        for state in states:
+            dues.extend(due_items(state, today, calendar))
     return dues, {s.name: s.org_id for s in states}
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Building a million small tuples makes the cyclic collector rescan them again and again; none are cycles."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 COLUMNS = ("dedupe_key", "recipient_id", "kind", "organization_id", "content", "due_at", "relevant_until",
@@ -58,32 +73,30 @@ def outbox_rows(dues: list[Due], org_ids: dict[str, int], now: datetime,
     created = conv("created_at", now)
     for due in dues:
         content = conv("content", due.content())
-        due_at = conv("due_at", due.due_at.astimezone(UTC))
-        until = conv("relevant_until", due.relevant_until.astimezone(UTC))
+        due_at = conv("due_at", due.due_at)  # aware: the column's processing stores it as UTC
+        until = conv("relevant_until", due.relevant_until)
         org_id = org_ids.get(due.organization)
         for person in due.recipients:
             yield (due.row_key(person), person.id, due.kind, org_id, content, due_at, until, "pending", 0, created)
 
 
-def _batches(rows: Iterable[tuple]) -> Iterator[list[tuple]]:
-    batch: list[tuple] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def _converter(conn: Connection) -> Callable[[str, Any], Any]:
-    """The columns' own bind processing (UTC naive text for SQLite times, JSON text), applied ahead of time."""
+    """The columns' own bind processing (UTC naive text for SQLite times), applied ahead of time and remembered:
+    a run has thousands of Dues but only a few dozen distinct times."""
     table = OutboxMessage.__table__
     procs = {c: table.c[c].type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
              for c in ("due_at", "relevant_until", "created_at")}
-    # JSON as UTF-8 text rather than \\u escapes: Chinese text takes half the space (any JSON reader takes both)
-    procs["content"] = _json
-    return lambda col, v: procs[col](v) if procs.get(col) else v
+    memo: dict[datetime, Any] = {}
+
+    def convert(col: str, value: Any) -> Any:
+        if col == "content":
+            return _json(value)  # UTF-8 text rather than \\u escapes: half the size; any JSON reader takes both
+        hit = memo.get(value)
+        if hit is None:
+            proc = procs.get(col)
+            hit = memo[value] = proc(value) if proc else value
+        return hit
+    return convert
 
 
 def _json(value: Any) -> str:
@@ -99,11 +112,14 @@ def insert_absent(session: Session, dues: list[Due], org_ids: dict[str, int], no
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         return _insert_postgres(conn, outbox_rows(dues, org_ids, now, _pg_convert))
-    sql = (f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})")
-    new = total = 0
-    for batch in _batches(outbox_rows(dues, org_ids, now, _converter(conn))):
-        total += len(batch)
-        new += conn.exec_driver_sql(sql, batch).rowcount  # sqlite3 sums executemany's row counts
+    total = sum(len(d.recipients) for d in dues)
+    sql = f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
+    try:
+        cur.executemany(sql, outbox_rows(dues, org_ids, now, _converter(conn)))  # streamed, no list of rows
+        new = cur.rowcount  # sqlite3 sums executemany's row counts; ignored rows count 0
+    finally:
+        cur.close()
     return new, total - new
 
 
@@ -146,7 +162,8 @@ def plan(session: Session, today: date, *, dry_run: bool = False, now: datetime 
         keys = [d.row_key(p) for d in dues for p in d.recipients]
         existing = count_existing(session, keys)
         return PlanResult(today, dues, len(keys) - existing, existing)
-    new, existing = insert_absent(session, dues, names, now)
+    with _no_gc_pauses():
+        new, existing = insert_absent(session, dues, names, now)
     session.add(PlannerState(planned_for=today, run_at=now, new_count=new, existing_count=existing))
     session.flush()
     return PlanResult(today, dues, new, existing)

@@ -240,7 +240,8 @@ def birthday_dues(state: OrgState, day: date, t3: date, cal: workdays.Calendar) 
 def collection_dues(state: OrgState, year: int, month: int, day: date, t3: date) -> list[Due]:
     mk = f"{year:04d}-{month:02d}"
     after = next_month_start(year, month)
-    due_at, until, prefix = at(t3), midnight(after), f"dues_collection:{state.name}:{mk}:"
+    # relevant until the day's end: after it the notice is stale, and unpaid months are the arrears rule's
+    due_at, until, prefix = at(t3), midnight(day + timedelta(days=1)), f"dues_collection:{state.name}:{mk}:"
     tail = f"同志：你{year}年{month}月的党费还没有交。支部将在{cn(day)}主题党日收缴，请按时交纳；发送“我的党费”可查看应交金额。"
     paid = state.paid
     return [Due(prefix + p.account, "dues_collection", state.name, (p,), due_at, until, p.name + tail)

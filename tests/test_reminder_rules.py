@@ -49,8 +49,10 @@ def test_catch_up_after_a_stopped_server():
     dues = due_items(branch(), date(2026, 12, 17))
     t3 = [d for d in kinds(dues, "theme_day") if d.key.endswith("T-3")]
     assert len(t3) == 1 and t3[0].due_at.date() == date(2026, 12, 15)
+    assert len(kinds(dues, "dues_collection")) == 5  # nobody has paid December
     # …but not after the day itself
     assert not [d for d in kinds(due_items(branch(), date(2026, 12, 19)), "theme_day")]
+    assert not kinds(due_items(branch(), date(2026, 12, 19)), "dues_collection")
 
 
 def test_group_meeting_goes_to_the_leader_and_the_secretary_unless_recorded():
