@@ -206,6 +206,8 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
     for y, m in months_around(today, 0, 1):
         day, explicit = theme_date(state, y, m, cal)
         t3 = notice_day(day - timedelta(days=3), cal)
+        if not t3 <= today <= day:
+            continue  # everything below is due from T−3 and stale after the day: skip building it
         when = cn(day)
         out.append(Due(f"theme_day:{state.name}:{day}:T-3", "theme_day", state.name, state.members, at(t3),
                        midnight(day), f"{state.name}将于{when}开展{m}月主题党日活动，请提前安排好工作按时参加；"
