@@ -257,6 +257,8 @@ def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar) -
     y, m = today.year, today.month
     start, end = month_start(y, m), next_month_start(y, m)
     remind = notice_day(date(y, m, 25), cal)
+    if today < remind:
+        return out
     mk = f"{y:04d}-{m:02d}"
     if state.term is not None and not recorded(state.meetings, "支委会", start, end):
         out.append(Due(f"committee_meeting:{state.name}:{mk}", "committee_meeting", state.name,
@@ -278,6 +280,8 @@ def quarterly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar)
     first = cal.first_of_month(today.year, last_month)
     d25 = notice_day(date(today.year, last_month, 25), cal)
     out: list[Due] = []
+    if today < first:
+        return out  # both stages are in the quarter's last month
     for kind, meeting, to in (("general_meeting", "党员大会", tuple(state.secretary())),
                               ("party_lecture", "党课", _unique((*state.secretary(), *state.holders("宣传委员"))))):
         if recorded(state.meetings, meeting, start, end):
@@ -314,10 +318,12 @@ def org_life_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[
     out: list[Due] = []
     for year, ws, we, counts_from in org_life_cycles(state, today):
         after = we + timedelta(days=1)
+        notice = cal.next(ws)
+        if not notice <= today < after:
+            continue  # outside the cycle nothing is due (and nothing is built)
         missing = [k for k in ("组织生活会", "民主评议") if not recorded(state.meetings, k, counts_from, after)]
         if not missing:
             continue
-        notice = cal.next(ws)
         alert = notice_day(we - timedelta(days=30), cal)
         to = tuple(state.secretary())
         base = f"org_life_meeting:{state.name}:{year}"
@@ -336,9 +342,11 @@ def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]
     if term is None:
         return []
     end = term.ends_on
-    to = _unique((*state.upper_admins, *state.secretary()))
     t6, t3, t1 = (notice_day(add_months(end, -k), cal) for k in (6, 3, 1))
     over1 = add_years(end, 1)
+    if today < t6 or today >= add_years(end, 2):
+        return []  # most branches, most days: no stage is due
+    to = _unique((*state.upper_admins, *state.secretary()))
     ends = f"{end.year}年{end.month}月{end.day}日"
     base = f"{state.name}:{end}"
     return [
