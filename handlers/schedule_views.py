@@ -62,7 +62,7 @@ def _dues_line(ctx: Context, today: date) -> str:
     rate = ctx.session.scalars(select(DuesRate).where(DuesRate.member_id == ctx.member.id,
                                                       DuesRate.year == today.year)).first()
     amount = f"，应交 {rate.monthly_fen / 100:.2f} 元" if rate else ""
-    return f"· 你{today.month}月的党费还没有交{amount}，请在主题党日交纳。"
+    return f"· 你{today.month}月的党费还没有交{amount}，请在主题党日或尽快交纳。"
 
 
 def coming_up(incoming: Incoming, ctx: Context) -> Reply:
@@ -73,7 +73,8 @@ def coming_up(incoming: Incoming, ctx: Context) -> Reply:
     seen: dict[str, tuple[date, str, str]] = {}
     for k in range(AHEAD + 1):
         for d in due_items(state, today + timedelta(days=k), cal):
-            seen.setdefault(d.key, (d.due_at.date(), d.kind, d.text))
+            if ":greeting:" not in d.key:  # the birthday greetings go with the secretary's list
+                seen.setdefault(d.key, (d.due_at.date(), d.kind, d.text))
     if not seen:
         return Reply(text=f"{org.name}未来{AHEAD}天没有需要提醒的事项。", private=True)
     # per-member items (dues, greetings) are counted, not listed one by one
@@ -81,8 +82,6 @@ def coming_up(incoming: Incoming, ctx: Context) -> Reply:
     lines = [f"{org.name}未来{AHEAD}天的提醒（含仍需处理的）："]
     shown: set[tuple[date, str]] = set()
     for when, kind, text in sorted(seen.values()):
-        if kind == "political_birthday" and "今天" in text:
-            continue  # the greetings go with the list
         if (when, kind) in counted:
             if (when, kind) not in shown:
                 shown.add((when, kind))
