@@ -44,7 +44,7 @@ def fallback_is_workday(d: date) -> bool:
     return d.weekday() < 5 and (d.month, d.day) not in FIXED_HOLIDAYS
 
 
-def is_workday(d: date, overrides: Overrides | None = None) -> bool:
+def is_workday(d: date, overrides: Overrides | None = None, *, note: bool = True) -> bool:
     if overrides:
         kind = overrides.get(d)
         if kind is not None:
@@ -52,7 +52,8 @@ def is_workday(d: date, overrides: Overrides | None = None) -> bool:
     try:
         return chinese_calendar.is_workday(d)
     except NotImplementedError:
-        _fallback_noted(d.year)
+        if note:
+            _fallback_noted(d.year)
         return fallback_is_workday(d)
 
 
@@ -83,12 +84,13 @@ class Calendar:
 
     def __init__(self, overrides: Overrides | None = None) -> None:
         self.overrides = dict(overrides or {})
+        self._loaded_years = {d.year for d in self.overrides}  # the operator has loaded these: no fallback warning
         self._memo: dict[date, bool] = {}
 
     def is_workday(self, d: date) -> bool:
         hit = self._memo.get(d)
         if hit is None:
-            hit = self._memo[d] = is_workday(d, self.overrides)
+            hit = self._memo[d] = is_workday(d, self.overrides, note=d.year not in self._loaded_years)
         return hit
 
     def previous(self, d: date) -> date:

@@ -48,6 +48,15 @@ def test_unknown_year_falls_back_and_says_so_once(caplog):
     assert sum("2027" in r.getMessage() for r in caplog.records) == 1
 
 
+def test_no_fallback_warning_for_a_year_the_operator_loaded(caplog):
+    workdays._fallback_noted.cache_clear()
+    cal = workdays.Calendar({date(2028, 10, 2): "off"})
+    with caplog.at_level(logging.WARNING, logger="reminders.workdays"):
+        assert not cal.is_workday(date(2028, 10, 2)) and cal.is_workday(date(2028, 10, 9))
+        assert cal.previous(date(2028, 10, 2)) == date(2028, 9, 29)
+    assert not caplog.records
+
+
 def test_operator_overrides_win_over_fallback_and_package():
     loaded = {d: "off" for d in parse_range("2027-10-01..2027-10-07")} | {date(2027, 9, 26): "work"}
     assert not is_workday(date(2027, 10, 4), loaded) and not is_workday(date(2027, 10, 7), loaded)
