@@ -204,7 +204,7 @@ def theme_date(state: OrgState, year: int, month: int, cal: workdays.Calendar) -
 def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     out: list[Due] = []
     for y, m in months_around(today, 0, 1):
-        day, explicit = theme_date(state, y, m, cal)
+        day, _explicit = theme_date(state, y, m, cal)
         t3 = notice_day(day - timedelta(days=3), cal)
         if not t3 <= today <= day:
             continue  # everything below is due from T−3 and stale after the day: skip building it
@@ -215,12 +215,12 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         out.append(Due(f"theme_day:{state.name}:{day}:T0", "theme_day", state.name, state.members, at(day),
                        midnight(day + timedelta(days=1)),
                        f"今天是{state.name}{m}月主题党日，请按时参加，到场后发送“签到 签到码”完成签到。"))
-        out.extend(birthday_dues(state, day, t3, cal))
+        out.extend(birthday_dues(state, day, t3))
         out.extend(collection_dues(state, y, m, day, t3))
     return out
 
 
-def birthday_dues(state: OrgState, day: date, t3: date, cal: workdays.Calendar) -> list[Due]:
+def birthday_dues(state: OrgState, day: date, t3: date) -> list[Due]:
     born = sorted((p for p in state.members if p.joined_on and p.joined_on.month == day.month
                    and p.joined_on.year < day.year), key=lambda p: (p.joined_on, p.id))
     if not born:
