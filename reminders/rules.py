@@ -13,7 +13,8 @@ Notices due on a non-working day go out on the previous working day; deadlines (
 Outbox content (what the planner stores per recipient, what the dispatcher sends):
     {"text": "...", "title": "...", "kind": "<kind>"}            plus "letter": true on the T−6 months term_expiry,
 where the dispatcher attaches the 换届提醒函. Every row's dedupe key is the Due's key plus ":" and the recipient's
-account (e.g. `term_expiry:第一党支部:2027-06-15:T-6m:demo-shuji`).
+account (e.g. `term_expiry:第一党支部:2027-06-15:T-6m:demo-shuji`). `due_at` is when to send; a row still unsent at
+`relevant_until` is stale (the next stage, or the event itself, has come) and should not be sent any more.
 """
 from __future__ import annotations
 
