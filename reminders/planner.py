@@ -21,7 +21,7 @@ from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.models import OutboxMessage, PlannerState, utcnow
 
-BATCH = 5000  # keys per IN (...) list when a dry run counts what is already planned
+BATCH = 5000  # keys per IN (...) list in a dry run; lines per COPY write
 
 
 @dataclass
@@ -111,7 +111,7 @@ def insert_absent(session: Session, dues: list[Due], org_ids: dict[str, int], no
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        return _insert_postgres(conn, outbox_rows(dues, org_ids, now, _pg_convert))
+        return _insert_postgres(conn, dues, org_ids, now)
     total = sum(len(d.recipients) for d in dues)
     sql = f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
@@ -123,25 +123,47 @@ def insert_absent(session: Session, dues: list[Due], org_ids: dict[str, int], no
     return new, total - new
 
 
-def _pg_convert(col: str, value: Any) -> Any:
-    return _json(value) if col == "content" else value
+def _copy_field(value: Any) -> str:
+    """One field of PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _insert_postgres(conn: Connection, rows: Iterable[tuple]) -> tuple[int, int]:
-    cur = conn.connection.dbapi_connection.cursor()
+def _copy_lines(dues: list[Due], org_ids: dict[str, int], now: datetime) -> Iterator[str]:
+    """COPY lines in COLUMNS order; everything but the key and the recipient is formatted once per Due."""
+    created = _copy_field(now)
+    for due in dues:
+        tail = "\t".join((_copy_field(due.kind), _copy_field(org_ids.get(due.organization)),
+                          _copy_field(_json(due.content())), _copy_field(due.due_at),
+                          _copy_field(due.relevant_until), "pending", "0", created))
+        for person in due.recipients:
+            yield f"{_copy_field(due.row_key(person))}\t{person.id}\t{tail}\n"
+
+
+def _insert_postgres(conn: Connection, dues: list[Due], org_ids: dict[str, int], now: datetime) -> tuple[int, int]:
+    cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
     cols = ", ".join(COLUMNS)
     cur.execute("CREATE TEMPORARY TABLE outbox_plan (dedupe_key varchar(300), recipient_id integer, kind varchar(40), "
                 "organization_id integer, content json, due_at timestamptz, relevant_until timestamptz, "
                 "status varchar(10), attempts integer, created_at timestamptz) ON COMMIT DROP")
     total = 0
     with cur.copy(f"COPY outbox_plan ({cols}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-            total += 1
+        chunk: list[str] = []
+        for line in _copy_lines(dues, org_ids, now):
+            chunk.append(line)
+            if len(chunk) == BATCH:
+                copy.write("".join(chunk))
+                total += len(chunk)
+                chunk = []
+        copy.write("".join(chunk))
+        total += len(chunk)
     cur.execute(f"INSERT INTO outbox ({cols}) SELECT {cols} FROM outbox_plan "
                 "ON CONFLICT (dedupe_key) DO NOTHING")
     new = cur.rowcount
     cur.execute("DROP TABLE outbox_plan")
+    cur.close()
     return new, total - new
 
 

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main as zhibu
-from reminders.planner import plan
+from reminders.planner import insert_absent, plan
+from reminders.rules import Due
 from storage.db import make_engine, make_session_factory, transaction, upgrade
 from storage.demo import seed_demo
 from storage.models import AuditLog, CalendarOverride, OutboxMessage, PlannerState
@@ -96,5 +97,15 @@ def test_planning_on_sqlite_and_postgresql(any_db_url):
         t6 = rows["term_expiry:第一党支部:2027-06-15:T-6m:demo-shuji"]
         assert t6.due_at == local(date(2026, 12, 15)) and t6.content["letter"] is True
         assert t6.status == "pending" and t6.relevant_until == local(date(2027, 3, 15), 0)
+        # the bulk paths (COPY text on PostgreSQL) keep tabs, newlines and backslashes intact
+        tricky = "第一行\n第二行\t制表\\反斜杠 \\N"
+        someone = next(p for d in first.dues for p in d.recipients)
+        due = Due("test:tricky", "theme_day", "第一党支部", (someone,), local(date(2026, 12, 15)),
+                  local(date(2026, 12, 16), 0), tricky)
+        with transaction(sessions) as s:
+            assert insert_absent(s, [due], {"第一党支部": None}, local(date(2026, 12, 15))) == (1, 0)
+        with transaction(sessions) as s:
+            row = s.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("test:tricky:%"))).one()
+            assert row.content["text"] == tricky and row.due_at == local(date(2026, 12, 15))
     finally:
         engine.dispose()
