@@ -179,12 +179,12 @@ def plan(session: Session, today: date, *, dry_run: bool = False, now: datetime 
          org_ids: Iterable[int] | None = None) -> PlanResult:
     """Plan `today` (the caller commits). With dry_run nothing is written; the counts say what would be."""
     now = now or utcnow()
-    dues, names = compute(session, today, org_ids)
-    if dry_run:
-        keys = [d.row_key(p) for d in dues for p in d.recipients]
-        existing = count_existing(session, keys)
-        return PlanResult(today, dues, len(keys) - existing, existing)
-    with _no_gc_pauses():
+    with _no_gc_pauses():  # one pause-free stretch from reading to writing
+        dues, names = compute(session, today, org_ids)
+        if dry_run:
+            keys = [d.row_key(p) for d in dues for p in d.recipients]
+            existing = count_existing(session, keys)
+            return PlanResult(today, dues, len(keys) - existing, existing)
         new, existing = insert_absent(session, dues, names, now)
     session.add(PlannerState(planned_for=today, run_at=now, new_count=new, existing_count=existing))
     session.flush()
