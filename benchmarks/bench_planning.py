@@ -3,7 +3,7 @@
 The day is 2026-12-15. Branches fix their 主题党日 on different days (day 1–28 of the month, spread evenly), so on
 that day about 1/28 of them send the T−3 notice and the dues reminders, 1/28 the day's notice, and every branch
 gets what its term and meetings call for. The baseline is the same day for 1,000 branches in the same run: the
-ratio shows how the cost grows (≈10× means linear). The worst day is measured too: every branch on the default
+ratio shows how the cost grows (≈10× means linear). The worst day is measured too (SQLite): every branch on the default
 20th, so all 300,000 members get the T−3 notice and a private dues reminder at once.
 Data are generated here with bulk loads: per branch a committee term, 30 members (4 with roles), a 支委会 and a
 主题党日 recorded last month, and dues paid for November.
@@ -146,21 +146,25 @@ def everyone_on_the_20th(url: str) -> None:
         engine.dispose()
 
 
-def measure(make_url, label: str) -> list[Figure]:
+def measure(make_url, label: str, worst_day: bool = True) -> list[Figure]:
     out = {}
     for n in (1_000, 10_000):
         url = make_url(n)
         upgrade(url)
         load(url, rows(n))
         out[n] = timed_plan(url)
-    everyone_on_the_20th(url)
-    worst, worst_cpu, worst_rows, _ = timed_plan(url, repeat=False)
     (t1, _, r1, _), (t10, cpu10, r10, rep10) = out[1_000], out[10_000]
-    return [
+    figures = [
         Figure(f"{label}: plan one day, 10,000 branches × {MEMBERS} ({r10:,} outbox rows)", t10, "s", t1,
                f"1,000 branches ({r1:,} rows)", "≤ 5 s"),
         Figure(f"{label}:   the same, CPU time of the planning process", cpu10, "s"),
         Figure(f"{label}:   the same day again (all {r10:,} already planned)", rep10, "s"),
+    ]
+    if not worst_day:
+        return figures
+    everyone_on_the_20th(url)
+    worst, worst_cpu, worst_rows, _ = timed_plan(url, repeat=False)
+    return figures + [
         Figure(f"{label}: worst day, every branch's 主题党日 notice at once ({worst_rows:,} rows)", worst, "s",
                t10, "the spread day", "≤ 5 s"),
         Figure(f"{label}:   the worst day, CPU time of the planning process", worst_cpu, "s"),
@@ -176,7 +180,8 @@ def main() -> list[Figure]:
     if server_bin() is not None:
         cluster = Cluster().start()
         try:
-            figures += measure(lambda n: cluster.create_db(f"plan{n}"), "PostgreSQL")
+            # the worst day is measured on SQLite only, to keep one run of this benchmark near two minutes
+            figures += measure(lambda n: cluster.create_db(f"plan{n}"), "PostgreSQL", worst_day=False)
         finally:
             cluster.stop()
     return figures
