@@ -13,7 +13,7 @@ this month and next, an arrears run older than a year has no stage still relevan
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -44,14 +44,15 @@ def load_calendar(session: Session) -> dict[date, str]:
     return dict(session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all())
 
 
-def _rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> Iterator[Any]:
+def _rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[Any]:
     """All rows of `stmt`, or (when `ids` is given) those whose `column` is in `ids`, chunked."""
     conn = session.connection()  # Core rows: no ORM bookkeeping for hundreds of thousands of tuples
     if ids is None:
-        yield from conn.execute(stmt).all()
-        return
+        return conn.execute(stmt).all()
+    out: list[Any] = []
     for i in range(0, len(ids), CHUNK):
-        yield from conn.execute(stmt.where(column.in_(ids[i:i + CHUNK]))).all()
+        out.extend(conn.execute(stmt.where(column.in_(ids[i:i + CHUNK]))).all())
+    return out
 
 
 def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None) -> list[OrgState]:
@@ -85,16 +86,17 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     subset = None if wanted is None else sorted(set(unit_of) | upper_ids)
 
     people: dict[int, Person] = {}
+    read_orgs = set(unit_of) | upper_ids
     members_of: dict[int, list[Person]] = defaultdict(list)
     for mid, name, wecom, ding, org_id, category, joined in _rows(session, select(
             Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid, Member.organization_id,
             Member.category, Member.joined_on).where(Member.status == "active").order_by(Member.id),
             Member.organization_id, subset):
-        if org_id in unit_of or org_id in upper_ids:
-            p = Person(mid, name, wecom or ding, category, joined)
-            people[mid] = p
-            if org_id in unit_of:
-                members_of[unit_of[org_id]].append(p)
+        if org_id in read_orgs:
+            p = people[mid] = Person(mid, name, wecom or ding, category, joined)
+            unit = unit_of.get(org_id)
+            if unit is not None:
+                members_of[unit].append(p)
 
     roles: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
     for mid, org_id, role in _rows(session, select(Role.member_id, Role.organization_id, Role.role)
