@@ -15,13 +15,15 @@ from handlers import (
     meetings,
     menu,
     profile,
+    reminder_settings,
+    schedule_views,
 )
 
 # Order matters where command words overlap: dues_ledger before branch_admin ("设置党费 …" is not the generic
 # "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler
 # claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, knowledge, dues_questions)
+           ledger_export, schedule_views, reminder_settings, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:

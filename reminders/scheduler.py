@@ -22,6 +22,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.outbox import Dispatcher
+from reminders.planner import plan_day
 from storage.db import transaction
 from storage.heartbeats import SCHEDULER
 from storage.heartbeats import beat as record_beat
@@ -36,18 +37,6 @@ MINUTE_GRACE_S = 50  # a minute job late by more than this just waits for its ne
 PlanDay = Callable[[sessionmaker[Session], date], object]
 
 
-def load_planner() -> PlanDay | None:
-    """reminders.planner.plan_day, or None (logged) when this installation has no planner module."""
-    try:
-        from reminders.planner import plan_day
-    except ModuleNotFoundError as err:
-        if err.name not in ("reminders.planner",):
-            raise
-        log.warning("提醒规划模块 reminders.planner 不可用：本进程只发送已有的提醒，不生成新提醒")
-        return None
-    return plan_day
-
-
 def beat(sessions: sessionmaker[Session], now: datetime, name: str = HEARTBEAT_NAME) -> None:
     with transaction(sessions) as session:
         record_beat(session, name, now)
@@ -57,7 +46,7 @@ class SchedulerJobs:
     """The three jobs as plain methods, so tests can run them without a scheduler."""
 
     def __init__(self, sessions: sessionmaker[Session], dispatcher: Dispatcher, clock: Callable[[], datetime],
-                 tz, plan_day: PlanDay | None) -> None:
+                 tz, plan_day: PlanDay = plan_day) -> None:
         self.sessions = sessions
         self.dispatcher = dispatcher
         self.clock = clock
@@ -65,9 +54,6 @@ class SchedulerJobs:
         self.plan_day = plan_day
 
     def plan(self) -> None:
-        if self.plan_day is None:
-            log.info("没有提醒规划模块：跳过规划")
-            return
         today = self.clock().astimezone(self.tz).date()
         result = self.plan_day(self.sessions, today)
         log.info("planned %s: %s", today, result)

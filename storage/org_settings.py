@@ -167,8 +167,11 @@ def get_setting(org: Organization, key: str) -> Any:
     return (org.settings or {}).get(key, SPECS[key].default)
 
 
+ALIASES = {"组织生活会": "org_life_window"}  # the words people use in 设置 for a key whose label says more
+
+
 def resolve_key(name: str) -> SettingSpec:
-    name = name.strip()
+    name = ALIASES.get(name.strip(), name.strip())
     for spec in SPECS.values():
         if name in (spec.key, spec.label):
             return spec

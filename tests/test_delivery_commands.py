@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import os
 import signal
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.commands.delivery import add_remind_commands
 from reminders.outbox import Dispatcher
-from reminders.scheduler import HEARTBEAT_NAME, SchedulerJobs, build_scheduler, load_planner
+from reminders.scheduler import HEARTBEAT_NAME, SchedulerJobs, build_scheduler
 from storage.db import transaction
 from storage.models import Member, OutboxMessage, ServiceHeartbeat, utcnow
 from tests.delivery_helpers import add_rows, rows_by_key
@@ -126,12 +125,18 @@ def test_scheduler_jobs_plan_in_beijing_date_dispatch_and_beat(demo, clock, push
         assert session.get(ServiceHeartbeat, HEARTBEAT_NAME).beat_at == clock()
 
 
-def test_planner_is_loaded_when_present(caplog):
-    plan_day = load_planner()
-    if importlib.util.find_spec("reminders.planner") is None:
-        assert plan_day is None and "reminders.planner 不可用" in caplog.text
-    else:
-        assert callable(plan_day)
+def test_the_plan_job_plans_the_day_into_the_outbox(demo, clock):
+    from reminders.outbox import dispatcher_for
+    from storage.models import OutboxMessage, PlannerState
+
+    jobs = SchedulerJobs(demo.sessions, dispatcher_for(demo.sessions, demo.services), clock, demo.settings.tz)
+    jobs.plan()
+    with demo.sessions() as session:
+        planned = session.query(OutboxMessage).count()
+        assert planned > 0 and session.query(PlannerState).count() == 1
+    jobs.plan()  # planning again the same day adds nothing
+    with demo.sessions() as session:
+        assert session.query(OutboxMessage).count() == planned
 
 
 def _env(db_url: str) -> dict[str, str]:

@@ -14,12 +14,6 @@ STATUS_TEXT = {"sent": "已发送", "pending": "失败，稍后重试", "failed"
                "deferred": "超过每分钟上限，稍后发送", "lost": "已由另一进程接手"}
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("remind", help="提醒：发送到期提醒、生成换届提醒函")
-    rs = p.add_subparsers(dest="remind_command", required=True)
-    add_remind_commands(rs)
-
-
 def add_remind_commands(rs: argparse._SubParsersAction) -> None:
     s = rs.add_parser("send", help="发送所有到期的提醒（一次），打印结果")
     s.set_defaults(func=cmd_send)

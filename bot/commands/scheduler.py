@@ -19,13 +19,12 @@ def _stop(signum, frame):
 
 def cmd_scheduler(args) -> int:
     from reminders.outbox import dispatcher_for
-    from reminders.scheduler import SchedulerJobs, build_scheduler, load_planner
+    from reminders.scheduler import SchedulerJobs, build_scheduler
 
     logging.getLogger("reminders").setLevel(logging.INFO)
     with runtime() as rt:
         tz = rt.settings.tz
-        jobs = SchedulerJobs(rt.sessions, dispatcher_for(rt.sessions, rt.services), rt.services.clock, tz,
-                             load_planner())
+        jobs = SchedulerJobs(rt.sessions, dispatcher_for(rt.sessions, rt.services), rt.services.clock, tz)
         scheduler = build_scheduler(jobs, tz)
         signal.signal(signal.SIGTERM, _stop)
         print(f"提醒调度已启动（{rt.settings.timezone}）：每天 8:00 规划，每分钟发送；Ctrl+C 停止。", flush=True)

@@ -1,0 +1,157 @@
+"""Loading every branch's `OrgState` for a date in a few bulk queries (no per-branch round trips).
+
+One query each for organisations, active members, roles, committee terms, meetings (with their kinds) around the
+date, dues payments of the last 13 months, the first dues month per branch and the year's fixed dues amounts.
+Planning every branch reads whole tables (no IN lists to build); planning a few (a chat view) filters by
+organisation in chunks. Members of a 党小组 count as members of its 党支部.
+
+Dues: only payments from 13 months back are read. The rules never look further (the collection reminder wants
+this month and next, an arrears run older than a year has no stage still relevant), and a full history through
+`storage.dues.paid_months` would grow by 360,000 rows a year at 10,000 branches. The run itself is counted by
+`storage.dues.consecutive_unpaid`.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from reminders.rules import TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
+from storage.dues import month_key
+from storage.models import (
+    CalendarOverride,
+    CommitteeTerm,
+    DuesPayment,
+    DuesRate,
+    Meeting,
+    MeetingKind,
+    Member,
+    Organization,
+    Role,
+)
+
+BRANCH, GROUP = "党支部", "党小组"
+CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits
+MEETINGS_BACK, MEETINGS_AHEAD = timedelta(days=460), timedelta(days=70)  # a year of cycles plus next month
+DUES_MONTHS_BACK = 13
+
+
+def load_calendar(session: Session) -> dict[date, str]:
+    return dict(session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all())
+
+
+def _rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[Any]:
+    """All rows of `stmt`, or (when `ids` is given) those whose `column` is in `ids`, chunked."""
+    conn = session.connection()  # Core rows: no ORM bookkeeping for hundreds of thousands of tuples
+    if ids is None:
+        return conn.execute(stmt).all()
+    out: list[Any] = []
+    for i in range(0, len(ids), CHUNK):
+        out.extend(conn.execute(stmt.where(column.in_(ids[i:i + CHUNK]))).all())
+    return out
+
+
+def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None) -> list[OrgState]:
+    """Every 党支部's state (or only those in `org_ids`), ordered by organisation id."""
+    orgs = {row.id: row for row in session.connection().execute(select(
+        Organization.id, Organization.name, Organization.type, Organization.parent_id, Organization.settings)).all()}
+    wanted = set(org_ids) if org_ids is not None else None
+    branches = sorted((o for o in orgs.values() if o.type == BRANCH and (wanted is None or o.id in wanted)),
+                      key=lambda o: o.id)
+    if not branches:
+        return []
+    branch_ids = {b.id for b in branches}
+
+    # 党小组 under a branch (one level, as the roster allows) and the branch each organisation's members count in
+    groups: dict[int, list[int]] = defaultdict(list)
+    unit_of = {b.id: b.id for b in branches}
+    for o in orgs.values():
+        if o.type == GROUP and o.parent_id in branch_ids:
+            groups[o.parent_id].append(o.id)
+            unit_of[o.id] = o.parent_id
+
+    # the 上级管理员 of each branch is in an ancestor: those organisations' members are read too
+    ancestors: dict[int, list[int]] = {}
+    for b in branches:
+        chain, pid = [], b.parent_id
+        while pid is not None and pid not in chain:
+            chain.append(pid)
+            pid = orgs[pid].parent_id if pid in orgs else None
+        ancestors[b.id] = chain
+    upper_ids = {a for chain in ancestors.values() for a in chain}
+    subset = None if wanted is None else sorted(set(unit_of) | upper_ids)
+
+    people: dict[int, Person] = {}
+    read_orgs = set(unit_of) | upper_ids
+    members_of: dict[int, list[Person]] = defaultdict(list)
+    for mid, name, wecom, ding, org_id, category, joined in _rows(session, select(
+            Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid, Member.organization_id,
+            Member.category, Member.joined_on).where(Member.status == "active").order_by(Member.id),
+            Member.organization_id, subset):
+        if org_id in read_orgs:
+            p = people[mid] = Person(mid, name, wecom or ding, category, joined)
+            unit = unit_of.get(org_id)
+            if unit is not None:
+                members_of[unit].append(p)
+
+    roles: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
+    for mid, org_id, role in _rows(session, select(Role.member_id, Role.organization_id, Role.role)
+                                   .order_by(Role.member_id), Role.organization_id, subset):
+        if mid in people:
+            roles[org_id][role].append(people[mid])
+
+    terms: dict[int, Term] = {}
+    for org_id, elected, years, ends in _rows(session, select(
+            CommitteeTerm.organization_id, CommitteeTerm.elected_on, CommitteeTerm.term_years, CommitteeTerm.ends_on)
+            .order_by(CommitteeTerm.elected_on), CommitteeTerm.organization_id, subset):
+        terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
+
+    meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
+    midnight = datetime.combine(today, time(0), tzinfo=TZ)
+    for mid, org_id, starts, kind in _rows(session, select(
+            Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
+            .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
+            .where(Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD),
+            Meeting.organization_id, subset):
+        if org_id in unit_of:
+            meetings[org_id][(mid, starts)].add(kind)
+
+    def records(org_id: int) -> tuple[MeetingRecord, ...]:
+        return tuple(sorted(MeetingRecord(starts.astimezone(TZ).date(), frozenset(kinds))
+                            for (_, starts), kinds in meetings.get(org_id, {}).items()))
+
+    member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
+    since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))
+    paid: dict[int, set[str]] = defaultdict(set)  # one mapping for all branches: a member id belongs to one
+    for mid, month in _rows(session, select(DuesPayment.member_id, DuesPayment.month)
+                            .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
+        paid[mid].add(month)
+    dues_since: dict[int, str] = {}
+    for org_id, first in _rows(session, select(Member.organization_id, func.min(DuesPayment.month))
+                               .join(DuesPayment, DuesPayment.member_id == Member.id)
+                               .group_by(Member.organization_id), Member.organization_id, subset):
+        if org_id in unit_of:
+            b = unit_of[org_id]
+            dues_since[b] = min(first, dues_since.get(b, first))
+    rated_by: dict[int, tuple[int, int]] = {}
+    for (mid,) in _rows(session, select(DuesRate.member_id).where(DuesRate.year == today.year),
+                        DuesRate.member_id, member_ids):
+        rated_by[mid] = (mid, today.year)
+
+    out = []
+    for b in branches:
+        ms = members_of.get(b.id, [])
+        upper = next((tuple(roles[a]["上级管理员"]) for a in ancestors[b.id] if roles.get(a, {}).get("上级管理员")), ())
+        group_states = tuple(GroupState(orgs[g].name, tuple(roles.get(g, {}).get("党小组长", ())), records(g))
+                             for g in sorted(groups.get(b.id, ())))
+        out.append(OrgState(
+            org_id=b.id, name=b.name, settings=b.settings or {}, members=tuple(ms),
+            roles={r: tuple(ps) for r, ps in roles.get(b.id, {}).items()}, upper_admins=upper,
+            term=terms.get(b.id), meetings=records(b.id), groups=group_states, paid=paid,
+            dues_since=dues_since.get(b.id),
+            rated=frozenset(rated_by[p.id] for p in ms if p.id in rated_by)))
+    return out

@@ -1,0 +1,45 @@
+"""Small builders the reminder tests share: meetings, payments, dues rates and planning at a local time."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from reminders.rules import TZ
+from storage.models import DuesPayment, DuesRate, Meeting, MeetingKind, Member, Organization
+
+
+def local(d: date, hour: int = 8) -> datetime:
+    return datetime.combine(d, time(hour), tzinfo=TZ)
+
+
+def org_id(session: Session, name: str) -> int:
+    return session.scalars(select(Organization.id).where(Organization.name == name)).one()
+
+
+def member(session: Session, userid: str) -> Member:
+    return session.scalars(select(Member).where(Member.wecom_userid == userid)).one()
+
+
+def add_meeting(session: Session, org_name: str, day: date, *kinds: str, hour: int = 14) -> Meeting:
+    starts = local(day, hour)
+    m = Meeting(organization_id=org_id(session, org_name), title="、".join(kinds), starts_at=starts,
+                signin_opens_at=starts - timedelta(minutes=30), signin_closes_at=starts + timedelta(hours=2),
+                kind_rows=[MeetingKind(kind=k) for k in kinds])
+    session.add(m)
+    session.flush()
+    return m
+
+
+def branch_members(session: Session, org_name: str) -> list[Member]:
+    return list(session.scalars(select(Member).where(Member.organization_id == org_id(session, org_name),
+                                                     Member.status == "active").order_by(Member.id)))
+
+
+def pay(session: Session, who: Member, month: str, on: date) -> None:
+    session.add(DuesPayment(member_id=who.id, month=month, amount_fen=1000, paid_on=on))
+
+
+def rate(session: Session, who: Member, year: int) -> None:
+    session.add(DuesRate(member_id=who.id, year=year, monthly_fen=1000))
