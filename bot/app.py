@@ -12,6 +12,7 @@ from storage.heartbeats import SCHEDULER, is_fresh, last_beat
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
     runtime = runtime or build_runtime(settings or load_settings())
+    runtime.services.segmenter.warm()  # jieba's dictionary: once per process, at start-up
     app = Flask("zhibu")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["zhibu"] = runtime

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import unicodedata
 from pathlib import Path
 
@@ -23,16 +24,35 @@ def normalize(text: str) -> str:
 
 
 class Segmenter:
-    """A jieba tokenizer of its own (not jieba's module-level one), with the Party-term dictionary."""
+    """A jieba tokenizer of its own (not jieba's module-level one), with the Party-term dictionary.
+
+    The dictionary loads on `warm()` (the web app and the chat console call it at start-up) or else on the first
+    message; commands that never route a message (roster import, org set, …) never pay for it.
+    """
 
     def __init__(self, extra_dicts: tuple[Path, ...] = ()) -> None:
-        self.tokenizer = jieba.Tokenizer()
-        self.tokenizer.initialize()
-        for path in (TERMS, *extra_dicts):
-            self.tokenizer.load_userdict(str(path))
+        self.dicts = (TERMS, *extra_dicts)
         self.terms = frozenset(
-            line.split()[0] for path in (TERMS, *extra_dicts) for line in path.read_text("utf-8").splitlines() if line.strip()
+            line.split()[0] for path in self.dicts for line in path.read_text("utf-8").splitlines() if line.strip()
         )
+        self._tokenizer: jieba.Tokenizer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    tokenizer = jieba.Tokenizer()
+                    tokenizer.initialize()
+                    for path in self.dicts:
+                        tokenizer.load_userdict(str(path))
+                    self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def warm(self) -> Segmenter:
+        _ = self.tokenizer
+        return self
 
     def words(self, text: str) -> list[str]:
         return [w for w in self.tokenizer.lcut(normalize(text)) if w.strip()]

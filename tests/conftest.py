@@ -35,7 +35,7 @@ class Clock:
 
 @pytest.fixture(scope="session")
 def segmenter() -> Segmenter:
-    return Segmenter()  # jieba's dictionary is loaded once per test session, as once per process in production
+    return Segmenter().warm()  # jieba's dictionary is loaded once per test session, as once per process in production
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ def chat(router: Router, user_id: str, read=input, write=print) -> int:
     if not is_registered(router, user_id):
         write(not_registered_text(incoming(user_id, "")))
         return 2
+    router.services.segmenter.warm()
     write(f"已以 {user_id} 的身份进入对话。输入「帮助」看看能做什么，输入「退出」或按 Ctrl-D 结束。")
     while True:
         try:
