@@ -109,7 +109,39 @@ class DingtalkStreamDriver:
         return say
 
 
-DRIVERS = [ConsoleDriver(), DingtalkHttpDriver(), DingtalkStreamDriver()]
+class WecomDriver:
+    name = "wecom"
+
+    def start(self, request) -> Say:
+        from bot.app import create_app
+
+        rt = request.getfixturevalue("wecom_demo")
+        client = request.getfixturevalue("wecom_client")
+        fake = request.getfixturevalue("fake_wecom")
+        http = create_app(runtime=rt).test_client()
+
+        def say(user: str, text: str) -> str:
+            seen = len(fake.inbox[user])
+            query, body = client.encrypt_envelope(client.text_xml(user, text))
+            response = http.post(f"/wecom/callback?{query}", data=body.encode(), content_type="text/xml")
+            assert response.status_code == 200
+            parts = [client.open_reply(response.data).content]
+            response.close()  # as a server does once the body is sent: the rest of a long reply is pushed then
+            if len(parts[0].encode()) < 2048 - 200:
+                return parts[0]
+            # a reply over 2048 bytes: the rest is pushed as "（续 i/n …）" parts, in order
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pushed = [d.content for d in fake.inbox[user][seen:]]
+                total = re.match(r"（续 \d+/(\d+)", pushed[0]) if pushed else None
+                if total and len(pushed) == int(total.group(1)) - 1:
+                    return "\n".join(parts + [p.split("\n", 1)[1] for p in pushed])
+                time.sleep(0.05)
+            raise AssertionError(f"the rest of a long reply to {text!r} was not pushed")
+        return say
+
+
+DRIVERS = [ConsoleDriver(), WecomDriver(), DingtalkHttpDriver(), DingtalkStreamDriver()]
 
 
 @pytest.mark.parametrize("driver", DRIVERS, ids=lambda d: d.name)
