@@ -27,6 +27,11 @@ CONVERSATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("demo-dangwei", "菜单", ("周敏同志", "上级管理员")),
     ("demo-dangyuan", "今天天气怎么样", ("帮助",)),
     ("nobody-here", "帮助", ("不在支部助手的党员名单里",)),
+    ("demo-dangyuan", "签到 0000", ("签到码",)),
+    ("demo-dangyuan", "本月安排", ("主题党日",)),
+    ("demo-dangyuan", "预备期多长时间", ("预备期为1年",)),
+    ("demo-dangyuan", "党费怎么算 月收入6500", ("1.5%",)),
+    ("demo-shuji", "换届情况", ("第一党支部", "2027-06-15")),
 ]
 
 
