@@ -282,3 +282,11 @@ def test_closed_meeting_and_stale_oauth_state(qr_rt, web, fake_wecom, clock):
     state = web.get(screen + "/state.json").get_json()
     assert state["live"] is False and state["qr"] is None
     assert rows(qr_rt, code_of(reply)) == {}
+
+
+def test_oauth_page_setting():
+    from bot.settings import SettingsError, load_settings
+
+    assert load_settings({}, dotenv=None).wecom_oauth_url == "https://open.weixin.qq.com/connect/oauth2/authorize"
+    with pytest.raises(SettingsError, match="ZHIBU_WECOM_OAUTH_URL"):
+        load_settings({"ZHIBU_WECOM_OAUTH_URL": "open.weixin.qq.com"}, dotenv=None)
