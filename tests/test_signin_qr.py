@@ -12,7 +12,7 @@ import requests
 
 from bot.app import create_app
 from bot.channels.wecom_oauth import OAuthError, WecomOAuth, authorize_url
-from bot.messages import Incoming
+from bot.messages import Incoming, Reply
 from bot.runtime import build_runtime
 from bot.signin_links import (
     SCAN,
@@ -25,6 +25,8 @@ from bot.signin_links import (
     slot_start,
 )
 from bot.signing import BadToken, ExpiredToken
+from storage.db import transaction
+from storage.models import Meeting
 from tests.conftest import make_settings, wecom_env
 from tests.signin_helpers import code_of, meeting, rows
 
@@ -124,8 +126,7 @@ def test_oauth_code_exchange_against_fake_wecom(qr_rt, fake_wecom):
     calls = fake_wecom.calls("user/getuserinfo")
     assert calls[0].params["code"] == "code-1" and calls[0].params["access_token"]
     # the access token comes from the shared cache: a push and two exchanges, one gettoken
-    assert qr_rt.services.pushers["wecom"].push("demo-shuji", __import__("bot.messages").messages.Reply(text="hi"),
-                                                "k").ok
+    assert qr_rt.services.pushers["wecom"].push("demo-shuji", Reply(text="hi"), "k").ok
     assert fake_wecom.gettoken_count == 1
 
 
@@ -274,7 +275,8 @@ def test_closed_meeting_and_stale_oauth_state(qr_rt, web, fake_wecom, clock):
     late = web.get(path_of(back.headers["Location"]))
     assert late.status_code == 410 and "重新扫描" in late.get_data(as_text=True)
 
-    send(qr_rt, "demo-shuji", "结束签到")
+    with transaction(qr_rt.sessions) as session:  # as 结束签到 does (its summary push is not what is tested here)
+        session.get(Meeting, m.id).status = "closed"
     scan = scan_url(qr_rt.settings, scan_token(qr_rt.settings, m.id, current_slot(clock())))
     ended = web.get(path_of(scan), headers={"User-Agent": WXWORK_UA})
     assert ended.status_code == 410 and "结束" in ended.get_data(as_text=True)
