@@ -59,4 +59,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.register_blueprint(files_blueprint(runtime))
 
+    from bot.web_signin import signin_blueprint
+
+    app.register_blueprint(signin_blueprint(runtime))
+
     return app

@@ -48,6 +48,8 @@ class Settings:
     wecom: WecomSettings | None = None
     dingtalk: DingtalkSettings | None = None
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
+    wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -63,7 +65,7 @@ WECOM_KEYS = ("CORP_ID", "AGENT_ID", "SECRET", "TOKEN", "AES_KEY")
 DINGTALK_KEYS = ("APP_KEY", "APP_SECRET", "ROBOT_CODE")
 KNOWN = {
     "DATABASE_URL", "TIMEZONE", "PUBLIC_URL", "SECRET_KEY",
-    *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE",
+    *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE", "WECOM_OAUTH_URL",
     *(f"DINGTALK_{k}" for k in DINGTALK_KEYS), "DINGTALK_CORP_ID", "DINGTALK_MODE", "DINGTALK_API_BASE",
     "LOG_LEVEL", "BIND",
 }
@@ -116,6 +118,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if not wecom_api_base.endswith("/"):
         wecom_api_base += "/"
 
+    wecom_oauth_url = get("WECOM_OAUTH_URL", Settings.wecom_oauth_url)
+    if not wecom_oauth_url.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}WECOM_OAUTH_URL: 须为 http(s):// 开头的完整地址")
+
     return Settings(
         database_url=database_url,
         timezone=timezone,
@@ -124,6 +130,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         wecom=_wecom(values, wecom_api_base),
         dingtalk=_dingtalk(values),
         wecom_api_base=wecom_api_base,
+        wecom_oauth_url=wecom_oauth_url,
         extra={k: v for k, v in values.items() if k == "LOG_LEVEL"},
     )
 

@@ -11,10 +11,12 @@ from bot.context import Context, UserError
 from bot.messages import Incoming, Reply
 from bot.roles import is_committee
 from bot.router import Handler
+from bot.signin_links import screen_url
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time
 from handlers.people import push_to, secretaries_of
 from storage import attendance as att
+from storage import signin
 from storage.meetings import (
     WINDOW,
     MeetingError,
@@ -23,10 +25,11 @@ from storage.meetings import (
     expected_members,
     find_latest_by_code,
     find_live_by_code,
+    kinds_text,
     label,
     may_attend,
 )
-from storage.models import Meeting, Organization
+from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
 
 SIGN_IN = re.compile(r"(?:签到|qd)\s*[:：#]?\s*(\d*)", re.IGNORECASE)
@@ -44,7 +47,8 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
     if running is not None and running.kinds == set(kinds) and running.signin_closes_at > ctx.now:
         # a scheduled meeting whose window is open, or a second tap on 发起签到: hand out the same code
         return Reply(text="\n".join([f"这次{label(running)}的签到已在进行中。", *describe_meeting(ctx, running),
-                                     f"签到码：{running.code}，请党员发送“签到 {running.code}”。"]))
+                                     f"签到码：{running.code}，请党员发送“签到 {running.code}”。",
+                                     screen_line(ctx, running)]))
     try:
         meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
                                  closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
@@ -60,7 +64,17 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
         f"请党员发送“签到 {meeting.code}”（也可发“qd {meeting.code}”）。",
         f"开始{late}分钟后签到记为迟到；{show_hm(meeting.signin_closes_at, tz)}截止。",
         "发送「签到情况」看谁还没到，散会后发送「结束签到」。",
+        screen_line(ctx, meeting),
     ]))
+
+
+def screen_line(ctx: Context, meeting: Meeting) -> str:
+    """The projector link, for the committee member who opened the sign-in: never shown in a group, where it
+    would let anyone watch (a second 发起签到 in private hands out the same link)."""
+    if ctx.incoming.in_group:
+        return f"签到大屏链接不在群里发：请私聊我再发一次“发起签到 {kinds_text(meeting)}”获取。"
+    url = screen_url(ctx.settings, meeting.id, meeting.signin_closes_at)
+    return f"签到大屏（投到会议室屏幕，党员用企业微信扫码即可签到）：{url}"
 
 
 # 签到 4827 ----------------------------------------------------------------------------------------------------
@@ -82,33 +96,41 @@ def sign_in(incoming: Incoming, ctx: Context) -> Reply:
             raise UserError(f"{label(old)}（{show_time(old.starts_at, tz)}）的签到已经结束，签到码已失效。"
                             "如确实参加了会议，请联系书记补签。")
         raise UserError(f"签到码 {code} 不对或已失效，请核对书记公布的签到码后重发。")
-    host = meeting.organization
-    if not may_attend(meeting, ctx.member):
-        raise UserError(f"这次是{host.name}的{label(meeting)}，你所在的{ctx.member.organization.name}不在参会范围内，"
-                        "无需签到。如是联合会议，请书记在发起签到时邀请你所在支部。")
-    if ctx.now < meeting.signin_opens_at:
-        raise UserError(f"{label(meeting)}{show_time(meeting.starts_at, tz)}开始，"
-                        f"签到{show_hm(meeting.signin_opens_at, tz)}开放，请届时再签。")
-    status = att.status_for(meeting, ctx.now, get_setting(host, "late_after_minutes"))
-    if att.insert_once(ctx.session, meeting_id=meeting.id, member_id=ctx.member.id, status=status, at=ctx.now,
-                       via="code"):
-        return Reply(text=signed_text(ctx, meeting, status))
-    row = att.row_for(ctx.session, meeting.id, ctx.member.id)
-    if row.status in (att.PRESENT, att.LATE):
-        return Reply(text=f"{ctx.member.name}，你已于{show_hm(row.at, tz)}签到{label(meeting)}，无需重复签到。")
-    # a leave (or refused leave) on record, and the member came after all: the attendance replaces it
-    was = att.STATUS_TEXT[row.status]
-    note = f"原登记为{was}" + (f"：{row.note}" if row.note else "")
-    row.status, row.at, row.via, row.note, row.recorded_by_id = status, ctx.now, "code", note, None
-    return Reply(text=signed_text(ctx, meeting, status) + f"\n（你原登记为{was}，现按签到记录。）")
+    try:
+        done = signin.sign_in(ctx.session, meeting, ctx.member, ctx.now, via="code")
+    except signin.SignInRefused as err:
+        raise UserError(refusal_text(err, ctx.member, tz)) from None
+    return Reply(text=outcome_text(ctx.member, meeting, done, tz))
 
 
-def signed_text(ctx: Context, meeting: Meeting, status: str) -> str:
-    tz = ctx.settings.tz
-    text = (f"签到成功！{ctx.member.name}，{label(meeting)}（{show_time(meeting.starts_at, tz)}开始），"
-            f"签到时间 {show_hm(ctx.now, tz)}")
+def refusal_text(err: signin.SignInRefused, member: Member, tz) -> str:
+    meeting = err.meeting
+    if err.reason == signin.OUT_OF_SCOPE:
+        return (f"这次是{meeting.organization.name}的{label(meeting)}，你所在的{member.organization.name}不在参会范围内，"
+                "无需签到。如是联合会议，请书记在发起签到时邀请你所在支部。")
+    if err.reason == signin.NOT_OPEN:
+        return (f"{label(meeting)}{show_time(meeting.starts_at, tz)}开始，"
+                f"签到{show_hm(meeting.signin_opens_at, tz)}开放，请届时再签。")
+    return (f"{label(meeting)}（{show_time(meeting.starts_at, tz)}）的签到已经结束。"
+            "如确实参加了会议，请联系书记补签。")
+
+
+def outcome_text(member: Member, meeting: Meeting, done: signin.SignedIn, tz) -> str:
+    """The reply to a sign-in by code or by scan: success (with lateness), or when the first one landed."""
+    row = done.row
+    if not done.new:
+        return f"{member.name}，你已于{show_hm(row.at, tz)}签到{label(meeting)}，无需重复签到。"
+    text = signed_text(member, meeting, row.status, row.at, tz)
+    if done.replaced:
+        text += f"\n（你原登记为{done.replaced}，现按签到记录。）"
+    return text
+
+
+def signed_text(member: Member, meeting: Meeting, status: str, at, tz) -> str:
+    text = (f"签到成功！{member.name}，{label(meeting)}（{show_time(meeting.starts_at, tz)}开始），"
+            f"签到时间 {show_hm(at, tz)}")
     if status == att.LATE:
-        minutes = int((ctx.now - meeting.starts_at).total_seconds() // 60)
+        minutes = int((at - meeting.starts_at).total_seconds() // 60)
         text += f"，迟到 {minutes} 分钟"
     return text + "。"
 

@@ -69,3 +69,31 @@ def test_concurrent_sign_ins_make_one_row_each(runtime_any):
     with transaction(rt.sessions) as s:
         assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD
         assert s.scalar(select(func.count(func.distinct(Attendance.member_id)))) == CROWD
+
+
+def test_scan_and_code_racing_make_one_row(runtime_any):
+    """The same members signing in by QR (storage.signin, as the scan page does) and by code at once: one row each."""
+    from storage import signin
+    from storage.meetings import find_live_by_code
+    from storage.members import find_by_platform_id
+
+    rt = runtime_any
+    code = code_of(say_on(rt, "demo-shuji", "发起签到 主题党日"))
+
+    def scan(uid: str) -> bool:
+        with transaction(rt.sessions) as s:
+            now = rt.services.clock()
+            meeting = find_live_by_code(s, code, now)
+            return signin.sign_in(s, meeting, find_by_platform_id(s, "wecom", uid), now, via="qr").new
+
+    def by_code(uid: str) -> bool:
+        reply = rt.router.handle(Incoming(platform="wecom", user_id=uid, text=f"签到 {code}", message_id=f"c-{uid}"))
+        return reply.text.startswith("签到成功")
+
+    jobs = [(fn, f"crowd-{i:03d}") for i in range(CROWD) for fn in (scan, by_code)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        firsts = list(pool.map(lambda job: (job[1], job[0](job[1])), jobs))
+    assert sorted(uid for uid, first in firsts if first) == sorted(f"crowd-{i:03d}" for i in range(CROWD))
+    with transaction(rt.sessions) as s:
+        assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD
+        assert {a.via for a in s.scalars(select(Attendance))} <= {"qr", "code"}

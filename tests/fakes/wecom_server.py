@@ -11,6 +11,11 @@ Knobs: `token_ttl`, `expire_tokens()` / `revoke_tokens()` (next call with them: 
 `delays[path] = seconds` (slow responses), `known_users` / `invalid_users`, `blocked_ip` (60020),
 `oauth_codes[code] = userid`, `advance(seconds)` (move the server's clock).
 
+Web OAuth: `oauth_url` is the authorize page (open.weixin.qq.com's /connect/oauth2/authorize). The member whose
+WeCom opens it is named by the `X-Fake-Wecom-User` request header (else `oauth_user`); it answers with a 302 to the
+redirect_uri carrying a one-use code and the state, as WeCom does; `oauth_outsiders` get an answer from getuserinfo with an
+OpenId only (someone outside the company); `trusted_domain` refuses other redirect hosts.
+
 message/send applies `enable_duplicate_check` the way WeCom does (the same message to the same member within
 `duplicate_check_interval` seconds is accepted with errcode 0 and silently not delivered), silently drops messages
 over 30 per member per minute, truncates text/markdown to 2048 bytes, and answers `invaliduser` / 81013.
@@ -24,8 +29,9 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-from flask import Flask, request
+from flask import Flask, redirect, request
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 PER_MEMBER_PER_MINUTE = 30
@@ -69,6 +75,9 @@ class FakeWecomServer:
     blocked_ip: bool = False
     oauth_codes: dict[str, str] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
+    oauth_user: str | None = None
+    oauth_outsiders: set[str] = field(default_factory=set)
+    trusted_domain: str | None = None
 
     def __post_init__(self) -> None:
         self.requests: list[Recorded] = []
@@ -113,6 +122,10 @@ class FakeWecomServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/cgi-bin/"
 
+    @property
+    def oauth_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/connect/oauth2/authorize"
+
     # knobs ------------------------------------------------------------------------------------------------
     def now(self) -> float:
         return time.time() + self._offset
@@ -148,6 +161,10 @@ class FakeWecomServer:
     # the API ----------------------------------------------------------------------------------------------
     def _build_app(self) -> Flask:
         app = Flask("fake-wecom")
+
+        @app.get("/connect/oauth2/authorize")
+        def authorize():
+            return self._authorize()
 
         @app.route("/cgi-bin/<path:path>", methods=["GET", "POST"])
         def api(path: str):
@@ -251,6 +268,31 @@ class FakeWecomServer:
         self._seen[key] = now
         self.inbox[user].append(Delivered(msgtype, payload, now))
 
+    def _authorize(self):
+        args = request.args
+        with self._lock:
+            self.requests.append(Recorded("GET", "oauth2/authorize", dict(args), None, self.now()))
+        if args.get("appid") != self.corp_id:
+            return "参数错误：appid", 400
+        if args.get("agentid") not in (None, str(self.agent_id)):
+            return "参数错误：agentid", 400
+        if args.get("response_type") != "code" or args.get("scope") != "snsapi_base":
+            return "参数错误：scope", 400
+        target = urlsplit(args.get("redirect_uri", ""))
+        if target.scheme not in ("http", "https") or not target.hostname:
+            return "参数错误：redirect_uri", 400
+        if self.trusted_domain is not None and target.hostname != self.trusted_domain:
+            return "redirect_uri 需使用应用可信域名", 400
+        user = request.headers.get("X-Fake-Wecom-User") or self.oauth_user
+        if not user:
+            return "请在企业微信客户端打开链接", 400
+        code = secrets.token_urlsafe(24)
+        with self._lock:
+            self.oauth_codes[code] = user
+        query = urlencode({"code": code, "state": args.get("state", "")})
+        sep = "&" if target.query else "?"
+        return redirect(f"{args['redirect_uri']}{sep}{query}", code=302)
+
     def _getuserinfo(self, _body) -> dict:
         problem = self._check_token()
         if problem:
@@ -258,6 +300,8 @@ class FakeWecomServer:
         user = self.oauth_codes.pop(request.args.get("code", ""), None)  # a code works once
         if user is None:
             return _err(40029, "invalid code")
+        if user in self.oauth_outsiders:
+            return {"errcode": 0, "errmsg": "ok", "OpenId": f"o-{user}", "openid": f"o-{user}", "DeviceId": ""}
         return {"errcode": 0, "errmsg": "ok", "UserId": user, "userid": user, "DeviceId": ""}
 
 
