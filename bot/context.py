@@ -46,6 +46,7 @@ class Context:
     args: str = ""  # the text after the matched command word
     words: list[str] = field(default_factory=list)
     handlers: tuple = ()  # the router's handlers, for 帮助
+    deferred: list[Callable[[], None]] = field(default_factory=list)  # run by the router after the commit
 
     @property
     def settings(self) -> Settings:
@@ -57,6 +58,10 @@ class Context:
 
     def audit(self, action: str, target: str | None = None, **detail: Any) -> None:
         record_audit(self.session, action, target, actor=self.member, detail=detail, at=self.now)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once this message's writes are committed (dropped if they are rolled back)."""
+        self.deferred.append(action)
 
     def set_pending(self, kind: str, payload: dict[str, Any], minutes: int = 10) -> None:
         """Remember a pending choice ("reply 1/2/3"); the router hands the answer to the resolver of `kind`."""

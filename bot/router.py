@@ -124,21 +124,28 @@ class Router:
                 return Reply(text=not_registered_text(incoming))
             if member.last_platform != incoming.platform and incoming.platform != "console":
                 member.last_platform = incoming.platform
+            deferred: list[Callable[[], None]] = []
             try:
-                reply = self._dispatch(session, incoming, member, trace)
+                reply = self._dispatch(session, incoming, member, trace, deferred)
             except UserError as err:
                 trace["outcome"] = "refused"
                 # bad input changes nothing but the record that the message was seen
                 session.rollback()
                 self._first_time(session, incoming)
-                reply = Reply(text=str(err))
+                reply, deferred = Reply(text=str(err)), []
             session.commit()
-            return reply
         except BaseException:
             session.rollback()
             raise
         finally:
             session.close()
+        # pushes a handler asked for go out only once its writes are committed (and the SQLite write lock is free)
+        for action in deferred:
+            try:
+                action()
+            except Exception:
+                log.exception("a deferred push failed")
+        return reply
 
     def _first_time(self, session: Session, incoming: Incoming) -> bool:
         """Insert the processed_messages row; a unique-key clash means another worker already has it."""
@@ -150,13 +157,14 @@ class Router:
             return False
         return True
 
-    def _dispatch(self, session: Session, incoming: Incoming, member: Member, trace: dict) -> Reply:
+    def _dispatch(self, session: Session, incoming: Incoming, member: Member, trace: dict,
+                  deferred: list[Callable[[], None]]) -> Reply:
         now = self.services.clock().astimezone(self.services.settings.tz)
         text = normalize(incoming.text)
         roles = RoleSet.of(session.execute(_ROLES_OF, {"member_id": member.id}).all())
         words = self.services.segmenter.words(text) if text else []
         ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
-                      now=now, args=text, words=words, handlers=tuple(self.handlers))
+                      now=now, args=text, words=words, handlers=tuple(self.handlers), deferred=deferred)
 
         # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
         pending = session.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()

@@ -159,7 +159,7 @@ def close_signin(incoming: Incoming, ctx: Context) -> Reply:
         if push_to(ctx, secretary, Reply(text="\n".join(["签到已结束，结果如下：", *lines])),
                    f"checkin_summary:{meeting.id}:{secretary.id}"):
             pushed.append(secretary.name)
-    tail = f"结果已推送给{'、'.join(pushed)}。" if pushed else "结果未能推送，请以本条为准。"
+    tail = f"结果已推送给{'、'.join(pushed)}。" if pushed else "无法推送给书记（未绑定企业微信或钉钉），请以本条为准。"
     return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, tail]), private=True)
 
 

@@ -76,17 +76,22 @@ def secretaries_of(ctx: Context, org: Organization) -> list[Member]:
 
 
 def push_to(ctx: Context, member: Member, reply: Reply, dedupe_key: str) -> bool:
-    """Push one message now through the member's platform; a failure is logged, never raised to the speaker."""
+    """Push one message through the member's platform once this message's writes are committed.
+
+    True when a platform reaches the member (the push itself is attempted after the commit, so a handler never
+    holds the database while a platform answers); a failure is logged, never raised to the speaker.
+    """
     pushers = ctx.services.pushers
     platform = choose_platform(member, member.organization, set(pushers))
     if platform is None:
         log.warning("no platform reaches member %s for %s", member.id, dedupe_key)
         return False
-    try:
-        result = pushers[platform].push(platform_account(member, platform), reply, dedupe_key)
-    except Exception:
-        log.exception("push %s failed", dedupe_key)
-        return False
-    if not result.ok:
-        log.warning("push %s failed: %s", dedupe_key, result.error)
-    return result.ok
+    pusher, account = pushers[platform], platform_account(member, platform)
+
+    def send() -> None:
+        result = pusher.push(account, reply, dedupe_key)
+        if not result.ok:
+            log.warning("push %s failed: %s", dedupe_key, result.error)
+
+    ctx.after_commit(send)
+    return True

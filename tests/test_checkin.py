@@ -157,3 +157,18 @@ def test_close_pushes_the_summary_with_absentees_to_the_secretary(demo, say, clo
     assert m.status == "closed" and m.signin_closes_at.astimezone(BEIJING).strftime("%H:%M") == "10:20"
     assert "没有进行中的签到" in say("demo-zuzhi", "结束签到")
     assert "已于11月24日（周二）10:20结束" in say("demo-zuzhi", f"结束签到 {code}")
+
+
+def test_close_over_wecom_pushes_after_the_commit(wecom_demo, fake_wecom):
+    """The summary push waits for the handler's commit: on SQLite a push inside the transaction would wait on the
+    write lock the handler itself holds."""
+    from bot.messages import Incoming
+
+    def send(text: str, n: int) -> str:
+        return wecom_demo.router.handle(Incoming("wecom", "demo-shuji", text, f"close-{n}")).as_text()
+
+    assert "签到码" in send("发起签到 主题党日", 1)
+    closed = send("结束签到", 2)
+    assert "结果已推送给王建国" in closed
+    [summary] = [d.content for d in fake_wecom.inbox["demo-shuji"] if "签到已结束" in d.content]
+    assert "应到" in summary
