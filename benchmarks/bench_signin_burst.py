@@ -1,0 +1,87 @@
+"""A sign-in burst: 1,000 members of one branch each send `签到 CODE` twice within 10 s through the WeCom callback.
+
+gunicorn on loopback (2 workers × 4 threads, as deployed), on SQLite and then on a throwaway PostgreSQL cluster.
+All 2,000 requests are encrypted before the clock starts and offered on a fixed schedule of 200 requests/s over 64
+keep-alive connections; latency counts from each request's scheduled moment. The baseline is the same 2,000
+requests, on the same schedule, to the bare decrypt-and-echo endpoint of the same server, measured just before.
+
+BENCH_SIGNIN_MEMBERS, BENCH_SIGNIN_SECONDS and BENCH_SIGNIN_DBS (sqlite,postgres) change the run.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from benchmarks.loopback import Answer, free_port, load, pct, start_gunicorn, stop, wecom_client, wecom_env
+from benchmarks.report import Figure
+from benchmarks.signin_load import burst_requests, open_meeting, outcome, seed_branch
+
+MEMBERS = int(os.environ.get("BENCH_SIGNIN_MEMBERS", "1000"))
+SECONDS = float(os.environ.get("BENCH_SIGNIN_SECONDS", "10"))
+DBS = os.environ.get("BENCH_SIGNIN_DBS", "sqlite,postgres").split(",")
+WORKERS, THREADS, CLIENTS = 2, 4, 64
+WARM_UP = 200
+
+
+def _run(url: str, name: str, tmp: Path) -> list[Figure]:
+    client = wecom_client()
+    uids = seed_branch(url, MEMBERS)
+    port = free_port()
+    proc = start_gunicorn(wecom_env(url), port, tmp / f"gunicorn-{name}.log", WORKERS, THREADS)
+    try:
+        code = open_meeting(client, port)
+        # warm-up: every worker thread connects to the database and loads what it lazily needs (帮助 writes only
+        # its processed_messages row, so the burst still finds nobody signed in)
+        warm = [client.encrypt_envelope(client.text_xml(uids[i % len(uids)], "帮助")) for i in range(WARM_UP)]
+        warm_reqs = [(q, b.encode()) for q, b in warm]
+        load(port, "/bench/echo", warm_reqs, clients=CLIENTS)
+        load(port, "/wecom/callback", warm_reqs, clients=CLIENTS)
+        reqs = burst_requests(client, uids, code)
+        rate = len(reqs) / SECONDS
+        echo: list[Answer | None] = [None] * len(reqs)
+        _, echo_lat, echo_bad = load(port, "/bench/echo", reqs, rate=rate, clients=CLIENTS, answers=echo)
+        full: list[Answer | None] = [None] * len(reqs)
+        _, full_lat, _ = load(port, "/wecom/callback", reqs, rate=rate, clients=CLIENTS, answers=full)
+    finally:
+        stop(proc)
+    got = outcome(client, url, code, uids, full)
+    if got.unexpected:
+        print(f"   [{name}] unexpected replies, e.g. {got.unexpected}", flush=True)
+    echo_slow = sum(1 for a in echo if a is None or a.latency > 1.0)
+    echo_within = max(a.sent_at for a in echo if a is not None)
+    ms = 1000
+    setup = f"{name}, gunicorn {WORKERS}×{THREADS}, {MEMBERS} members × 2 sends in {SECONDS:g} s"
+    return [
+        Figure(f"[{setup}] attendance rows", got.rows, "rows", target=f"= {MEMBERS}"),
+        Figure(f"[{setup}] lost (members without a row)", got.lost, "members", target="0"),
+        Figure(f"[{setup}] duplicates (extra rows + members told 签到成功 twice)",
+               got.duplicate_rows + got.double_success, "", target="0"),
+        Figure(f"[{setup}] unanswered or unexpected replies", got.unanswered, "requests", echo_bad, "echo", "0"),
+        Figure(f"[{setup}] replies over 1 s", got.slow, "requests", echo_slow, "echo", "0"),
+        Figure(f"[{setup}] p50 reply latency", pct(full_lat, 50) * ms, "ms", pct(echo_lat, 50) * ms, "echo"),
+        Figure(f"[{setup}] p99 reply latency", pct(full_lat, 99) * ms, "ms", pct(echo_lat, 99) * ms, "echo",
+               "< 1000 ms"),
+        Figure(f"[{setup}] max reply latency", max(full_lat) * ms, "ms", max(echo_lat) * ms, "echo", "< 1000 ms"),
+        Figure(f"[{setup}] last of {len(reqs)} requests sent at", got.sent_within, "s", echo_within, "echo",
+               f"≤ {SECONDS:g} s"),
+    ]
+
+
+def main() -> list[Figure]:
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if "sqlite" in DBS:
+            figures += _run(f"sqlite:///{Path(tmp) / 'burst.db'}", "SQLite", Path(tmp))
+        if "postgres" in DBS:
+            from tests.pg import Cluster, server_bin
+
+            if server_bin() is None:
+                print("   (no PostgreSQL server binaries: PostgreSQL run skipped)", flush=True)
+                return figures
+            cluster = Cluster().start()
+            try:
+                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp))
+            finally:
+                cluster.stop()
+    return figures
