@@ -5,7 +5,8 @@ All 2,000 requests are encrypted before the clock starts and offered on a fixed 
 keep-alive connections; latency counts from each request's scheduled moment. The baseline is the same 2,000
 requests, on the same schedule, to the bare decrypt-and-echo endpoint of the same server, measured just before.
 
-BENCH_SIGNIN_MEMBERS, BENCH_SIGNIN_SECONDS and BENCH_SIGNIN_DBS (sqlite,postgres) change the run.
+BENCH_SIGNIN_MEMBERS, BENCH_SIGNIN_SECONDS, BENCH_SIGNIN_DBS (sqlite,postgres) and BENCH_SIGNIN_SERVER
+(workers x threads, 2x4) change the run.
 """
 from __future__ import annotations
 
@@ -13,18 +14,30 @@ import os
 import tempfile
 from pathlib import Path
 
-from benchmarks.loopback import Answer, free_port, load, pct, start_gunicorn, stop, wecom_client, wecom_env
+from benchmarks.loopback import (
+    Answer,
+    free_port,
+    load,
+    pct,
+    start_gunicorn,
+    stop,
+    tree_cpu_seconds,
+    wecom_client,
+    wecom_env,
+)
 from benchmarks.report import Figure
 from benchmarks.signin_load import burst_requests, open_meeting, outcome, seed_branch
 
 MEMBERS = int(os.environ.get("BENCH_SIGNIN_MEMBERS", "1000"))
 SECONDS = float(os.environ.get("BENCH_SIGNIN_SECONDS", "10"))
 DBS = os.environ.get("BENCH_SIGNIN_DBS", "sqlite,postgres").split(",")
-WORKERS, THREADS, CLIENTS = 2, 4, 64
+WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_SIGNIN_SERVER", "2x4").split("x"))
+CLIENTS = 64
 WARM_UP = 200
 
 
-def _run(url: str, name: str, tmp: Path) -> list[Figure]:
+def _run(url: str, name: str, tmp: Path, db_pid: int | None = None) -> list[Figure]:
+    """db_pid: the PostgreSQL postmaster, whose backends' CPU counts as the server's too."""
     client = wecom_client()
     uids = seed_branch(url, MEMBERS)
     port = free_port()
@@ -40,9 +53,12 @@ def _run(url: str, name: str, tmp: Path) -> list[Figure]:
         reqs = burst_requests(client, uids, code)
         rate = len(reqs) / SECONDS
         echo: list[Answer | None] = [None] * len(reqs)
-        _, echo_lat, echo_bad = load(port, "/bench/echo", reqs, rate=rate, clients=CLIENTS, answers=echo)
+        cpu0 = _server_cpu(proc.pid, db_pid)
+        echo_s, echo_lat, echo_bad = load(port, "/bench/echo", reqs, rate=rate, clients=CLIENTS, answers=echo)
+        cpu1 = _server_cpu(proc.pid, db_pid)
         full: list[Answer | None] = [None] * len(reqs)
-        _, full_lat, _ = load(port, "/wecom/callback", reqs, rate=rate, clients=CLIENTS, answers=full)
+        full_s, full_lat, _ = load(port, "/wecom/callback", reqs, rate=rate, clients=CLIENTS, answers=full)
+        cpu2 = _server_cpu(proc.pid, db_pid)
     finally:
         stop(proc)
     got = outcome(client, url, code, uids, full)
@@ -51,6 +67,8 @@ def _run(url: str, name: str, tmp: Path) -> list[Figure]:
     echo_slow = sum(1 for a in echo if a is None or a.latency > 1.0)
     echo_within = max(a.sent_at for a in echo if a is not None)
     ms = 1000
+    echo_cpu, full_cpu = (cpu1 - cpu0) / len(reqs), (cpu2 - cpu1) / len(reqs)
+    cores = os.cpu_count() or 1
     setup = f"{name}, gunicorn {WORKERS}×{THREADS}, {MEMBERS} members × 2 sends in {SECONDS:g} s"
     return [
         Figure(f"[{setup}] attendance rows", got.rows, "rows", target=f"= {MEMBERS}"),
@@ -65,7 +83,17 @@ def _run(url: str, name: str, tmp: Path) -> list[Figure]:
         Figure(f"[{setup}] max reply latency", max(full_lat) * ms, "ms", max(echo_lat) * ms, "echo", "< 1000 ms"),
         Figure(f"[{setup}] last of {len(reqs)} requests sent at", got.sent_within, "s", echo_within, "echo",
                f"≤ {SECONDS:g} s"),
+        Figure(f"[{setup}] served rate (requests ÷ time to the last reply)", len(reqs) / full_s, "req/s",
+               len(reqs) / echo_s, "echo", f"≥ {rate:g} req/s offered"),
+        Figure(f"[{setup}] server CPU per request (gunicorn workers" + (" + PostgreSQL)" if db_pid else ")"),
+               full_cpu * ms, "ms", echo_cpu * ms, "echo"),
+        Figure(f"[{setup}] cores the server needs at {rate:g} req/s (this machine has {cores})", full_cpu * rate,
+               "cores", echo_cpu * rate, "echo", f"well under {cores}"),
     ]
+
+
+def _server_cpu(gunicorn_pid: int, db_pid: int | None) -> float:
+    return tree_cpu_seconds(gunicorn_pid) + (tree_cpu_seconds(db_pid) if db_pid else 0.0)
 
 
 def main() -> list[Figure]:
@@ -81,7 +109,8 @@ def main() -> list[Figure]:
                 return figures
             cluster = Cluster().start()
             try:
-                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp))
+                postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp), postmaster)
             finally:
                 cluster.stop()
     return figures
