@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from benchmarks.loopback import (
@@ -55,10 +56,10 @@ def _run(url: str, name: str, tmp: Path, db_pid: int | None = None) -> list[Figu
         echo: list[Answer | None] = [None] * len(reqs)
         cpu0 = _server_cpu(proc.pid, db_pid)
         echo_s, echo_lat, echo_bad = load(port, "/bench/echo", reqs, rate=rate, clients=CLIENTS, answers=echo)
-        cpu1 = _server_cpu(proc.pid, db_pid)
+        cpu1, mine1 = _server_cpu(proc.pid, db_pid), time.process_time()
         full: list[Answer | None] = [None] * len(reqs)
         full_s, full_lat, _ = load(port, "/wecom/callback", reqs, rate=rate, clients=CLIENTS, answers=full)
-        cpu2 = _server_cpu(proc.pid, db_pid)
+        cpu2, mine2 = _server_cpu(proc.pid, db_pid), time.process_time()
     finally:
         stop(proc)
     got = outcome(client, url, code, uids, full)
@@ -87,6 +88,8 @@ def _run(url: str, name: str, tmp: Path, db_pid: int | None = None) -> list[Figu
                len(reqs) / echo_s, "echo", f"≥ {rate:g} req/s offered"),
         Figure(f"[{setup}] server CPU per request (gunicorn workers" + (" + PostgreSQL)" if db_pid else ")"),
                full_cpu * ms, "ms", echo_cpu * ms, "echo"),
+        Figure(f"[{setup}] load generator CPU per request (this process, sharing the machine)",
+               (mine2 - mine1) / len(reqs) * ms, "ms"),
         Figure(f"[{setup}] cores the server needs at {rate:g} req/s (this machine has {cores})", full_cpu * rate,
                "cores", echo_cpu * rate, "echo", f"well under {cores}"),
     ]
