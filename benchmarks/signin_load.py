@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy import func, insert, select
 
-from benchmarks.loopback import Answer, Request, post
+from benchmarks.loopback import AGENT_ID, CORP_ID, Answer, Request, post
 from storage.db import make_engine, make_session_factory, upgrade
 from storage.models import Attendance, Meeting, Member, Organization, Role
 
@@ -75,7 +75,8 @@ class Outcome:
     lost: int  # members without a row
     duplicate_rows: int  # rows beyond one per member
     double_success: int  # members told 签到成功 twice
-    unanswered: int  # requests answered with an error, nothing, or an unexpected text
+    unanswered: int  # requests answered with an error, or with nothing and no pushed reply, or an unexpected text
+    pushed_late: int  # requests acknowledged empty (handler over the channel's timeout) whose reply was pushed
     slow: int  # replies later than 1 s after their scheduled moment
     sent_within: float  # seconds from the start until the last request actually went out
     unexpected: list[str]  # a few of the unexpected reply texts, for the report
@@ -86,8 +87,12 @@ class Outcome:
                 and not self.unanswered)
 
 
-def outcome(client, url: str, code: str, uids: list[str], answers: list[Answer | None]) -> Outcome:
-    """Counts from the database and from every decrypted reply (each member: one 签到成功, one 无需重复签到)."""
+def outcome(client, url: str, code: str, uids: list[str], answers: list[Answer | None],
+            pushed: dict[str, list[str]] | None = None) -> Outcome:
+    """Counts from the database and from every reply (each member: one 签到成功, one 无需重复签到). A request
+    acknowledged with an empty 200 (the callback's timeout) counts as answered by a reply pushed to that member
+    (`pushed`: texts the fake WeCom API delivered, by member)."""
+    late = {uid: list(texts) for uid, texts in (pushed or {}).items()}
     engine = make_engine(url)
     try:
         with make_session_factory(engine)() as session:
@@ -100,12 +105,15 @@ def outcome(client, url: str, code: str, uids: list[str], answers: list[Answer |
     finally:
         engine.dispose()
     successes: Counter[str] = Counter()
-    unanswered, unexpected = 0, []
+    unanswered, pushed_late, unexpected = 0, 0, []
     for i, answer in enumerate(answers):
         uid = uids[i // 2]
         text = ""
         if answer is not None and answer.status == 200 and answer.body:
             text = client.open_reply(answer.body).content
+        elif answer is not None and answer.status == 200 and late.get(uid):
+            text = late[uid].pop(0)
+            pushed_late += 1
         if SIGNED in text:
             successes[uid] += 1
         elif REPEAT not in text:
@@ -114,6 +122,19 @@ def outcome(client, url: str, code: str, uids: list[str], answers: list[Answer |
                 unexpected.append(f"{answer.status if answer else '-'} {text[:60]!r}")
     return Outcome(members=len(uids), rows=rows, lost=len(set(uids) - signed), duplicate_rows=rows - len(signed),
                    double_success=sum(1 for n in successes.values() if n > 1), unanswered=unanswered,
+                   pushed_late=pushed_late,
                    slow=sum(1 for a in answers if a is None or a.latency > 1.0),
                    sent_within=max((a.sent_at for a in answers if a is not None), default=0.0),
                    unexpected=unexpected)
+
+
+def fake_wecom_api():
+    """The fake WeCom API the server pushes late replies to (tests/fakes/wecom_server.py), matching wecom_env."""
+    from tests.fakes.wecom_server import FakeWecomServer
+
+    return FakeWecomServer(corp_id=CORP_ID, secret="unused", agent_id=AGENT_ID)
+
+
+def pushed_texts(fake) -> dict[str, list[str]]:
+    with fake._lock:
+        return {uid: [d.content for d in seen] for uid, seen in fake.inbox.items()}
