@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
 from storage.orgs import descendants
@@ -92,7 +92,11 @@ def create_meeting(session: Session, *, org: Organization, kinds: list[str], sta
 
 
 def find_live_by_code(session: Session, code: str, now: datetime) -> Meeting | None:
-    return session.scalars(select(Meeting).where(Meeting.code == code, *live_filter(now))).first()
+    # one round trip for the meeting, its kinds, invitations and host (a sign-in burst runs this for every message)
+    found = session.scalars(select(Meeting).options(joinedload(Meeting.kind_rows), joinedload(Meeting.invitations),
+                                                    joinedload(Meeting.organization))
+                            .where(Meeting.code == code, *live_filter(now))).unique().all()
+    return found[0] if found else None
 
 
 def find_latest_by_code(session: Session, code: str) -> Meeting | None:

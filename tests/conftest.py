@@ -250,9 +250,3 @@ def wecom_demo(demo_db_template, tmp_path, clock, segmenter, fake_wecom) -> Runt
     yield rt
     rt.close()
 
-
-@pytest.fixture(autouse=True)
-def _no_test_db_variable(monkeypatch):
-    """ZHIBU_TEST_DB is read above, once; code under test (load_settings refuses unknown ZHIBU_ variables) must not
-    see it, or every CLI test fails in `make test`'s PostgreSQL pass."""
-    monkeypatch.delenv("ZHIBU_TEST_DB", raising=False)
