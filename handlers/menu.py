@@ -17,8 +17,8 @@ def help_reply(incoming: Incoming, ctx: Context) -> Reply:
         if not items:
             continue
         lines.append("" if section == "党员" else f"\n〔{section}〕")
-        lines.extend(f"· {h.example or h.commands[0]} —— {h.summary}" for h in items)
-    lines.append("\n也可以直接问办事流程，例如“发展党员流程”。")
+        lines.extend(f"· {h.example or h.commands[0]}：{h.summary}" for h in items)
+    lines.append("\n办事流程和规定可以直接问，例如“预备期多长”。")
     return Reply(text="\n".join(line for line in lines if line != ""))
 
 
