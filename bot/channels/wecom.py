@@ -91,7 +91,7 @@ class WecomCallback:
         timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
         try:
             plain = self.crypto.decrypt(body, a.get("msg_signature", ""), timestamp, nonce)
-            inbound = parse_inbound(plain)
+            inbound = parse_inbound(plain, self.settings.agent_id)
         except Malformed as err:
             log.info("wecom callback: malformed request (%s)", err)
             return _empty(400)
