@@ -143,3 +143,19 @@ def test_a_full_conversation_logs_nothing_secret(both, fake_wecom, fake_dingtalk
 def _debug_where(logged: str, value: str) -> str:
     at = logged.find(value)
     return logged[max(0, at - 300):at + 100]
+
+
+def test_credential_query_values_and_sql_rows_are_blanked():
+    from bot.log_redact import HideRows, RedactQuery
+
+    line = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, '%s "%s %s"', (
+        "http://127.0.0.1:1", "GET", "/cgi-bin/gettoken?corpid=ww1&corpsecret=s3cr3t&x=1"), None)
+    RedactQuery().filter(line)
+    assert line.getMessage() == 'http://127.0.0.1:1 "GET /cgi-bin/gettoken?corpid=ww1&corpsecret=***&x=1"'
+    send = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1,
+                             "POST /cgi-bin/message/send?access_token=tok-1 HTTP/1.1", None, None)
+    RedactQuery().filter(send)
+    assert "tok-1" not in send.getMessage() and "access_token=***" in send.getMessage()
+    row = logging.LogRecord("sqlalchemy.engine.Engine", logging.DEBUG, __file__, 1, "Row %r", (("tok-1", 6250),), None)
+    HideRows().filter(row)
+    assert row.getMessage() == "Row '[row hidden]'"
