@@ -35,7 +35,8 @@ PREFIX = "burst-"
 @dataclass
 class BurstResult:
     members: int
-    attempts: Counter = field(default_factory=Counter)  # outcome of every attempt: answered / conn / timeout / 5xx / empty
+    # outcome of every attempt: answered / conn (refused, reset, cut off) / timeout / 5xx / empty
+    attempts: Counter = field(default_factory=Counter)
     answered_on: Counter = field(default_factory=Counter)  # which attempt got the passive reply
     unanswered: int = 0  # members whose every attempt failed or came back empty
     restarts: list[str] = field(default_factory=list)
@@ -104,7 +105,7 @@ def run_burst(db_url: str, port: int, folder: Path, wecom_api: str, members: int
                         f"http {res.status_code}" if res.status_code != 200 else "answered"
                 except requests.Timeout:
                     outcome = "timeout"
-                except requests.ConnectionError:
+                except requests.RequestException:  # refused, reset, or cut off mid-answer
                     outcome = "conn"
                 with lock:
                     result.attempts[outcome] += 1
