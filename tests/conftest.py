@@ -249,3 +249,10 @@ def wecom_demo(demo_db_template, tmp_path, clock, segmenter, fake_wecom) -> Runt
                        segmenter=segmenter)
     yield rt
     rt.close()
+
+
+@pytest.fixture(autouse=True)
+def _no_test_db_variable_in_settings(monkeypatch):
+    """ZHIBU_TEST_DB picks the test database (read above, at import); commands under test load settings from the
+    environment and rightly refuse an unknown ZHIBU_* variable, so it is not left there for them."""
+    monkeypatch.delenv("ZHIBU_TEST_DB", raising=False)
