@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Services
 from bot.intent import Segmenter
+from bot.log_redact import redact_library_logs
 from bot.push import ConsolePusher, Pusher
 from bot.router import Router
 from bot.settings import Settings
@@ -33,6 +34,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
                   pushers: dict[str, Pusher] | None = None, segmenter: Segmenter | None = None) -> Runtime:
     from handlers import register_all
 
+    redact_library_logs()  # before any library logs a URL or a row with a credential in it
     engine = make_engine(settings.database_url)
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,

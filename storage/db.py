@@ -13,6 +13,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
+    # SQL logging (sqlalchemy.engine at INFO) would otherwise print every token, mobile and amount bound
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
                                **kwargs)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, parse_body
 from bot.channels.dingtalk_render import EMPTY, webhook_body
@@ -31,7 +32,10 @@ def make_blueprint(runtime: Runtime) -> Blueprint:
         if not verify_callback(request.headers.get("timestamp"), request.headers.get("sign"),
                                settings.app_secret, now_ms):
             return jsonify(error="bad signature or stale timestamp"), 403
-        body = request.get_json(silent=True)
+        try:
+            body = request.get_json(silent=True)
+        except RequestEntityTooLarge:  # DingTalk retries a 413 as it would a 500; a 400 says "do not resend"
+            return jsonify(error="body too large"), 400
         if body is None:
             return jsonify(error="body is not JSON"), 400
         try:

@@ -22,7 +22,7 @@ from bot.channels.wecom_text import late_reply_text, reply_parts
 from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
-from bot.router import Router
+from bot.router import Router, user_hash
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class WecomCallback:
         timestamp, nonce = a.get("timestamp", ""), a.get("nonce", "")
         try:
             plain = self.crypto.decrypt(body, a.get("msg_signature", ""), timestamp, nonce)
-            inbound = parse_inbound(plain)
+            inbound = parse_inbound(plain, self.settings.agent_id)
         except Malformed as err:
             log.info("wecom callback: malformed request (%s)", err)
             return _empty(400)
@@ -132,7 +132,7 @@ class WecomCallback:
         text = late_reply_text(reply.as_text(), self._asked_at(incoming))
         result = self.pusher.push(incoming.user_id, Reply(text=text), f"wecom-late:{incoming.message_id}")
         if not result.ok:
-            log.warning("wecom late reply to %s not delivered: %s", incoming.user_id, result.error)
+            log.warning("wecom late reply to user %s not delivered: %s", user_hash(incoming.user_id), result.error)
 
     def _passive(self, inbound: Inbound, reply: Reply, nonce: str, timestamp: str) -> Response:
         incoming = inbound.incoming
@@ -150,5 +150,6 @@ class WecomCallback:
         for i, part in enumerate(parts, start=2):
             result = self.pusher.push(incoming.user_id, Reply(text=part), f"wecom-part:{incoming.message_id}:{i}")
             if not result.ok:
-                log.warning("wecom reply part %d to %s not delivered: %s", i, incoming.user_id, result.error)
+                log.warning("wecom reply part %d to user %s not delivered: %s", i, user_hash(incoming.user_id),
+                            result.error)
                 return  # the later parts would arrive out of order

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from wechatpy.enterprise import parse_message
 
-from bot.channels.wecom_wire import Malformed, xml_fields
+from bot.channels.wecom_wire import Malformed, Rejected, xml_fields
 from bot.messages import Incoming
 
 PLATFORM = "wecom"
@@ -19,8 +19,12 @@ class Inbound:
     message: object  # wechatpy's parsed message, needed to address the passive reply
 
 
-def parse_inbound(plain: str) -> Inbound:
+def parse_inbound(plain: str, agent_id: int | None = None) -> Inbound:
+    """Raises Malformed, or Rejected when the message names another application than ours (agent_id)."""
     fields = xml_fields(plain)  # refuses DTDs/entities before xmltodict (inside parse_message) sees the text
+    agent = fields.get("AgentID", "").strip()
+    if agent_id is not None and agent and agent != str(agent_id):
+        raise Rejected()  # encrypted with our key yet meant for another application: not ours to act on
     for name in ("FromUserName", "CreateTime", "MsgType"):
         if not fields.get(name, "").strip():
             raise Malformed(f"no <{name}>")
