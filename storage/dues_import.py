@@ -26,17 +26,15 @@ from storage.dues import (
     record_payments,
 )
 from storage.models import Member, Organization
-from storage.roster import _csv_rows, _Errors, _rows, _sheet, _text, parse_date, parse_mobile
+from storage.roster import RosterError, _csv_rows, _Errors, _rows, _sheet, _text, parse_date, parse_mobile
 
 SHEET = "党费交纳"
 COLUMNS = ("姓名", "手机号", "所在党组织", "月份", "金额（元）", "交纳日期")
 REQUIRED = ("姓名", "月份")
 
 
-class DuesImportError(ValueError):
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class DuesImportError(RosterError):
+    """A payments file refused as a whole; like a roster file, every error names its sheet, row and column."""
 
 
 @dataclass

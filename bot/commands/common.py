@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, SettingsError, load_settings
-from storage.db import has_schema, is_current, make_engine
+from storage.db import has_schema, is_current, make_engine, transaction
 
 
 class CommandError(Exception):
@@ -44,6 +44,28 @@ def runtime(migrated: bool = True) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
+
+
+def import_all_or_nothing(path, do_import) -> int:
+    """Run one file import in one transaction and print the outcome: every error (nothing imported) or the summary
+    and its warnings. `do_import(session, runtime)` returns a result with summary() and warnings."""
+    from storage.roster import RosterError
+
+    if not path.is_file():
+        raise CommandError(f"找不到文件：{path}")
+    with runtime() as rt:
+        try:
+            with transaction(rt.sessions) as session:
+                result = do_import(session, rt)
+        except RosterError as err:
+            print(f"未导入任何数据，共 {len(err.errors)} 处需要修改：")
+            for e in err.errors:
+                print(f"  {e}")
+            return 1
+    print(result.summary())
+    for w in result.warnings:
+        print(f"提醒：{w}")
+    return 0
 
 
 def fail(message: str) -> int:

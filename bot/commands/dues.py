@@ -6,11 +6,11 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.commands.common import CommandError, runtime
+from bot.commands.common import CommandError, import_all_or_nothing, runtime
 from storage.db import transaction
 from storage.dues import branch_members
 from storage.dues_export import export_dues
-from storage.dues_import import DuesImportError, import_dues, write_template
+from storage.dues_import import import_dues, write_template
 from storage.models import Organization
 from storage.orgs import find_org
 
@@ -52,21 +52,8 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    if not args.file.is_file():
-        raise CommandError(f"找不到文件：{args.file}")
-    with runtime() as rt:
-        try:
-            with transaction(rt.sessions) as session:
-                result = import_dues(session, args.file, _today(rt), org=_org(session, args.org))
-        except DuesImportError as err:
-            print(f"未导入任何数据，共 {len(err.errors)} 处需要修改：")
-            for e in err.errors:
-                print(f"  {e}")
-            return 1
-    print(result.summary())
-    for w in result.warnings:
-        print(f"提醒：{w}")
-    return 0
+    return import_all_or_nothing(
+        args.file, lambda session, rt: import_dues(session, args.file, _today(rt), org=_org(session, args.org)))
 
 
 def cmd_export(args) -> int:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands.common import CommandError, runtime
+from bot.commands.common import CommandError, import_all_or_nothing, runtime
 from storage.db import transaction
 from storage.org_settings import describe, set_setting
 from storage.orgs import find_org
-from storage.roster import RosterError, export_roster, find_for_removal, import_roster, remove_member, write_template
+from storage.roster import export_roster, find_for_removal, import_roster, remove_member, write_template
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,21 +48,7 @@ def cmd_template(args) -> int:
 
 
 def cmd_import(args) -> int:
-    if not args.file.is_file():
-        raise CommandError(f"找不到文件：{args.file}")
-    with runtime() as rt:
-        try:
-            with transaction(rt.sessions) as session:
-                result = import_roster(session, args.file)
-        except RosterError as err:
-            print(f"未导入任何数据，共 {len(err.errors)} 处需要修改：")
-            for e in err.errors:
-                print(f"  {e}")
-            return 1
-    print(result.summary())
-    for w in result.warnings:
-        print(f"提醒：{w}")
-    return 0
+    return import_all_or_nothing(args.file, lambda session, rt: import_roster(session, args.file))
 
 
 def cmd_export(args) -> int:
