@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.context import Context, UserError
 from bot.messages import Reply
+from handlers.people import chosen_member
 from storage.dues import branch_members
 from storage.models import Member, Organization
 
@@ -43,12 +44,5 @@ def ask_which(ctx: Context, kind: str, candidates: list[Member], payload: dict[s
 
 
 def pick(ctx: Context, payload: dict[str, Any]) -> Member:
-    """The member chosen by the answer, still active and still in a branch the speaker keeps."""
-    ids = payload.get("candidates") or []
-    choice = int(payload.get("choice", 0))
-    if not 1 <= choice <= len(ids):
-        raise UserError(f"请回复 1 到 {len(ids)} 之间的序号。原操作已取消，请重新发送。")
-    member = ctx.session.get(Member, ids[choice - 1])
-    if member is None or member.status != "active":
-        raise UserError("这名党员已不在名单中。原操作已取消，请重新发送。")
-    return member
+    """The member chosen by the answer, still active (the same check as sign-in's name choices)."""
+    return chosen_member(ctx, payload)
