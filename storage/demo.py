@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from storage.dues import month_key, months_between, previous_month
 from storage.models import DuesPayment, DuesRate, Member
-from storage.roster import MEMBER_COLUMNS, MEMBER_SHEET, ORG_COLUMNS, ORG_SHEET, ImportResult, _sheet, import_roster
+from storage.roster import MEMBER_COLUMNS, MEMBER_SHEET, ORG_COLUMNS, ORG_SHEET, ImportResult, import_roster
+from storage.sheets import styled_sheet
 
 PARTY_COMMITTEE, BRANCH_1, BRANCH_2 = "示范机关党委", "第一党支部", "第二党支部"
 
@@ -53,8 +54,8 @@ def member_rows() -> list[list[object]]:
 def seed_demo(session: Session, today: date | None = None) -> ImportResult:
     """The roster; with `today`, also this year's dues as of that day (tests pass their frozen clock's date)."""
     wb = Workbook()
-    _sheet(wb, ORG_SHEET, ORG_COLUMNS, ORGS, first=True)
-    _sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows())
+    styled_sheet(wb, ORG_SHEET, ORG_COLUMNS, ORGS, first=True)
+    styled_sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows())
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.xlsx"
         wb.save(path)

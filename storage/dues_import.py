@@ -26,14 +26,23 @@ from storage.dues import (
     record_payments,
 )
 from storage.models import Member, Organization
-from storage.roster import RosterError, _csv_rows, _Errors, _rows, _sheet, _text, parse_date, parse_mobile
+from storage.sheets import (
+    ErrorList,
+    SheetError,
+    cell_text,
+    csv_rows,
+    parse_date,
+    parse_mobile,
+    styled_sheet,
+    table_rows,
+)
 
 SHEET = "党费交纳"
 COLUMNS = ("姓名", "手机号", "所在党组织", "月份", "金额（元）", "交纳日期")
 REQUIRED = ("姓名", "月份")
 
 
-class DuesImportError(RosterError):
+class DuesImportError(SheetError):
     """A payments file refused as a whole; like a roster file, every error names its sheet, row and column."""
 
 
@@ -62,8 +71,8 @@ def read_sheet(path: Path) -> tuple[str, list[tuple[int, dict[str, object]]]]:
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:
-            return SHEET, _rows(_csv_rows(path.read_bytes()), SHEET)
-        except ValueError as err:  # the roster's RosterError for an undecodable file
+            return SHEET, table_rows(csv_rows(path.read_bytes()), SHEET)
+        except SheetError as err:  # an undecodable file, refused as this import's own error
             raise DuesImportError([str(err)]) from None
     if suffix in (".xlsx", ".xlsm"):
         try:
@@ -72,7 +81,7 @@ def read_sheet(path: Path) -> tuple[str, list[tuple[int, dict[str, object]]]]:
             raise DuesImportError([f"无法打开 {path.name}：不是有效的 Excel 文件（请用“另存为 .xlsx”保存）"]) from None
         try:
             ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-            return ws.title, _rows(list(ws.iter_rows(values_only=True)), ws.title)
+            return ws.title, table_rows(list(ws.iter_rows(values_only=True)), ws.title)
         finally:
             wb.close()
     raise DuesImportError([f"不支持的文件类型 {suffix or '（无扩展名）'}：请用 .xlsx 或 .csv"])
@@ -82,14 +91,14 @@ def _month_text(value: object) -> str:
     """Excel turns a typed 2026-11 into a date: take its month back."""
     if isinstance(value, datetime | date):
         return month_key(value)
-    return _text(value)
+    return cell_text(value)
 
 
 def _amount_fen(value: object) -> int:
     if isinstance(value, int | float) and not isinstance(value, bool):
         amount = Decimal(str(value))
     else:
-        amount = Decimal(_text(value).removesuffix("元"))  # InvalidOperation is an ArithmeticError
+        amount = Decimal(cell_text(value).removesuffix("元"))  # InvalidOperation is an ArithmeticError
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
         raise ValueError
     return int(amount * 100)
@@ -106,7 +115,7 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
     """Validate the whole file, then write. `org` limits names to one branch (a keeper's own import)."""
     path = Path(path)
     sheet, rows = read_sheet(path)
-    errors = _Errors()
+    errors = ErrorList()
     present = set().union(*(r.keys() for _, r in rows)) if rows else set()
     for col in sorted(present - set(COLUMNS)):
         errors.add(sheet, 1, col, f"无法识别的列名（应为：{'、'.join(COLUMNS)}）")
@@ -124,7 +133,7 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
         by_name[m.name].append(m)
     parsed: list[_Row] = []
     for n, r in rows:
-        name = _text(r.get("姓名"))
+        name = cell_text(r.get("姓名"))
         member = None
         if not name:
             errors.add(sheet, n, "姓名", "不能为空")
@@ -134,8 +143,8 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
                 mobile = parse_mobile(r.get("手机号"))
             except ValueError:
                 mobile = None
-                errors.add(sheet, n, "手机号", f"“{_text(r.get('手机号'))}”不是 11 位手机号")
-            org_name = _text(r.get("所在党组织"))
+                errors.add(sheet, n, "手机号", f"“{cell_text(r.get('手机号'))}”不是 11 位手机号")
+            org_name = cell_text(r.get("所在党组织"))
             if mobile:
                 found = [m for m in found if m.mobile == mobile]
             if org_name:
@@ -157,17 +166,17 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
             except ValueError as err:
                 errors.add(sheet, n, "月份", str(err))
         amount = None
-        if _text(r.get("金额（元）")):
+        if cell_text(r.get("金额（元）")):
             try:
                 amount = _amount_fen(r.get("金额（元）"))
             except (ValueError, ArithmeticError):
-                errors.add(sheet, n, "金额（元）", f"“{_text(r.get('金额（元）'))}”不是正的金额（最多两位小数）")
+                errors.add(sheet, n, "金额（元）", f"“{cell_text(r.get('金额（元）'))}”不是正的金额（最多两位小数）")
         paid_on = today
-        if _text(r.get("交纳日期")):
+        if cell_text(r.get("交纳日期")):
             try:
                 paid_on = parse_date(r.get("交纳日期"))
             except ValueError:
-                errors.add(sheet, n, "交纳日期", f"“{_text(r.get('交纳日期'))}”不是日期，请写成 2026-11-20")
+                errors.add(sheet, n, "交纳日期", f"“{cell_text(r.get('交纳日期'))}”不是日期，请写成 2026-11-20")
             else:
                 if paid_on > today:
                     errors.add(sheet, n, "交纳日期", f"{paid_on.isoformat()} 晚于今天")
@@ -216,7 +225,7 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
 
 def write_template(path: Path) -> None:
     wb = Workbook()
-    _sheet(wb, SHEET, COLUMNS, [["张三", "13800000001", "", "2026-11", 62.5, date(2026, 11, 20)],
+    styled_sheet(wb, SHEET, COLUMNS, [["张三", "13800000001", "", "2026-11", 62.5, date(2026, 11, 20)],
                                 ["李四", "", "示例第一党支部", "2026-09至2026-11", "", ""]], first=True)
     for (cell,) in wb[SHEET].iter_rows(min_row=2, min_col=4, max_col=4):
         cell.number_format = "@"  # keep 2026-11 as text, not a date

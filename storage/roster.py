@@ -4,23 +4,29 @@ Every error names the sheet, the row and the column in Chinese; one error import
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.audit import CLI_ACTOR, record_audit
 from storage.models import MEMBER_CATEGORIES, ORG_TYPES, ROLE_NAMES, CommitteeTerm, Member, Organization, Role
 from storage.orgs import add_years, current_term
+from storage.sheets import (
+    ErrorList,
+    SheetError,
+    cell_text,
+    csv_rows,
+    parse_date,
+    parse_mobile,
+    styled_sheet,
+    table_rows,
+)
 
 ORG_SHEET = "党组织"
 MEMBER_SHEET = "党员"
@@ -28,16 +34,10 @@ ORG_COLUMNS = ("名称", "上级党组织", "类型", "支委会选举日期", "
 MEMBER_COLUMNS = ("姓名", "手机号", "企业微信账号", "钉钉账号", "所在党组织", "党员类别", "入党日期", "转正日期", "职务")
 REQUIRED_MEMBER_COLUMNS = ("姓名", "所在党组织", "党员类别", "入党日期")
 ROLE_SPLIT = re.compile(r"[、，,;；/\s]+")
-MOBILE = re.compile(r"1[3-9]\d{9}")
-EXCEL_EPOCH = date(1899, 12, 30)
 
 
-class RosterError(ValueError):
-    """The file was refused; `errors` lists every problem found, each naming sheet, row and column."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = errors
+class RosterError(SheetError):
+    """The roster file was refused; nothing was imported."""
 
 
 @dataclass
@@ -85,94 +85,27 @@ def read_table(path: Path) -> dict[str, list[tuple[int, dict[str, object]]]]:
     """{sheet: [(row number as Excel shows it, {header: value})]}; a .csv is the 党员 sheet alone."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return {MEMBER_SHEET: _rows(_csv_rows(path.read_bytes()), MEMBER_SHEET)}
+        try:
+            return {MEMBER_SHEET: table_rows(csv_rows(path.read_bytes()), MEMBER_SHEET)}
+        except SheetError as err:  # an undecodable file, refused as this import's own error
+            raise RosterError(err.errors) from None
     if suffix in (".xlsx", ".xlsm"):
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except Exception:
             raise RosterError([f"无法打开 {path.name}：不是有效的 Excel 文件（请用“另存为 .xlsx”保存）"]) from None
         try:
-            return {ws.title: _rows(list(ws.iter_rows(values_only=True)), ws.title) for ws in wb.worksheets
+            return {ws.title: table_rows(list(ws.iter_rows(values_only=True)), ws.title) for ws in wb.worksheets
                     if ws.title in (ORG_SHEET, MEMBER_SHEET)}
         finally:
             wb.close()
     raise RosterError([f"不支持的文件类型 {suffix or '（无扩展名）'}：请用 .xlsx 或 .csv"])
 
 
-def decode_csv(data: bytes) -> str:
-    """Excel saves CSV as UTF-8 (with or without BOM) or, on Chinese Windows, as GBK."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise RosterError(["CSV 文件编码无法识别：请用 Excel 另存为“CSV UTF-8”"])
-
-
-def _csv_rows(data: bytes) -> list[tuple]:
-    return [tuple(r) for r in csv.reader(io.StringIO(decode_csv(data)))]
-
-
-def _rows(raw: list[tuple], sheet: str) -> list[tuple[int, dict[str, object]]]:
-    if not raw:
-        return []
-    headers = [str(h).strip() if h is not None else "" for h in raw[0]]
-    out = []
-    for i, values in enumerate(raw[1:], start=2):
-        if all(v is None or str(v).strip() == "" for v in values):
-            continue
-        out.append((i, {h: v for h, v in zip(headers, values, strict=False) if h}))
-    return out
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def parse_date(value: object) -> date:
-    """The forms Excel produces: a date cell, 2024-06-15, 2024/6/15, 2024.6.15, 2024年6月15日, a serial number."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if 20000 < value < 80000:
-            return EXCEL_EPOCH + timedelta(days=int(value))
-        raise ValueError
-    text = _text(value)
-    if m := re.fullmatch(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+0{1,2}:00(?::00)?)?", text):
-        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-    if re.fullmatch(r"\d{5}", text):
-        return parse_date(int(text))
-    raise ValueError
-
-
-def parse_mobile(value: object) -> str | None:
-    text = re.sub(r"[\s\-]", "", _text(value)).removeprefix("+86")
-    if not text:
-        return None
-    if not MOBILE.fullmatch(text):
-        raise ValueError
-    return text
-
-
 # validation -------------------------------------------------------------------------------------------------
 
 
-class _Errors:
-    def __init__(self) -> None:
-        self.items: list[str] = []
-
-    def add(self, sheet: str, row: int | None, column: str | None, message: str) -> None:
-        where = f"「{sheet}」表" + (f"第 {row} 行" if row else "") + (f"「{column}」列" if column else "")
-        self.items.append(f"{where}：{message}")
-
-
-def _check_headers(table, sheet, expected, required, errors: _Errors) -> bool:
+def _check_headers(table, sheet, expected, required, errors: ErrorList) -> bool:
     rows = table.get(sheet)
     if rows is None:
         return False
@@ -185,27 +118,27 @@ def _check_headers(table, sheet, expected, required, errors: _Errors) -> bool:
     return True
 
 
-def _parse_orgs(rows, errors: _Errors) -> list[OrgRow]:
+def _parse_orgs(rows, errors: ErrorList) -> list[OrgRow]:
     out = []
     for n, r in rows:
-        name, parent, typ = _text(r.get("名称")), _text(r.get("上级党组织")), _text(r.get("类型"))
+        name, parent, typ = cell_text(r.get("名称")), cell_text(r.get("上级党组织")), cell_text(r.get("类型"))
         if not name:
             errors.add(ORG_SHEET, n, "名称", "不能为空")
         if typ not in ORG_TYPES:
             errors.add(ORG_SHEET, n, "类型", f"“{typ}”不是有效类型，应为 {'/'.join(ORG_TYPES)}")
         elected = None
-        if _text(r.get("支委会选举日期")):
+        if cell_text(r.get("支委会选举日期")):
             try:
                 elected = parse_date(r.get("支委会选举日期"))
             except ValueError:
-                errors.add(ORG_SHEET, n, "支委会选举日期", f"“{_text(r.get('支委会选举日期'))}”不是日期，请写成 2024-06-15")
+                errors.add(ORG_SHEET, n, "支委会选举日期", f"“{cell_text(r.get('支委会选举日期'))}”不是日期，请写成 2024-06-15")
         years = None
-        if _text(r.get("任期年限")):
-            t = _text(r.get("任期年限")).removesuffix("年")
+        if cell_text(r.get("任期年限")):
+            t = cell_text(r.get("任期年限")).removesuffix("年")
             if t.isdigit() and 1 <= int(t) <= 5:
                 years = int(t)
             else:
-                errors.add(ORG_SHEET, n, "任期年限", f"“{_text(r.get('任期年限'))}”应为 3 或 5 这样的年数")
+                errors.add(ORG_SHEET, n, "任期年限", f"“{cell_text(r.get('任期年限'))}”应为 3 或 5 这样的年数")
         if years and not elected:
             errors.add(ORG_SHEET, n, "支委会选举日期", "填写了任期年限，但没有填写选举日期")
         if elected and typ == "党小组":
@@ -214,41 +147,41 @@ def _parse_orgs(rows, errors: _Errors) -> list[OrgRow]:
     return out
 
 
-def _parse_members(rows, errors: _Errors) -> list[MemberRow]:
+def _parse_members(rows, errors: ErrorList) -> list[MemberRow]:
     out = []
     for n, r in rows:
-        name = _text(r.get("姓名"))
+        name = cell_text(r.get("姓名"))
         if not name:
             errors.add(MEMBER_SHEET, n, "姓名", "不能为空")
         mobile = None
         try:
             mobile = parse_mobile(r.get("手机号"))
         except ValueError:
-            errors.add(MEMBER_SHEET, n, "手机号", f"“{_text(r.get('手机号'))}”不是 11 位手机号")
-        wecom, ding = _text(r.get("企业微信账号")) or None, _text(r.get("钉钉账号")) or None
-        if not (_text(r.get("手机号")) or wecom or ding) and name:
+            errors.add(MEMBER_SHEET, n, "手机号", f"“{cell_text(r.get('手机号'))}”不是 11 位手机号")
+        wecom, ding = cell_text(r.get("企业微信账号")) or None, cell_text(r.get("钉钉账号")) or None
+        if not (cell_text(r.get("手机号")) or wecom or ding) and name:
             errors.add(MEMBER_SHEET, n, "手机号", "手机号、企业微信账号、钉钉账号至少填一项")
-        org = _text(r.get("所在党组织"))
+        org = cell_text(r.get("所在党组织"))
         if not org:
             errors.add(MEMBER_SHEET, n, "所在党组织", "不能为空")
-        category = _text(r.get("党员类别")).removesuffix("党员")
+        category = cell_text(r.get("党员类别")).removesuffix("党员")
         if category not in MEMBER_CATEGORIES:
-            errors.add(MEMBER_SHEET, n, "党员类别", f"“{_text(r.get('党员类别'))}”应为 正式 或 预备")
+            errors.add(MEMBER_SHEET, n, "党员类别", f"“{cell_text(r.get('党员类别'))}”应为 正式 或 预备")
         dates: dict[str, date | None] = {}
         for col in ("入党日期", "转正日期"):
             dates[col] = None
-            if _text(r.get(col)):
+            if cell_text(r.get(col)):
                 try:
                     dates[col] = parse_date(r.get(col))
                 except ValueError:
-                    errors.add(MEMBER_SHEET, n, col, f"“{_text(r.get(col))}”不是日期，请写成 2020-07-01")
-        if not _text(r.get("入党日期")):
+                    errors.add(MEMBER_SHEET, n, col, f"“{cell_text(r.get(col))}”不是日期，请写成 2020-07-01")
+        if not cell_text(r.get("入党日期")):
             errors.add(MEMBER_SHEET, n, "入党日期", "不能为空")
         if category == "预备" and dates["转正日期"]:
             errors.add(MEMBER_SHEET, n, "转正日期", "预备党员还没有转正，不应填写转正日期")
         if dates["入党日期"] and dates["转正日期"] and dates["转正日期"] < dates["入党日期"]:
             errors.add(MEMBER_SHEET, n, "转正日期", "早于入党日期")
-        roles = [x for x in ROLE_SPLIT.split(_text(r.get("职务"))) if x]
+        roles = [x for x in ROLE_SPLIT.split(cell_text(r.get("职务"))) if x]
         for role in roles:
             if role not in ROLE_NAMES:
                 errors.add(MEMBER_SHEET, n, "职务", f"“{role}”不是可识别的职务（可用：{'、'.join(ROLE_NAMES)}）")
@@ -258,7 +191,7 @@ def _parse_members(rows, errors: _Errors) -> list[MemberRow]:
     return out
 
 
-def _check_duplicates(members: list[MemberRow], errors: _Errors) -> None:
+def _check_duplicates(members: list[MemberRow], errors: ErrorList) -> None:
     for column, attr in (("手机号", "mobile"), ("企业微信账号", "wecom"), ("钉钉账号", "dingtalk")):
         seen: dict[str, int] = {}
         for m in members:
@@ -271,7 +204,7 @@ def _check_duplicates(members: list[MemberRow], errors: _Errors) -> None:
                 seen[value] = m.row
 
 
-def _match(session: Session, m: MemberRow, errors: _Errors) -> Member | None:
+def _match(session: Session, m: MemberRow, errors: ErrorList) -> Member | None:
     """The existing member this row updates, found by mobile or platform account; a row that points at two
     different people is refused."""
     found: dict[int, tuple[str, Member]] = {}
@@ -295,7 +228,7 @@ def import_roster(session: Session, path: Path, actor: Member | str = CLI_ACTOR)
     """Validate everything first; write only if there is no error. The caller's transaction commits."""
     path = Path(path)
     table = read_table(path)
-    errors = _Errors()
+    errors = ErrorList()
     if ORG_SHEET not in table and MEMBER_SHEET not in table:
         raise RosterError([f"文件中没有「{ORG_SHEET}」或「{MEMBER_SHEET}」工作表：请用 zhibu roster template 生成的模板"])
     _check_headers(table, ORG_SHEET, ORG_COLUMNS, ("名称", "类型"), errors)
@@ -443,38 +376,14 @@ def warnings_for(session: Session, org_names: set[str]) -> list[str]:
 
 # template and export ----------------------------------------------------------------------------------------
 
-HEADER_FONT = Font(bold=True)
-HEADER_FILL = PatternFill("solid", fgColor="FFE699")
-
-
-def _sheet(wb: Workbook, title: str, columns: tuple[str, ...], rows: list[list[object]], first: bool = False):
-    ws = wb.active if first else wb.create_sheet()
-    ws.title = title
-    ws.append(list(columns))
-    for cell in ws[1]:
-        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-    for row in rows:
-        ws.append(row)
-    for i, col in enumerate(columns, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = max(12, len(col) * 2 + 4)
-        if col.endswith("日期"):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "yyyy-mm-dd"
-        if col in ("手机号", "企业微信账号", "钉钉账号"):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                cell.number_format = "@"  # keep long digit strings as text
-    ws.freeze_panes = "A2"
-    return ws
-
-
 def write_template(path: Path) -> None:
     wb = Workbook()
-    _sheet(wb, ORG_SHEET, ORG_COLUMNS, [
+    styled_sheet(wb, ORG_SHEET, ORG_COLUMNS, [
         ["示例机关党委", "", "党委", "", ""],
         ["示例第一党支部", "示例机关党委", "党支部", date(2024, 6, 15), 3],
         ["示例第一党小组", "示例第一党支部", "党小组", "", ""],
     ], first=True)
-    _sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, [
+    styled_sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, [
         ["张三", "13800000001", "zhangsan", "", "示例第一党支部", "正式", date(2010, 7, 1), date(2011, 7, 1), "书记"],
         ["李四", "13800000002", "", "lisi", "示例第一党支部", "预备", date(2026, 3, 1), "", "组织委员、党费管理员"],
     ])
@@ -507,8 +416,8 @@ def export_roster(session: Session, path: Path) -> tuple[int, int]:
         member_rows.append([m.name, m.mobile, m.wecom_userid, m.dingtalk_userid, m.organization.name, m.category,
                             m.joined_on, m.full_member_on, "、".join(sorted(roles, key=ROLE_NAMES.index))])
     wb = Workbook()
-    _sheet(wb, ORG_SHEET, ORG_COLUMNS, org_rows, first=True)
-    _sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows)
+    styled_sheet(wb, ORG_SHEET, ORG_COLUMNS, org_rows, first=True)
+    styled_sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows)
     wb.save(path)
     return len(org_rows), len(member_rows)
 

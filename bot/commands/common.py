@@ -49,7 +49,7 @@ def runtime(migrated: bool = True) -> Iterator[Runtime]:
 def import_all_or_nothing(path, do_import) -> int:
     """Run one file import in one transaction and print the outcome: every error (nothing imported) or the summary
     and its warnings. `do_import(session, runtime)` returns a result with summary() and warnings."""
-    from storage.roster import RosterError
+    from storage.sheets import SheetError
 
     if not path.is_file():
         raise CommandError(f"找不到文件：{path}")
@@ -57,7 +57,7 @@ def import_all_or_nothing(path, do_import) -> int:
         try:
             with transaction(rt.sessions) as session:
                 result = do_import(session, rt)
-        except RosterError as err:
+        except SheetError as err:
             print(f"未导入任何数据，共 {len(err.errors)} 处需要修改：")
             for e in err.errors:
                 print(f"  {e}")
