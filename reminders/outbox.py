@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Button, Card, Reply
 from bot.push import Pusher, PushResult, choose_platform, platform_account
+from storage.db import transaction
 from storage.models import Member, Organization, OutboxMessage, Role
 from storage.orgs import branch_of
 
@@ -168,16 +169,9 @@ class Dispatcher:
     def claim(self) -> tuple[list[_Claim], list[Outcome]]:
         """One short transaction: pick due rows, settle those that cannot be sent, mark the rest in flight."""
         now = self.clock()
-        session = self.sessions()
-        try:
+        with transaction(self.sessions) as session:
             rows = self._due_rows(session, now)
             claims, settled = self._claim_rows(session, rows, now) if rows else ([], [])
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         return claims, settled
 
     def _due_rows(self, session: Session, now: datetime) -> list[OutboxMessage]:
@@ -339,19 +333,12 @@ class Dispatcher:
                 error = f"{self.policy.max_attempts} 次都失败：{error}"
             values = {"status": "failed", "next_attempt_at": None, "last_error": error}
             status = "failed"
-        session = self.sessions()
-        try:
+        with transaction(self.sessions) as session:
             changed = session.execute(update(OutboxMessage).where(held).values(**values)).rowcount
             if result.ok and changed:
                 session.execute(update(Member).where(
                     Member.id == select(OutboxMessage.recipient_id).where(OutboxMessage.id == claim.row_id)
                     .scalar_subquery(), Member.unreachable_reason.is_not(None)).values(unreachable_reason=None))
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         if not changed:
             # our lease ran out and another claim took the row over; it carries the same key, so no double push
             log.warning("outbox row %s was taken over before its result was recorded", claim.dedupe_key)
