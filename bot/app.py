@@ -1,6 +1,8 @@
 """The Flask app factory. Channels register their blueprints here; handlers never see Flask."""
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, jsonify
 from sqlalchemy import text
 
@@ -11,7 +13,10 @@ from storage.heartbeats import SCHEDULER, is_fresh, last_beat
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Flask:
-    runtime = runtime or build_runtime(settings or load_settings())
+    if runtime is None:
+        settings = settings or load_settings()
+        logging.getLogger().setLevel(settings.log_level)  # ZHIBU_LOG_LEVEL, for gunicorn workers
+        runtime = build_runtime(settings)
     runtime.services.segmenter.warm()  # jieba's dictionary: once per process, at start-up
     app = Flask("zhibu")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -47,10 +47,9 @@ class Settings:
     secret_key: str = "dev-only-secret-change-me"
     wecom: WecomSettings | None = None
     dingtalk: DingtalkSettings | None = None
-    wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
     wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
-    extra: dict[str, str] = field(default_factory=dict)
+    log_level: str = "WARNING"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,6 +121,10 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if not wecom_oauth_url.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}WECOM_OAUTH_URL: 须为 http(s):// 开头的完整地址")
 
+    log_level = get("LOG_LEVEL", "WARNING").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise SettingsError(f"{PREFIX}LOG_LEVEL: 只能是 DEBUG、INFO、WARNING 或 ERROR")
+
     return Settings(
         database_url=database_url,
         timezone=timezone,
@@ -129,9 +132,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         secret_key=secret_key,
         wecom=_wecom(values, wecom_api_base),
         dingtalk=_dingtalk(values),
-        wecom_api_base=wecom_api_base,
         wecom_oauth_url=wecom_oauth_url,
-        extra={k: v for k, v in values.items() if k == "LOG_LEVEL"},
+        log_level=log_level,
     )
 
 

@@ -31,6 +31,7 @@ def test_wecom_on_when_all_five_set():
     ({"ZHIBU_DINGTALK_APP_KEY": "k", "ZHIBU_DINGTALK_APP_SECRET": "s", "ZHIBU_DINGTALK_ROBOT_CODE": "r",
       "ZHIBU_DINGTALK_MODE": "socket"}, "ZHIBU_DINGTALK_MODE"),
     ({"ZHIBU_DATABSE_URL": "sqlite:///x.db"}, "ZHIBU_DATABSE_URL"),
+    ({"ZHIBU_LOG_LEVEL": "LOUD"}, "ZHIBU_LOG_LEVEL"),
 ])
 def test_bad_settings_name_the_variable_in_one_line(env, variable):
     with pytest.raises(SettingsError) as info:

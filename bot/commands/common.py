@@ -1,6 +1,7 @@
 """What every subcommand needs: settings, a migrated database, a runtime, a one-line failure."""
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,11 @@ class CommandError(Exception):
 
 def settings() -> Settings:
     try:
-        return load_settings()
+        s = load_settings()
     except SettingsError as err:
         raise CommandError(f"配置错误：{err}") from None
+    logging.getLogger().setLevel(s.log_level)  # ZHIBU_LOG_LEVEL
+    return s
 
 
 def require_schema(s: Settings) -> None:
