@@ -5,9 +5,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -196,8 +195,6 @@ class Router:
             return self.fallback.func(incoming, ctx)
         return Reply(text=f"没听懂“{_clip(text)}”。发送「帮助」看看我能做什么。")
 
-    def visible_handlers(self, roles: RoleSet) -> Iterable[Handler]:
-        return (h for h in self.handlers if h.allowed(roles))
 
 
 def user_hash(user_id: str) -> str:
@@ -211,7 +208,3 @@ def _is_choice(text: str) -> bool:
 
 def _clip(text: str, n: int = 20) -> str:
     return text if len(text) <= n else text[:n] + "…"
-
-
-def frozen_clock(at: datetime) -> Callable[[], datetime]:
-    return lambda: at

@@ -36,14 +36,6 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
-def unpaid_months(joined_on: date | None, paid: set[str], through: str, since: str | None = None) -> list[str]:
-    """Months from max(joined month, since) to `through` with no payment."""
-    if joined_on is None:
-        return []
-    first = max(month_key(joined_on), since or "0000-00")
-    return [m for m in months_between(first, through) if m not in paid]
-
-
 def consecutive_unpaid(joined_on: date | None, paid: set[str], through: str) -> list[str]:
     """The unbroken run of unpaid months ending at `through` (oldest first)."""
     if joined_on is None:

@@ -23,8 +23,3 @@ def find_by_platform_id(session: Session, platform: str, user_id: str) -> Member
         if member is not None:
             return member
     return None
-
-
-def platform_userid(member: Member) -> str | None:
-    """The id a person is known by in output: the WeCom account, else the DingTalk one."""
-    return member.wecom_userid or member.dingtalk_userid
