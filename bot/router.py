@@ -30,9 +30,10 @@ BUSY = "系统繁忙，请稍后再试。"
 # the per-message statements, built once (building a statement costs more than running it on SQLite)
 _RECORD_MESSAGE = insert(ProcessedMessage.__table__)  # Core, not the ORM bulk path
 _ROLES_OF = select(Role.role, Role.organization_id).where(Role.member_id == bindparam("member_id"))
-_TAKE_PENDING = delete(ConversationState).where(
-    ConversationState.member_id == bindparam("member_id"), ConversationState.platform == bindparam("platform")
-).returning(ConversationState.kind, ConversationState.payload, ConversationState.expires_at)
+_STATES = ConversationState.__table__  # Core: the ORM form of this delete would also sync the session's objects
+_TAKE_PENDING = delete(_STATES).where(
+    _STATES.c.member_id == bindparam("member_id"), _STATES.c.platform == bindparam("platform")
+).returning(_STATES.c.kind, _STATES.c.payload, _STATES.c.expires_at)
 FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
 
 
@@ -150,7 +151,7 @@ class Router:
         """Insert the processed_messages row; a unique-key clash means another worker already has it."""
         # a Core insert: the unit of work costs more than the statement on this hot path
         try:
-            session.execute(_RECORD_MESSAGE, {"platform": incoming.platform, "key": incoming.message_id[:200],
+            session.connection().execute(_RECORD_MESSAGE, {"platform": incoming.platform, "key": incoming.message_id[:200],
                                               "seen_at": self.services.clock()})
         except IntegrityError:
             return False
@@ -160,13 +161,14 @@ class Router:
                   deferred: list[Callable[[], None]]) -> Reply:
         now = self.services.clock().astimezone(self.services.settings.tz)
         text = normalize(incoming.text)
-        roles = RoleSet.of(session.execute(_ROLES_OF, {"member_id": member.id}).all())
+        conn = session.connection()  # Core statements skip the ORM's per-execution work
+        roles = RoleSet.of(conn.execute(_ROLES_OF, {"member_id": member.id}).all())
         words = self.services.segmenter.words(text) if text else []
         ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
                       now=now, args=text, words=words, handlers=tuple(self.handlers), deferred=deferred)
 
         # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
-        pending = session.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
+        pending = conn.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
         if pending is not None:
             resolver = self.pending.get(pending.kind)
             if resolver is not None and pending.expires_at > now and _is_choice(text):
