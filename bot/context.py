@@ -44,7 +44,6 @@ class Context:
     services: Services
     now: datetime  # aware, in the configured time zone
     args: str = ""  # the text after the matched command word
-    words: list[str] = field(default_factory=list)
     handlers: tuple = ()  # the router's handlers, for 帮助
     deferred: list[Callable[[], None]] = field(default_factory=list)  # run by the router after the commit
 

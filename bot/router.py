@@ -6,6 +6,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -50,16 +51,21 @@ class Handler:
     example: str = ""
     section: str = "党员"  # which part of 帮助 lists it
 
-    def accepts(self, text: str, words: list[str]) -> tuple[bool, str]:
-        """(accepted, the text after the command word)."""
-        lowered = text.lower()
-        for cmd in sorted(self.commands, key=len, reverse=True):
-            if lowered.startswith(cmd.lower()):
+    def __post_init__(self) -> None:
+        # longest first, lowered once: every message is tried against every handler
+        object.__setattr__(self, "_prefixes", tuple(sorted((c.lower() for c in self.commands), key=len, reverse=True)))
+
+    def accepts(self, text: str, words: Callable[[], list[str]], lowered: str | None = None) -> tuple[bool, str]:
+        """(accepted, the text after the command word). `words()` segments the text, only when a matcher needs it."""
+        lowered = text.lower() if lowered is None else lowered
+        for cmd in self._prefixes:
+            if lowered.startswith(cmd):
                 return True, text[len(cmd):].strip()
-        wordset = set(words)
-        if any(ks <= wordset for ks in self.keywords):
-            return True, text
-        if self.match is not None and self.match(text, words):
+        if self.keywords:
+            wordset = set(words())
+            if any(ks <= wordset for ks in self.keywords):
+                return True, text
+        if self.match is not None and self.match(text, words()):
             return True, text
         return False, ""
 
@@ -70,9 +76,12 @@ def not_registered_text(incoming: Incoming) -> str:
 
 
 class Router:
-    def __init__(self, sessions: sessionmaker[Session], services: Services) -> None:
+    def __init__(self, sessions: sessionmaker[Session], services: Services,
+                 writer: AbstractContextManager | None = None) -> None:
         self.sessions = sessions
         self.services = services
+        # every message writes (its processed_messages row): on SQLite, writers queue here (storage.writer_lock)
+        self.writer = writer if writer is not None else nullcontext()
         self.handlers: list[Handler] = []
         self.fallback: Handler | None = None
         self.pending: dict[str, PendingFunc] = {}
@@ -111,17 +120,28 @@ class Router:
         return reply
 
     def _handle(self, incoming: Incoming, trace: dict) -> Reply:
+        with self.writer:
+            reply, deferred = self._transact(incoming, trace)
+        # pushes a handler asked for go out only once its writes are committed (and the write lock is free)
+        for action in deferred:
+            try:
+                action()
+            except Exception:
+                log.exception("a deferred push failed")
+        return reply
+
+    def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
         session = self.sessions()
         try:
             if not self._first_time(session, incoming):
                 session.rollback()
                 trace["outcome"] = "duplicate"
-                return Reply.of_duplicate()
+                return Reply.of_duplicate(), []
             member = find_by_platform_id(session, incoming.platform, incoming.user_id)
             if member is None:
                 session.commit()
                 trace["outcome"] = "not_registered"
-                return Reply(text=not_registered_text(incoming))
+                return Reply(text=not_registered_text(incoming)), []
             if member.last_platform != incoming.platform and incoming.platform != "console":
                 member.last_platform = incoming.platform
             deferred: list[Callable[[], None]] = []
@@ -139,13 +159,7 @@ class Router:
             raise
         finally:
             session.close()
-        # pushes a handler asked for go out only once its writes are committed (and the SQLite write lock is free)
-        for action in deferred:
-            try:
-                action()
-            except Exception:
-                log.exception("a deferred push failed")
-        return reply
+        return reply, deferred
 
     def _first_time(self, session: Session, incoming: Incoming) -> bool:
         """Insert the processed_messages row; a unique-key clash means another worker already has it."""
@@ -163,9 +177,8 @@ class Router:
         text = normalize(incoming.text)
         conn = session.connection()  # Core statements skip the ORM's per-execution work
         roles = RoleSet.of(conn.execute(_ROLES_OF, {"member_id": member.id}).all())
-        words = self.services.segmenter.words(text) if text else []
         ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
-                      now=now, args=text, words=words, handlers=tuple(self.handlers), deferred=deferred)
+                      now=now, args=text, handlers=tuple(self.handlers), deferred=deferred)
 
         # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
         pending = conn.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
@@ -180,8 +193,16 @@ class Router:
         if _is_choice(text):
             # a bare 1–9 with no question pending: the choice timed out or was already answered
             return Reply(text="现在没有等你选择的问题（可能已超时）。请重新提问，或发送「帮助」看看我能做什么。")
+        segmented: list[list[str]] = []
+
+        def words() -> list[str]:  # jieba only for the handlers that match on words, and once
+            if not segmented:
+                segmented.append(self.services.segmenter.words(text))
+            return segmented[0]
+
+        lowered = text.lower()
         for handler in self.handlers:
-            accepted, args = handler.accepts(text, words)
+            accepted, args = handler.accepts(text, words, lowered)
             if not accepted:
                 continue
             trace["handler"] = handler.name

@@ -16,6 +16,7 @@ from bot.router import Router
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory
 from storage.models import utcnow
+from storage.writer_lock import writer_lock_for
 
 
 @dataclass
@@ -52,6 +53,6 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     from handlers.knowledge import LazyKnowledgeBase
 
     services.extras["kb"] = LazyKnowledgeBase(services.segmenter)  # the index is built on the first question
-    router = Router(sessions, services)
+    router = Router(sessions, services, writer=writer_lock_for(engine))
     register_all(router)
     return Runtime(settings, engine, sessions, services, router)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,20 +24,30 @@ def status_for(meeting: Meeting, at: datetime, late_after_minutes: int) -> str:
     return LATE if at > meeting.starts_at + timedelta(minutes=late_after_minutes) else PRESENT
 
 
+def _insert_absent(dialect: str):
+    """INSERT … ON CONFLICT (meeting, member) DO NOTHING RETURNING id, its values bound at execution."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    return (dialect_insert(Attendance.__table__).on_conflict_do_nothing(index_elements=["meeting_id", "member_id"])
+            .returning(Attendance.__table__.c.id))
+
+
+# built once: a sign-in burst runs these for every message, and building a statement costs more than running it
+_INSERT_ABSENT = {d: _insert_absent(d) for d in ("sqlite", "postgresql")}
+_ROW_FOR = select(Attendance).where(Attendance.meeting_id == bindparam("meeting_id"),
+                                    Attendance.member_id == bindparam("member_id"))
+
+
 def insert_once(session: Session, *, meeting_id: int, member_id: int, status: str, at: datetime, via: str,
                 note: str | None = None, recorded_by_id: int | None = None) -> bool:
     """Insert the row unless one exists for this meeting × member; True when this call inserted it."""
     values = dict(meeting_id=meeting_id, member_id=member_id, status=status, at=at, via=via, note=note,
                   recorded_by_id=recorded_by_id)
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        stmt = dialect_insert(Attendance).values(**values).on_conflict_do_nothing(
-            index_elements=["meeting_id", "member_id"]).returning(Attendance.id)
-        return session.execute(stmt).scalar() is not None
+    stmt = _INSERT_ABSENT.get(session.get_bind().dialect.name)
+    if stmt is not None:
+        return session.connection().execute(stmt, values).scalar() is not None
     try:  # other databases: let the constraint decide inside a savepoint
         with session.begin_nested():
             session.execute(insert(Attendance).values(**values))
@@ -47,8 +57,7 @@ def insert_once(session: Session, *, meeting_id: int, member_id: int, status: st
 
 
 def row_for(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
-    return session.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id,
-                                                    Attendance.member_id == member_id)).first()
+    return session.scalars(_ROW_FOR, {"meeting_id": meeting_id, "member_id": member_id}).first()
 
 
 def rows_by_member(session: Session, meeting_id: int) -> dict[int, Attendance]:

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
 from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
@@ -91,11 +91,14 @@ def create_meeting(session: Session, *, org: Organization, kinds: list[str], sta
     return meeting
 
 
+# one round trip for the meeting, its kinds, invitations and host; built once (a sign-in burst runs it per message)
+_LIVE_BY_CODE = (select(Meeting).options(joinedload(Meeting.kind_rows), joinedload(Meeting.invitations),
+                                         joinedload(Meeting.organization))
+                 .where(Meeting.code == bindparam("code"), *live_filter(bindparam("now"))))
+
+
 def find_live_by_code(session: Session, code: str, now: datetime) -> Meeting | None:
-    # one round trip for the meeting, its kinds, invitations and host (a sign-in burst runs this for every message)
-    found = session.scalars(select(Meeting).options(joinedload(Meeting.kind_rows), joinedload(Meeting.invitations),
-                                                    joinedload(Meeting.organization))
-                            .where(Meeting.code == code, *live_filter(now))).unique().all()
+    found = session.scalars(_LIVE_BY_CODE, {"code": code, "now": now}).unique().all()
     return found[0] if found else None
 
 

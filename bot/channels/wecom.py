@@ -7,7 +7,6 @@ pushed when ready; a reply over 2048 bytes is answered with its first part and t
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,7 +38,7 @@ class WecomCallback:
     """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
 
     def __init__(self, settings: WecomSettings, router: Router, pusher: Pusher | None, executor: Executor, *,
-                 tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT, one_writer: bool = False) -> None:
+                 tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
         self.settings = settings
         self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
         self.router = router
@@ -47,9 +46,6 @@ class WecomCallback:
         self.executor = executor
         self.tz = tz
         self.handler_timeout = handler_timeout
-        # SQLite has one writer at a time and every message writes (its processed_messages row): queueing on a
-        # lock wakes the next message at once, where SQLite's busy handler would sleep up to 100 ms between polls
-        self._one_writer = threading.Lock() if one_writer else None
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("wecom", __name__)
@@ -107,7 +103,7 @@ class WecomCallback:
 
     def _route(self, incoming: Incoming) -> Reply | None:
         """The router's reply, or None when it is still working after the timeout (it will be pushed then)."""
-        future = self.executor.submit(self._handle, incoming)
+        future = self.executor.submit(self.router.handle, incoming)
         try:
             return future.result(timeout=self.handler_timeout)
         except FutureTimeout:
@@ -115,12 +111,6 @@ class WecomCallback:
                         self.handler_timeout)
             future.add_done_callback(lambda f: self._push_late(incoming, f))
             return None
-
-    def _handle(self, incoming: Incoming) -> Reply:
-        if self._one_writer is None:
-            return self.router.handle(incoming)
-        with self._one_writer:
-            return self.router.handle(incoming)
 
     def _asked_at(self, incoming: Incoming) -> datetime | None:
         return incoming.received_at.astimezone(self.tz) if incoming.received_at else None

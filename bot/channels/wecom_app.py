@@ -16,7 +16,7 @@ def register_wecom(app: Flask, runtime: Runtime) -> WecomCallback:
     assert runtime.settings.wecom is not None
     executor = ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="wecom-handler")
     callback = WecomCallback(runtime.settings.wecom, runtime.router, runtime.services.pushers.get("wecom"), executor,
-                             tz=runtime.settings.tz, one_writer=runtime.engine.dialect.name == "sqlite")
+                             tz=runtime.settings.tz)
     app.register_blueprint(callback.blueprint())
     app.extensions["zhibu.wecom"] = callback
     return callback
