@@ -32,4 +32,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot handlers reminders storage tests benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache zhibu.db zhibu.db-wal zhibu.db-shm
+	rm -rf $(VENV) .pytest_cache zhibu.db zhibu.db-wal zhibu.db-shm zhibu.db-writer.lock
