@@ -170,6 +170,8 @@ def _copy_field(value: Any) -> str:
     if value is None:
         return "\\N"
     text = value.isoformat() if isinstance(value, datetime) else str(value)
+    if "\\" not in text and "\t" not in text and "\n" not in text and "\r" not in text:
+        return text  # the usual case: nothing to escape
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
