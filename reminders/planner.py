@@ -2,6 +2,10 @@
 
 The outbox's unique dedupe key makes a second run (or a second process) a no-op; the database decides, in bulk:
 `INSERT OR IGNORE` on SQLite, `INSERT … ON CONFLICT DO NOTHING` on PostgreSQL. Each run leaves a planner_state row.
+
+A day for 10,000 branches is ~180,000 rows (see benchmarks/bench_planning.py). The rules run in batches of branches
+and each batch is written as soon as it is computed: on PostgreSQL by writer threads on two connections, so two
+server processes insert while Python computes (see `_insert_postgres` for why that stays safe).
 """
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.rules import TITLES, Due, due_items
@@ -145,7 +149,7 @@ def _insert_batches(session: Session, batches: Iterable[list[Due]], org_ids: dic
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        return _insert_postgres(conn, batches, org_ids, now)
+        return _insert_postgres(session, batches, org_ids, now)
     total = 0
     convert = _time_converter(conn)
 
@@ -194,44 +198,116 @@ _TEMP = ("CREATE TEMPORARY TABLE outbox_plan (dedupe_key varchar(300), recipient
          "status varchar(10), attempts integer, created_at timestamptz) ON COMMIT DROP")
 
 
-def _insert_postgres(conn: Connection, batches: Iterable[list[Due]], org_ids: dict[str, int],
+PLANNER_LOCK = 0x7A6869627521  # pg_advisory_xact_lock key: one planning run writes at a time
+
+
+def _insert_postgres(session: Session, batches: Iterable[list[Due]], org_ids: dict[str, int],
                      now: datetime) -> tuple[int, int]:
+    """COPY each batch into a temporary table, then `INSERT … SELECT … ON CONFLICT DO NOTHING` it.
+
+    Two server processes share the work: batches alternate between the session's connection and a helper
+    connection, each fed by its own writer thread, while this thread computes the next batch. The helper's
+    transaction commits just before the session's and rolls back with it (`_Helper`); only a crash between the two
+    commits can leave part of a run stored, and the next run (planning catches up by design) adds the rest.
+    Planners take turns through an advisory lock held until the session commits, so two runs never wait on each
+    other's rows across their two transactions (a deadlock the server could not see).
+    """
+    conn = session.connection()
+    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PLANNER_LOCK})")
     cols = ", ".join(COLUMNS)
-    cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
-    cur.execute(_TEMP)
-    # one statement per batch, in the order the rules give the rows (as one INSERT would take them), so concurrent
-    # planners meet the same key first: the later one waits for the earlier to finish, then finds every key taken
+    # one statement per batch, in the order the rules give the rows, and TRUNCATE to keep the temporary table small
     move = (f"INSERT INTO outbox ({cols}) SELECT {cols} FROM outbox_plan ON CONFLICT (dedupe_key) DO NOTHING; "
             "TRUNCATE outbox_plan")
-    new = 0
+    inserted: list[list[int]] = []  # per connection: the rows each INSERT stored
+    cursors: list[Any] = []
 
-    def store(text: str) -> None:
-        nonlocal new
-        with cur.copy(f"COPY outbox_plan ({cols}) FROM STDIN") as copy:
-            copy.write(text)
-        cur.execute(move)
-        new += cur.rowcount  # the INSERT's count; the TRUNCATE is the second result
+    def storer(dbapi_conn: Any) -> Callable[[str], None]:
+        cur = dbapi_conn.cursor()
+        cursors.append(cur)
+        cur.execute(_TEMP)
+        counts: list[int] = []
+        inserted.append(counts)
+
+        def store(text: str) -> None:
+            with cur.copy(f"COPY outbox_plan ({cols}) FROM STDIN") as copy:
+                copy.write(text)
+            cur.execute(move)
+            counts.append(cur.rowcount)  # the INSERT's count; the TRUNCATE is the second result
+        return store
 
     total = 0
+    helper: _Helper | None = None
+    writers: list[_Writer] = []
     try:
-        with _Writer(store) as writer:
-            for batch in batches:
-                lines = list(_copy_lines(batch, org_ids, now))
-                total += len(lines)
-                writer.put("".join(lines))
-        cur.execute("DROP TABLE outbox_plan")
-    finally:
+        for i, batch in enumerate(batches):
+            lines = list(_copy_lines(batch, org_ids, now))
+            total += len(lines)
+            if i == 0:
+                writers.append(_Writer(storer(conn.connection.dbapi_connection)).start())
+            elif i == 1:  # a second batch: worth a second server process
+                helper = _Helper(conn)
+                writers.append(_Writer(storer(helper.dbapi_connection)).start())
+            writers[i % len(writers)].put("".join(lines))
+    except BaseException:
+        for w in writers:
+            w.finish(raise_error=False)
+        if helper is not None:
+            helper.rollback()
+        raise
+    errors = [e for e in (w.finish(raise_error=False) for w in writers) if e is not None]
+    if errors:
+        if helper is not None:
+            helper.rollback()
+        raise errors[0]
+    if helper is not None:
+        helper.follow(session)
+    for cur in cursors:
+        cur.execute("DROP TABLE outbox_plan")  # the session may plan again before it commits
         cur.close()
-    return new, total
+    return sum(sum(counts) for counts in inserted), total
+
+
+class _Helper:
+    """A second connection for the session's planning run: its transaction ends as the session's does.
+
+    It commits in the session's before_commit (so the session's own commit, which releases the planner lock, comes
+    last) and rolls back when the session's transaction ends any other way.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.connection = conn.engine.connect()
+        self.connection.begin()
+        self.dbapi_connection = self.connection.connection.dbapi_connection
+        self._root: Any = None
+
+    def follow(self, session: Session) -> None:
+        self._root = session.get_transaction()
+        event.listen(session, "before_commit", self._before_commit)
+        event.listen(session, "after_transaction_end", self._after_end)
+
+    def _before_commit(self, session: Session) -> None:
+        if session.get_transaction() is self._root and not session.in_nested_transaction():
+            self.connection.commit()
+
+    def _after_end(self, session: Session, transaction: Any) -> None:
+        if transaction is self._root:  # this listener stays, as a no-op: the hook cannot remove itself
+            self._root = None
+            event.remove(session, "before_commit", self._before_commit)
+            self.rollback()
+
+    def rollback(self) -> None:
+        """Undo whatever was not committed, and give the connection back."""
+        if not self.connection.closed:
+            self.connection.rollback()
+            self.connection.close()
 
 
 class _Writer:
     """Runs `store` on each item in a thread of its own, one at a time, in order.
 
     The thread spends its time waiting for the server (the driver lets go of the GIL while it waits), so the
-    server's inserting overlaps the caller's computing. Leaving the block waits for every item (or the first
-    error, which is raised in the caller); the connection is never used by both threads at once, since the
-    caller only computes while the thread writes.
+    server's inserting overlaps the caller's computing. `finish` waits for every item (or the first error); the
+    connection is never used by two threads at once, since the caller only computes while the thread writes.
     """
 
     def __init__(self, store: Callable[[str], None], depth: int = 2) -> None:
@@ -240,7 +316,7 @@ class _Writer:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
 
-    def __enter__(self) -> _Writer:
+    def start(self) -> _Writer:
         self._thread.start()
         return self
 
@@ -257,11 +333,12 @@ class _Writer:
             raise self._error
         self._queue.put(item)
 
-    def __exit__(self, *exc: object) -> None:
+    def finish(self, raise_error: bool = True) -> BaseException | None:
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None and exc[0] is None:
+        if self._error is not None and raise_error:
             raise self._error
+        return self._error
 
 
 def count_existing(session: Session, keys: list[str]) -> int:

@@ -103,3 +103,23 @@ def test_concurrent_planners_plan_each_row_once(demo_db, monkeypatch):
     assert all(r.new + r.existing == len(keys) for r in results)
     with transaction(demo_db) as s:
         assert s.scalar(select(func.count()).select_from(PlannerState)) == 3
+
+
+def test_a_run_the_caller_rolls_back_leaves_nothing_even_from_the_helper_connection(demo_db, monkeypatch):
+    """On PostgreSQL a second batch goes through a helper connection; its rows share the session's fate."""
+    monkeypatch.setattr(planner, "BATCH_ROWS", 3)
+    with pytest.raises(RuntimeError, match="after planning"):
+        with transaction(demo_db) as s:
+            assert plan(s, DAY, now=local(DAY)).new > 10
+            raise RuntimeError("after planning")
+    s = demo_db()
+    try:
+        assert plan(s, DAY, now=local(DAY)).new > 10
+    finally:
+        s.close()  # closed without a commit: a rollback too
+    assert stored(demo_db) == {}
+    engine = demo_db.kw["bind"]
+    assert engine.pool.checkedout() == 0  # the helper connection went back to the pool
+    with transaction(demo_db) as s:
+        planned = plan(s, DAY, now=local(DAY))
+    assert len(stored(demo_db)) == planned.new > 10
