@@ -4,14 +4,16 @@ The outbox's unique dedupe key makes a second run (or a second process) a no-op;
 `INSERT OR IGNORE` on SQLite, `INSERT … ON CONFLICT DO NOTHING` on PostgreSQL. Each run leaves a planner_state row.
 
 A day for 10,000 branches is ~180,000 rows (see benchmarks/bench_planning.py). The rules run in batches of branches
-and each batch is written as soon as it is computed: on PostgreSQL by writer threads on two connections, so two
-server processes insert while Python computes (see `_insert_postgres` for why that stays safe).
+and each batch is handed to a writer thread as soon as it is computed, so the database stores rows while Python
+computes the next batch: on SQLite in the session's transaction; on PostgreSQL on two connections, so two server
+processes insert at once (see `_insert_postgres` for why that stays safe).
 """
 from __future__ import annotations
 
 import gc
 import json
 import queue
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -30,6 +32,7 @@ from storage.models import OutboxMessage, PlannerState, utcnow
 
 BATCH = 5000  # keys per IN (...) list in a dry run
 BATCH_ROWS = 10_000  # outbox rows per batch handed to the writer
+SQLITE_ROWS = 3000  # rows per SQLite INSERT: few statements, as the writer waits for the GIL after each
 
 
 @dataclass
@@ -143,30 +146,48 @@ def _insert_batches(session: Session, batches: Iterable[list[Due]], org_ids: dic
                     now: datetime) -> tuple[int, int]:
     """(inserted, rows offered) for every batch, inside the session's transaction.
 
-    The rows go straight to the driver: `INSERT OR IGNORE` through executemany on SQLite; on PostgreSQL each batch is
-    COPYed into a temporary table and moved with `INSERT … SELECT … ON CONFLICT DO NOTHING` by a writer thread,
-    so the server stores one batch while this thread computes the next.
+    The rows go straight to the driver, batch by batch, through writer threads (`_Writer`), so the database stores
+    one batch while this thread computes the next: multi-row `INSERT OR IGNORE` on SQLite; on PostgreSQL COPY into a
+    temporary table and `INSERT … SELECT … ON CONFLICT DO NOTHING`.
     """
     conn = session.connection()
     if conn.dialect.name == "postgresql":
         return _insert_postgres(session, batches, org_ids, now)
-    total = 0
+    return _insert_sqlite(conn, batches, org_ids, now)
+
+
+def _insert_sqlite(conn: Connection, batches: Iterable[list[Due]], org_ids: dict[str, int],
+                   now: datetime) -> tuple[int, int]:
+    """Rows go in multi-row `INSERT OR IGNORE … VALUES (…), (…), …` statements run by a writer thread: sqlite3 lets
+    go of the GIL while a statement runs, so SQLite stores rows while this thread computes the next batch (a
+    row-at-a-time executemany would take the GIL back for every row)."""
     convert = _time_converter(conn)
+    dbapi = conn.connection.dbapi_connection
+    per = max(1, min(SQLITE_ROWS, dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)))
+    row_sql = f"({', '.join('?' * len(COLUMNS))})"
+    head = f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES "
+    cur = dbapi.cursor()  # inside the session's transaction
+    counts: list[int] = []
 
-    def rows() -> Iterator[tuple]:
-        nonlocal total
-        for batch in batches:
-            total += sum(len(d.recipients) for d in batch)
-            yield from outbox_rows(batch, org_ids, now, convert)
+    def store(rows: list[tuple]) -> None:
+        for i in range(0, len(rows), per):
+            part = rows[i:i + per]
+            cur.execute(head + ", ".join([row_sql] * len(part)), [v for row in part for v in row])
+            counts.append(cur.rowcount)  # ignored rows count 0
 
-    sql = f"INSERT OR IGNORE INTO outbox ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
+    total = 0
+    writer = _Writer(store).start()
     try:
-        cur.executemany(sql, rows())  # streamed, no list of rows
-        new = cur.rowcount  # sqlite3 sums executemany's row counts; ignored rows count 0
+        for batch in batches:
+            rows = list(outbox_rows(batch, org_ids, now, convert))
+            total += len(rows)
+            writer.put(rows)
     finally:
+        error = writer.finish(raise_error=False)
         cur.close()
-    return new, total
+    if error is not None:
+        raise error
+    return sum(counts), total
 
 
 def _copy_field(value: Any) -> str:
@@ -310,9 +331,9 @@ class _Writer:
     connection is never used by two threads at once, since the caller only computes while the thread writes.
     """
 
-    def __init__(self, store: Callable[[str], None], depth: int = 2) -> None:
+    def __init__(self, store: Callable[[Any], None], depth: int = 2) -> None:
         self._store = store
-        self._queue: queue.Queue[str | None] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
 
@@ -321,14 +342,14 @@ class _Writer:
         return self
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:  # None: no more items
             if self._error is None:  # after an error the rest are drained, not stored
                 try:
                     self._store(item)
                 except BaseException as exc:  # handed to the caller
                     self._error = exc
 
-    def put(self, item: str) -> None:
+    def put(self, item: Any) -> None:
         if self._error is not None:
             raise self._error
         self._queue.put(item)

@@ -56,6 +56,7 @@ def test_small_batches_store_the_same_rows_as_one_batch(demo_db, monkeypatch):
     with transaction(demo_db) as s:
         s.execute(OutboxMessage.__table__.delete())
     monkeypatch.setattr(planner, "BATCH_ROWS", 3)  # many batches, several of them through the writer thread
+    monkeypatch.setattr(planner, "SQLITE_ROWS", 2)  # and on SQLite several statements a batch
     with transaction(demo_db) as s:
         batched = plan(s, DAY, now=local(DAY))
     got = {k: (r.recipient_id, r.kind, r.organization_id, r.content, r.due_at, r.relevant_until)
