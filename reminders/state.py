@@ -55,6 +55,30 @@ def _rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None
     return out
 
 
+def _raw_rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[tuple]:
+    """As `_rows`, as the driver's own tuples: for the big reads (a row per member or payment), whose columns
+    need no conversion (integers and text; a date from SQLite arrives as ISO text, see `_date`)."""
+    conn = session.connection()
+    cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
+    out: list[tuple] = []
+    try:
+        for part in ([stmt] if ids is None else
+                     [stmt.where(column.in_(ids[i:i + CHUNK])) for i in range(0, len(ids), CHUNK)]):
+            compiled = part.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+            params = compiled.construct_params()
+            cur.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ())
+                        if compiled.positional else params)
+            out.extend(cur.fetchall())
+    finally:
+        cur.close()
+    return out
+
+
+def _date(value: date | str | None) -> date | None:
+    """A Date column read raw: SQLite gives its ISO text, PostgreSQL a date."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None) -> list[OrgState]:
     """Every 党支部's state (or only those in `org_ids`), ordered by organisation id."""
     orgs = {row.id: row for row in session.connection().execute(select(
@@ -88,18 +112,18 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     people: dict[int, Person] = {}
     read_orgs = set(unit_of) | upper_ids
     members_of: dict[int, list[Person]] = defaultdict(list)
-    for mid, name, wecom, ding, org_id, category, joined in _rows(session, select(
+    for mid, name, wecom, ding, org_id, category, joined in _raw_rows(session, select(
             Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid, Member.organization_id,
             Member.category, Member.joined_on).where(Member.status == "active").order_by(Member.id),
             Member.organization_id, subset):
         if org_id in read_orgs:
-            p = people[mid] = Person(mid, name, wecom or ding, category, joined)
+            p = people[mid] = Person(mid, name, wecom or ding, category, _date(joined))
             unit = unit_of.get(org_id)
             if unit is not None:
                 members_of[unit].append(p)
 
     roles: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
-    for mid, org_id, role in _rows(session, select(Role.member_id, Role.organization_id, Role.role)
+    for mid, org_id, role in _raw_rows(session, select(Role.member_id, Role.organization_id, Role.role)
                                    .order_by(Role.member_id), Role.organization_id, subset):
         if mid in people:
             roles[org_id][role].append(people[mid])
@@ -127,8 +151,8 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))
     paid: dict[int, set[str]] = defaultdict(set)  # one mapping for all branches: a member id belongs to one
-    for mid, month in _rows(session, select(DuesPayment.member_id, DuesPayment.month)
-                            .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
+    for mid, month in _raw_rows(session, select(DuesPayment.member_id, DuesPayment.month)
+                                .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
         paid[mid].add(month)
     dues_since: dict[int, str] = {}
     for org_id, first in _rows(session, select(Member.organization_id, func.min(DuesPayment.month))

@@ -86,6 +86,8 @@ class Calendar:
         self.overrides = dict(overrides or {})
         self._loaded_years = {d.year for d in self.overrides}  # the operator has loaded these: no fallback warning
         self._memo: dict[date, bool] = {}
+        self._previous: dict[date, date] = {}
+        self._next: dict[date, date] = {}
 
     def is_workday(self, d: date) -> bool:
         hit = self._memo.get(d)
@@ -94,14 +96,22 @@ class Calendar:
         return hit
 
     def previous(self, d: date) -> date:
-        while not self.is_workday(d):
-            d -= timedelta(days=1)
-        return d
+        hit = self._previous.get(d)
+        if hit is None:
+            hit = d
+            while not self.is_workday(hit):
+                hit -= timedelta(days=1)
+            self._previous[d] = hit
+        return hit
 
     def next(self, d: date) -> date:
-        while not self.is_workday(d):
-            d += timedelta(days=1)
-        return d
+        hit = self._next.get(d)
+        if hit is None:
+            hit = d
+            while not self.is_workday(hit):
+                hit += timedelta(days=1)
+            self._next[d] = hit
+        return hit
 
     def first_of_month(self, year: int, month: int) -> date:
         return self.next(date(year, month, 1))

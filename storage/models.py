@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from storage.types import UTCDateTime
@@ -192,17 +192,20 @@ class OutboxMessage(Base):
     """One push to one recipient; the dedupe key makes planning idempotent."""
 
     __tablename__ = "outbox"
+    # only the indexes a query uses: every planned row updates each one, and a day can plan hundreds of thousands.
+    # (status, due_at) serves the dispatcher's claim, recipient_id its per-member rate count.
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(300), unique=True)
     recipient_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40), index=True)
-    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
     channel: Mapped[str | None] = mapped_column(String(16))
     content: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     relevant_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
