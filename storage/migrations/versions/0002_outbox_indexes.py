@@ -4,7 +4,7 @@ Planning writes up to hundreds of thousands of outbox rows a day and each row up
 claim filters by status and orders by due_at; nothing queries by kind or organization_id. recipient_id keeps its
 index (the per-member rate count), dedupe_key its unique one.
 
-Revision ID: plan_speed_outbox_indexes
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "plan_speed_outbox_indexes"
+revision: str = "0002"
 down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
