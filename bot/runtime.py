@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     services: Services
     router: Router
+    writer: AbstractContextManager  # SQLite's one-writer queue (storage.writer_lock), shared by all who write
 
     def close(self) -> None:
         self.engine.dispose()
@@ -53,6 +55,7 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     from handlers.knowledge import LazyKnowledgeBase
 
     services.extras["kb"] = LazyKnowledgeBase(services.segmenter)  # the index is built on the first question
-    router = Router(sessions, services, writer=writer_lock_for(engine))
+    writer = writer_lock_for(engine)
+    router = Router(sessions, services, writer=writer)
     register_all(router)
-    return Runtime(settings, engine, sessions, services, router)
+    return Runtime(settings, engine, sessions, services, router, writer)

@@ -86,7 +86,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
     @bp.get("/signin/screen/<token>")
     def screen(token: str):
         try:
-            with transaction(runtime.sessions) as session:
+            with runtime.writer, transaction(runtime.sessions) as session:
                 meeting = screen_meeting(session, token)
                 if meeting is None:
                     return _page(404, "会议已不存在", ["请在机器人里重新发起签到。"])
@@ -99,7 +99,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
     @bp.get("/signin/screen/<token>/state.json")
     def screen_state(token: str):
         try:
-            with transaction(runtime.sessions) as session:
+            with runtime.writer, transaction(runtime.sessions) as session:
                 meeting = screen_meeting(session, token)
                 if meeting is None:
                     return jsonify(error="会议已不存在"), 404
@@ -119,7 +119,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         if slot not in (current_slot(at), current_slot(at) - 1):
             return Response("这个二维码已过期", status=410, mimetype="text/plain")
         try:
-            with transaction(runtime.sessions) as session:
+            with runtime.writer, transaction(runtime.sessions) as session:
                 meeting = screen_meeting(session, token)
                 if meeting is None or not signin.is_live(meeting, at):
                     return Response("签到已结束", status=410, mimetype="text/plain")
@@ -171,7 +171,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         except BadToken:
             return _page(403, "二维码无效", ["请扫描会议室大屏上的二维码；",
                                         "或在企业微信/钉钉里给支部助手发送“签到”加书记公布的4位签到码。"])
-        with transaction(runtime.sessions) as session:
+        with runtime.writer, transaction(runtime.sessions) as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not signin.is_live(meeting, at):
                 return _page(410, "签到已结束", ["这次会议的签到已经结束。如确实参加了会议，请联系书记补签。"])
@@ -206,7 +206,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         except OAuthError as err:
             tail = "请重新扫描大屏上的二维码。" if err.retry else "请联系支部书记。"
             return _page(403 if not err.retry else 502, "未能确认身份", [f"{err}。", tail])
-        with transaction(runtime.sessions) as session:
+        with runtime.writer, transaction(runtime.sessions) as session:
             meeting = session.get(Meeting, meeting_id)
             member = find_by_platform_id(session, "wecom", user_id)
             if meeting is None:
