@@ -59,24 +59,20 @@ def is_workday(d: date, overrides: Overrides | None = None, *, note: bool = True
 
 def previous_workday(d: date, overrides: Overrides | None = None) -> date:
     """`d` itself when it is a working day, else the closest working day before it (notices move earlier)."""
-    while not is_workday(d, overrides):
-        d -= timedelta(days=1)
-    return d
+    return Calendar(overrides).previous(d)
 
 
 def next_workday(d: date, overrides: Overrides | None = None) -> date:
     """`d` itself when it is a working day, else the closest working day after it."""
-    while not is_workday(d, overrides):
-        d += timedelta(days=1)
-    return d
+    return Calendar(overrides).next(d)
 
 
 def first_workday_of_month(year: int, month: int, overrides: Overrides | None = None) -> date:
-    return next_workday(date(year, month, 1), overrides)
+    return Calendar(overrides).first_of_month(year, month)
 
 
 class Calendar:
-    """The same answers as the functions above for one set of overrides, remembered per day.
+    """Working days for one set of overrides, remembered per day (the functions above ask a fresh one).
 
     A planning run asks about the same few dozen days for every branch; chinese_calendar validates each call
     against its whole table, so answering from memory is what keeps 10,000 branches cheap.
@@ -96,21 +92,19 @@ class Calendar:
         return hit
 
     def previous(self, d: date) -> date:
-        hit = self._previous.get(d)
-        if hit is None:
-            hit = d
-            while not self.is_workday(hit):
-                hit -= timedelta(days=1)
-            self._previous[d] = hit
-        return hit
+        return self._walk(d, -1, self._previous)
 
     def next(self, d: date) -> date:
-        hit = self._next.get(d)
+        return self._walk(d, 1, self._next)
+
+    def _walk(self, d: date, step: int, memo: dict[date, date]) -> date:
+        """The first working day from `d` on in direction `step`, remembered per starting day."""
+        hit = memo.get(d)
         if hit is None:
             hit = d
             while not self.is_workday(hit):
-                hit += timedelta(days=1)
-            self._next[d] = hit
+                hit += timedelta(days=step)
+            memo[d] = hit
         return hit
 
     def first_of_month(self, year: int, month: int) -> date:
