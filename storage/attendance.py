@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.models import Attendance, Meeting, Member
@@ -45,15 +44,8 @@ def insert_once(session: Session, *, meeting_id: int, member_id: int, status: st
     """Insert the row unless one exists for this meeting × member; True when this call inserted it."""
     values = dict(meeting_id=meeting_id, member_id=member_id, status=status, at=at, via=via, note=note,
                   recorded_by_id=recorded_by_id)
-    stmt = _INSERT_ABSENT.get(session.get_bind().dialect.name)
-    if stmt is not None:
-        return session.connection().execute(stmt, values).scalar() is not None
-    try:  # other databases: let the constraint decide inside a savepoint
-        with session.begin_nested():
-            session.execute(insert(Attendance).values(**values))
-        return True
-    except IntegrityError:
-        return False
+    stmt = _INSERT_ABSENT[session.get_bind().dialect.name]  # settings admit only these two databases
+    return session.connection().execute(stmt, values).scalar() is not None
 
 
 def row_for(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
