@@ -50,12 +50,6 @@ class PlanResult:
         return f"新增 {self.new} 条，已存在 {self.existing} 条"
 
 
-def compute(session: Session, today: date, org_ids: Iterable[int] | None = None) -> tuple[list[Due], dict[str, int]]:
-    """(every Due for `today`, organisation name → id) — reads only."""
-    batches, names = _due_batches(session, today, org_ids)
-    return [due for batch in batches for due in batch], names
-
-
 def _due_batches(session: Session, today: date,
                  org_ids: Iterable[int] | None = None) -> tuple[Iterator[list[Due]], dict[str, int]]:
     """Every branch's state is read at once; the rules then run lazily, a few hundred branches per batch, so a
@@ -108,10 +102,9 @@ _CONTENT_TAIL = {kind: f',"title":{_encode_str(title)},"kind":{_encode_str(kind)
 
 
 def outbox_rows(dues: Iterable[Due], org_ids: dict[str, int], now: datetime,
-                convert: Callable[[datetime], Any] | None = None) -> Iterator[tuple]:
-    """One tuple per recipient in COLUMNS order, the content as JSON text; `convert` (for the times) runs once
-    per Due, not once per row."""
-    conv = convert or (lambda v: v)
+                conv: Callable[[datetime], Any]) -> Iterator[tuple]:
+    """One tuple per recipient in COLUMNS order, the content as JSON text; `conv` (the driver's form of a time)
+    runs once per Due, not once per row."""
     created = conv(now)
     for due in dues:
         content = content_json(due)

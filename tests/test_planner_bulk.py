@@ -70,7 +70,7 @@ def test_small_batches_store_the_same_rows_as_one_batch(demo_db, monkeypatch):
 def test_a_failing_batch_rolls_back_the_whole_run(demo_db, monkeypatch):
     """A later batch that the database refuses (a recipient that does not exist) leaves nothing behind."""
     with transaction(demo_db) as s:
-        good = planner.compute(s, DAY)[0]
+        good = plan(s, DAY, dry_run=True).dues
     ghost = Person(999_999, "不存在", "ghost")
     bad = Due("test:ghost", "theme_day", good[0].organization, (ghost,), local(DAY), local(DAY, 0), "x")
     with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)):  # the driver's own: rows go to it directly
