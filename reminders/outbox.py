@@ -284,12 +284,12 @@ class Dispatcher:
             branch = branch_of(org)
             by_branch.setdefault(branch.id, (branch, []))[1].append(m)
         for branch, people in by_branch.values():
+            ids = ",".join(str(m.id) for m in sorted(people, key=lambda m: m.id))
+            digest = hashlib.sha1(ids.encode()).hexdigest()[:16]
+            lines = [f"· {m.name}：{m.unreachable_reason}" for m in people]
+            text = "\n".join([f"以下 {len(people)} 名党员收不到机器人推送：", *lines,
+                              "请在名单里补上他们的企业微信或钉钉账号（zhibu roster import），或当面转告。"])
             for secretary in _branch_officers(session, branch):
-                ids = ",".join(str(m.id) for m in sorted(people, key=lambda m: m.id))
-                digest = hashlib.sha1(ids.encode()).hexdigest()[:16]
-                lines = [f"· {m.name}：{m.unreachable_reason}" for m in people]
-                text = "\n".join([f"以下 {len(people)} 名党员收不到机器人推送：", *lines,
-                                  "请在名单里补上他们的企业微信或钉钉账号（zhibu roster import），或当面转告。"])
                 note = OutboxMessage(
                     dedupe_key=f"{UNREACHABLE_KIND}:{branch.id}:{digest}:{secretary.id}", recipient_id=secretary.id,
                     kind=UNREACHABLE_KIND, organization_id=branch.id,

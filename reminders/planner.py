@@ -25,12 +25,11 @@ from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.rules import TITLES, Due, due_items
-from reminders.state import load_calendar, load_states
+from reminders.state import chunked_rows, load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.db import transaction
 from storage.models import OutboxMessage, PlannerState, utcnow
 
-BATCH = 5000  # keys per IN (...) list in a dry run
 BATCH_ROWS = 10_000  # outbox rows per batch handed to the writer
 SQLITE_ROWS = 3000  # rows per SQLite INSERT: few statements, as the writer waits for the GIL after each
 
@@ -42,10 +41,6 @@ class PlanResult:
     new: int
     existing: int
 
-    @property
-    def rows(self) -> int:
-        return self.new + self.existing
-
     def summary(self) -> str:
         return f"新增 {self.new} 条，已存在 {self.existing} 条"
 
@@ -55,8 +50,7 @@ def _due_batches(session: Session, today: date,
     """Every branch's state is read at once; the rules then run lazily, a few hundred branches per batch, so a
     writer can store one batch while the next is computed."""
     calendar = Calendar(load_calendar(session))  # one per run: every branch asks about the same days
-    with _no_gc_pauses():
-        states = load_states(session, today, org_ids)
+    states = load_states(session, today, org_ids)
 
     def batches() -> Iterator[list[Due]]:
         batch: list[Due] = []
@@ -176,7 +170,7 @@ def _insert_sqlite(conn: Connection, batches: Iterable[list[Due]], org_ids: dict
             total += len(rows)
             writer.put(rows)
     finally:
-        error = writer.finish(raise_error=False)
+        error = writer.finish()
         cur.close()
     if error is not None:
         raise error
@@ -264,11 +258,11 @@ def _insert_postgres(session: Session, batches: Iterable[list[Due]], org_ids: di
             writers[i % len(writers)].put("".join(lines))
     except BaseException:
         for w in writers:
-            w.finish(raise_error=False)
+            w.finish()
         if helper is not None:
             helper.rollback()
         raise
-    errors = [e for e in (w.finish(raise_error=False) for w in writers) if e is not None]
+    errors = [e for e in (w.finish() for w in writers) if e is not None]
     if errors:
         if helper is not None:
             helper.rollback()
@@ -324,9 +318,9 @@ class _Writer:
     connection is never used by two threads at once, since the caller only computes while the thread writes.
     """
 
-    def __init__(self, store: Callable[[Any], None], depth: int = 2) -> None:
+    def __init__(self, store: Callable[[Any], None]) -> None:
         self._store = store
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=depth)
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=2)  # one batch stored, one waiting
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="outbox-writer", daemon=True)
 
@@ -347,20 +341,15 @@ class _Writer:
             raise self._error
         self._queue.put(item)
 
-    def finish(self, raise_error: bool = True) -> BaseException | None:
+    def finish(self) -> BaseException | None:
+        """Waits for every item; the first error, if any (the caller decides what to undo before raising it)."""
         self._queue.put(None)
         self._thread.join()
-        if self._error is not None and raise_error:
-            raise self._error
         return self._error
 
 
 def count_existing(session: Session, keys: list[str]) -> int:
-    n = 0
-    for i in range(0, len(keys), BATCH):
-        n += len(session.scalars(select(OutboxMessage.dedupe_key)
-                                 .where(OutboxMessage.dedupe_key.in_(keys[i:i + BATCH]))).all())
-    return n
+    return len(chunked_rows(session, select(OutboxMessage.dedupe_key), OutboxMessage.dedupe_key, keys))
 
 
 def plan(session: Session, today: date, *, dry_run: bool = False, now: datetime | None = None,

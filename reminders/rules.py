@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
-from storage.dues import consecutive_unpaid, previous_month
+from storage.dues import ALERT_MONTHS, ESCALATE_MONTHS, consecutive_unpaid, previous_month
 from storage.orgs import add_years
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -368,7 +368,7 @@ def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]
 
 
 # --- 党费 ----------------------------------------------------------------------------------------------------------
-ARREARS_STAGES = ((3, "3m"), (6, "6m"))
+ARREARS_STAGES = tuple((months, f"{months}m") for months in (ALERT_MONTHS, ESCALATE_MONTHS))
 
 
 def arrears_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
@@ -386,7 +386,7 @@ def arrears_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[D
             continue  # the usual case: last month is paid, there is no run
         start = max(p.joined_on, since) if p.joined_on else since
         run = consecutive_unpaid(start, set(paid), through)
-        if len(run) < 3:
+        if len(run) < ALERT_MONTHS:
             continue
         first = date.fromisoformat(run[0] + "-01")
         for n, stage in ARREARS_STAGES:

@@ -56,7 +56,7 @@ class SchedulerJobs:
     def plan(self) -> None:
         today = self.clock().astimezone(self.tz).date()
         result = self.plan_day(self.sessions, today)
-        log.info("planned %s: %s", today, result)
+        log.info("planned %s: %s", today, result.summary())  # counts only: the Dues name members
 
     def dispatch(self) -> None:
         report = self.dispatcher.dispatch()

@@ -44,26 +44,25 @@ def load_calendar(session: Session) -> dict[date, str]:
     return dict(session.execute(select(CalendarOverride.day, CalendarOverride.kind)).all())
 
 
-def _rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[Any]:
+def _parts(stmt: Select, column: Any, ids: Sequence[Any] | None) -> list[Select]:
+    """`stmt` whole, or (when `ids` is given) one statement per CHUNK of ids with `column` in them."""
+    return [stmt] if ids is None else [stmt.where(column.in_(ids[i:i + CHUNK])) for i in range(0, len(ids), CHUNK)]
+
+
+def chunked_rows(session: Session, stmt: Select, column: Any, ids: Sequence[Any] | None) -> list[Any]:
     """All rows of `stmt`, or (when `ids` is given) those whose `column` is in `ids`, chunked."""
     conn = session.connection()  # Core rows: no ORM bookkeeping for hundreds of thousands of tuples
-    if ids is None:
-        return conn.execute(stmt).all()
-    out: list[Any] = []
-    for i in range(0, len(ids), CHUNK):
-        out.extend(conn.execute(stmt.where(column.in_(ids[i:i + CHUNK]))).all())
-    return out
+    return [row for part in _parts(stmt, column, ids) for row in conn.execute(part).all()]
 
 
 def _raw_rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[tuple]:
-    """As `_rows`, as the driver's own tuples: for the big reads (a row per member or payment), whose columns
+    """As `chunked_rows`, as the driver's own tuples: for the big reads (a row per member or payment), whose columns
     need no conversion (integers and text; a date from SQLite arrives as ISO text, see `_date`)."""
     conn = session.connection()
     cur = conn.connection.dbapi_connection.cursor()  # inside the session's transaction
     out: list[tuple] = []
     try:
-        for part in ([stmt] if ids is None else
-                     [stmt.where(column.in_(ids[i:i + CHUNK])) for i in range(0, len(ids), CHUNK)]):
+        for part in _parts(stmt, column, ids):
             compiled = part.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
             params = compiled.construct_params()
             cur.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ())
@@ -129,14 +128,14 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             roles[org_id][role].append(people[mid])
 
     terms: dict[int, Term] = {}
-    for org_id, elected, years, ends in _rows(session, select(
+    for org_id, elected, years, ends in chunked_rows(session, select(
             CommitteeTerm.organization_id, CommitteeTerm.elected_on, CommitteeTerm.term_years, CommitteeTerm.ends_on)
             .order_by(CommitteeTerm.elected_on), CommitteeTerm.organization_id, subset):
         terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
 
     meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
     midnight = datetime.combine(today, time(0), tzinfo=TZ)
-    for mid, org_id, starts, kind in _rows(session, select(
+    for mid, org_id, starts, kind in chunked_rows(session, select(
             Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
             .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
             .where(Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD),
@@ -155,14 +154,14 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                                 .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
         paid[mid].add(month)
     dues_since: dict[int, str] = {}
-    for org_id, first in _rows(session, select(Member.organization_id, func.min(DuesPayment.month))
+    for org_id, first in chunked_rows(session, select(Member.organization_id, func.min(DuesPayment.month))
                                .join(DuesPayment, DuesPayment.member_id == Member.id)
                                .group_by(Member.organization_id), Member.organization_id, subset):
         if org_id in unit_of:
             b = unit_of[org_id]
             dues_since[b] = min(first, dues_since.get(b, first))
     rated_by: dict[int, tuple[int, int]] = {}
-    for (mid,) in _rows(session, select(DuesRate.member_id).where(DuesRate.year == today.year),
+    for (mid,) in chunked_rows(session, select(DuesRate.member_id).where(DuesRate.year == today.year),
                         DuesRate.member_id, member_ids):
         rated_by[mid] = (mid, today.year)
 

@@ -32,14 +32,6 @@ def _fallback_noted(year: int) -> bool:
     return True
 
 
-def package_knows(year: int) -> bool:
-    try:
-        chinese_calendar.is_workday(date(year, 6, 1))
-    except NotImplementedError:
-        return False
-    return True
-
-
 def fallback_is_workday(d: date) -> bool:
     return d.weekday() < 5 and (d.month, d.day) not in FIXED_HOLIDAYS
 

@@ -16,8 +16,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-STATUS_TEXT = {"present": "出席", "late": "迟到", "leave": "请假", "absent": "缺席"}
-VIA_TEXT = {"code": "签到码", "qr": "扫码", "scan": "扫码", "manual": "书记登记"}
+from storage.attendance import STATUS_TEXT, VIA_TEXT
+
 SUMMARY_SHEET = "党员出勤汇总"
 ROW_COLUMNS = ("序号", "姓名", "所在党组织", "党员类别", "签到时间", "出勤情况", "签到方式", "备注")
 HEADER_LABELS = ("会议类型", "会议主题", "会议时间", "会议地点", "主持人", "记录人", "参会范围", "应到人数", "实到人数",
