@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,13 +28,13 @@ from storage.dues import (
 from storage.models import Member, Organization
 from storage.sheets import (
     ErrorList,
+    Rows,
     SheetError,
     cell_text,
-    csv_rows,
     parse_date,
     parse_mobile,
+    read_sheets,
     styled_sheet,
-    table_rows,
 )
 
 SHEET = "党费交纳"
@@ -67,24 +67,11 @@ class _Row:
     paid_on: date
 
 
-def read_sheet(path: Path) -> tuple[str, list[tuple[int, dict[str, object]]]]:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            return SHEET, table_rows(csv_rows(path.read_bytes()), SHEET)
-        except SheetError as err:  # an undecodable file, refused as this import's own error
-            raise DuesImportError([str(err)]) from None
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception:
-            raise DuesImportError([f"无法打开 {path.name}：不是有效的 Excel 文件（请用“另存为 .xlsx”保存）"]) from None
-        try:
-            ws = wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]
-            return ws.title, table_rows(list(ws.iter_rows(values_only=True)), ws.title)
-        finally:
-            wb.close()
-    raise DuesImportError([f"不支持的文件类型 {suffix or '（无扩展名）'}：请用 .xlsx 或 .csv"])
+def read_sheet(path: Path) -> tuple[str, Rows]:
+    """(sheet title, rows) of the 党费 sheet, or of the first sheet when none is called that."""
+    ((title, rows),) = read_sheets(path, SHEET, lambda wb: [wb[SHEET] if SHEET in wb.sheetnames else wb.worksheets[0]],
+                                   DuesImportError).items()
+    return title, rows
 
 
 def _month_text(value: object) -> str:

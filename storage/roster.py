@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,13 +19,13 @@ from storage.models import MEMBER_CATEGORIES, ORG_TYPES, ROLE_NAMES, CommitteeTe
 from storage.orgs import add_years, current_term
 from storage.sheets import (
     ErrorList,
+    Rows,
     SheetError,
     cell_text,
-    csv_rows,
     parse_date,
     parse_mobile,
+    read_sheets,
     styled_sheet,
-    table_rows,
 )
 
 ORG_SHEET = "党组织"
@@ -81,41 +81,25 @@ class MemberRow:
 # reading ----------------------------------------------------------------------------------------------------
 
 
-def read_table(path: Path) -> dict[str, list[tuple[int, dict[str, object]]]]:
-    """{sheet: [(row number as Excel shows it, {header: value})]}; a .csv is the 党员 sheet alone."""
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        try:
-            return {MEMBER_SHEET: table_rows(csv_rows(path.read_bytes()), MEMBER_SHEET)}
-        except SheetError as err:  # an undecodable file, refused as this import's own error
-            raise RosterError(err.errors) from None
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception:
-            raise RosterError([f"无法打开 {path.name}：不是有效的 Excel 文件（请用“另存为 .xlsx”保存）"]) from None
-        try:
-            return {ws.title: table_rows(list(ws.iter_rows(values_only=True)), ws.title) for ws in wb.worksheets
-                    if ws.title in (ORG_SHEET, MEMBER_SHEET)}
-        finally:
-            wb.close()
-    raise RosterError([f"不支持的文件类型 {suffix or '（无扩展名）'}：请用 .xlsx 或 .csv"])
+def read_table(path: Path) -> dict[str, Rows]:
+    """{sheet: rows}; a .csv is the 党员 sheet alone."""
+    return read_sheets(path, MEMBER_SHEET, lambda wb: [ws for ws in wb.worksheets
+                                                      if ws.title in (ORG_SHEET, MEMBER_SHEET)], RosterError)
 
 
 # validation -------------------------------------------------------------------------------------------------
 
 
-def _check_headers(table, sheet, expected, required, errors: ErrorList) -> bool:
+def _check_headers(table, sheet, expected, required, errors: ErrorList) -> None:
     rows = table.get(sheet)
     if rows is None:
-        return False
+        return
     present = set().union(*(r.keys() for _, r in rows)) if rows else set()
     for col in present - set(expected):
         errors.add(sheet, 1, col, f"无法识别的列名（应为：{'、'.join(expected)}）")
     for col in required:
         if rows and col not in present:
             errors.add(sheet, 1, col, "缺少这一列")
-    return True
 
 
 def _parse_orgs(rows, errors: ErrorList) -> list[OrgRow]:

@@ -8,11 +8,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 MOBILE = re.compile(r"1[3-9]\d{9}")
 EXCEL_EPOCH = date(1899, 12, 30)
@@ -40,7 +43,10 @@ def csv_rows(data: bytes) -> list[tuple]:
     return [tuple(r) for r in csv.reader(io.StringIO(decode_csv(data)))]
 
 
-def table_rows(raw: list[tuple], sheet: str) -> list[tuple[int, dict[str, object]]]:
+Rows = list[tuple[int, dict[str, object]]]  # (row number as Excel shows it, {header: value})
+
+
+def table_rows(raw: list[tuple]) -> Rows:
     if not raw:
         return []
     headers = [str(h).strip() if h is not None else "" for h in raw[0]]
@@ -50,6 +56,28 @@ def table_rows(raw: list[tuple], sheet: str) -> list[tuple[int, dict[str, object
             continue
         out.append((i, {h: v for h, v in zip(headers, values, strict=False) if h}))
     return out
+
+
+def read_sheets(path: Path, csv_sheet: str, pick: Callable[[Workbook], list[Worksheet]],
+                error: Callable[[list[str]], Exception]) -> dict[str, Rows]:
+    """{sheet title: rows} of the worksheets `pick` chooses; a .csv is one sheet called `csv_sheet`. Every refusal
+    is raised as `error(messages)`, the importer's own error."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        try:
+            return {csv_sheet: table_rows(csv_rows(path.read_bytes()))}
+        except SheetError as err:  # an undecodable file
+            raise error(err.errors) from None
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            wb = load_workbook(path, read_only=True, data_only=True)
+        except Exception:
+            raise error([f"无法打开 {path.name}：不是有效的 Excel 文件（请用“另存为 .xlsx”保存）"]) from None
+        try:
+            return {ws.title: table_rows(list(ws.iter_rows(values_only=True))) for ws in pick(wb)}
+        finally:
+            wb.close()
+    raise error([f"不支持的文件类型 {suffix or '（无扩展名）'}：请用 .xlsx 或 .csv"])
 
 
 def cell_text(value: object) -> str:
