@@ -55,13 +55,13 @@ class Handler:
         # longest first, lowered once: every message is tried against every handler
         object.__setattr__(self, "_prefixes", tuple(sorted((c.lower() for c in self.commands), key=len, reverse=True)))
 
-    def accepts(self, text: str, words: Callable[[], list[str]], lowered: str | None = None) -> tuple[bool, str]:
+    def accepts(self, text: str, lowered: str, words: Callable[[], list[str]]) -> tuple[bool, str]:
         """(accepted, the text after the command word). `words()` segments the text, only when a matcher needs it."""
-        lowered = text.lower() if lowered is None else lowered
         for cmd in self._prefixes:
             if lowered.startswith(cmd):
                 return True, text[len(cmd):].strip()
-        if self.keywords:
+        # a jieba word is a piece of the text: a keyword set whose words are not all in the text cannot match
+        if any(all(k in text for k in ks) for ks in self.keywords):
             wordset = set(words())
             if any(ks <= wordset for ks in self.keywords):
                 return True, text
@@ -82,7 +82,7 @@ class Router:
         self.services = services
         # every message writes (its processed_messages row): on SQLite, writers queue here (storage.writer_lock)
         self.writer = writer if writer is not None else nullcontext()
-        self.handlers: list[Handler] = []
+        self.handlers: tuple[Handler, ...] = ()  # a tuple: every message's Context shares it
         self.fallback: Handler | None = None
         self.pending: dict[str, PendingFunc] = {}
 
@@ -90,7 +90,7 @@ class Router:
     def register(self, handler: Handler) -> None:
         if any(h.name == handler.name for h in self.handlers):
             raise ValueError(f"handler {handler.name} registered twice")
-        self.handlers.append(handler)
+        self.handlers = (*self.handlers, handler)
 
     def register_fallback(self, handler: Handler) -> None:
         """What answers when no handler matched (the knowledge base, once it exists)."""
@@ -178,7 +178,7 @@ class Router:
         conn = session.connection()  # Core statements skip the ORM's per-execution work
         roles = RoleSet.of(conn.execute(_ROLES_OF, {"member_id": member.id}).all())
         ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
-                      now=now, args=text, handlers=tuple(self.handlers), deferred=deferred)
+                      now=now, args=text, handlers=self.handlers, deferred=deferred)
 
         # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
         pending = conn.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
@@ -202,7 +202,7 @@ class Router:
 
         lowered = text.lower()
         for handler in self.handlers:
-            accepted, args = handler.accepts(text, words, lowered)
+            accepted, args = handler.accepts(text, lowered, words)
             if not accepted:
                 continue
             trace["handler"] = handler.name

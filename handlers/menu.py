@@ -9,31 +9,17 @@ SECTIONS = ("党员", "支部委员", "党费管理员", "上级管理员")
 
 
 def help_reply(incoming: Incoming, ctx: Context) -> Reply:
+    visible = [h for h in ctx.handlers if h.allowed(ctx.roles) and h.summary]
     roles = "、".join(sorted(ctx.roles.names())) or "党员"
-    lines = [f"{ctx.member.name}同志，你好！你的身份：{roles}。可以发送：", *_menu_lines(ctx)]
+    lines = [f"{ctx.member.name}同志，你好！你的身份：{roles}。可以发送："]
+    for section in SECTIONS:
+        items = [h for h in visible if h.section == section]
+        if not items:
+            continue
+        lines.append("" if section == "党员" else f"\n〔{section}〕")
+        lines.extend(f"· {h.example or h.commands[0]}：{h.summary}" for h in items)
     lines.append("\n办事流程和规定可以直接问，例如“预备期多长”。")
     return Reply(text="\n".join(line for line in lines if line != ""))
-
-
-def _menu_lines(ctx: Context) -> list[str]:
-    """What these roles may use, by section: the same for everyone holding them, so kept with the runtime's
-    services (keyed by the handler count too, in case handlers are registered after a first 帮助)."""
-    cache = ctx.services.extras.setdefault("menu_lines", {})
-    key = (len(ctx.handlers), ctx.roles)
-    lines = cache.get(key)
-    if lines is None:
-        visible = [h for h in ctx.handlers if h.allowed(ctx.roles) and h.summary]
-        lines = []
-        for section in SECTIONS:
-            items = [h for h in visible if h.section == section]
-            if not items:
-                continue
-            lines.append("" if section == "党员" else f"\n〔{section}〕")
-            lines.extend(f"· {h.example or h.commands[0]}：{h.summary}" for h in items)
-        if len(cache) >= 1000:  # one entry per distinct set of posts held: bounded, but never unbounded
-            cache.clear()
-        cache[key] = lines
-    return lines
 
 
 HANDLERS = (
