@@ -28,14 +28,16 @@ def test_forked_processes_and_threads_never_hold_it_together(tmp_path):
     for _ in range(2):
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
+            finished: list[bool] = []  # a thread that raised never appends: the exit status says so
             try:
-                threads = [threading.Thread(target=_bump, args=(counter, lock, 25)) for _ in range(2)]
+                threads = [threading.Thread(target=lambda: (_bump(counter, lock, 25), finished.append(True)))
+                           for _ in range(2)]
                 for t in threads:
                     t.start()
                 for t in threads:
                     t.join()
             finally:
-                os._exit(0)
+                os._exit(0 if len(finished) == 2 else 1)
         children.append(pid)
     _bump(counter, lock, 25)
     for pid in children:
