@@ -1,8 +1,8 @@
 """Builds the long-lived objects once per process and hands them down: no module-level singletons."""
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,7 +15,7 @@ from bot.log_redact import redact_library_logs
 from bot.push import ConsolePusher, Pusher
 from bot.router import Router
 from bot.settings import Settings
-from storage.db import make_engine, make_session_factory
+from storage.db import make_engine, make_session_factory, transaction
 from storage.models import utcnow
 from storage.writer_lock import writer_lock_for
 
@@ -28,6 +28,12 @@ class Runtime:
     services: Services
     router: Router
     writer: AbstractContextManager  # SQLite's one-writer queue (storage.writer_lock), shared by all who write
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work (storage.db.transaction), queued behind the other writers on SQLite."""
+        with self.writer, transaction(self.sessions) as session:
+            yield session
 
     def close(self) -> None:
         self.engine.dispose()

@@ -36,7 +36,6 @@ from handlers.checkin import outcome_text, refusal_text
 from handlers.meetings import show_hm, show_time
 from storage import attendance as att
 from storage import signin
-from storage.db import transaction
 from storage.meetings import expected_members, label
 from storage.members import find_by_platform_id
 from storage.models import Meeting, Organization
@@ -74,9 +73,6 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
     def now() -> datetime:
         return runtime.services.clock()
 
-    def screen_meeting(session: Session, token: str) -> Meeting | None:
-        return session.get(Meeting, meeting_of(settings, SCREEN, token, now()))
-
     def bad_screen_link(err: Exception) -> Response:
         if isinstance(err, ExpiredToken):
             return _page(410, "大屏链接已过期", ["请在机器人里重新发送「发起签到」获取新的链接。"])
@@ -86,26 +82,29 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
     @bp.get("/signin/screen/<token>")
     def screen(token: str):
         try:
-            with runtime.writer, transaction(runtime.sessions) as session:
-                meeting = screen_meeting(session, token)
-                if meeting is None:
-                    return _page(404, "会议已不存在", ["请在机器人里重新发起签到。"])
-                facts = meeting_facts(meeting)
+            meeting_id = meeting_of(settings, SCREEN, token, now())
         except (BadToken, ExpiredToken) as err:
             return bad_screen_link(err)
+        with runtime.transaction() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                return _page(404, "会议已不存在", ["请在机器人里重新发起签到。"])
+            facts = meeting_facts(meeting)
         return Response(render_template("signin_screen.html", meeting=facts, poll_ms=POLL_SECONDS * 1000),
                         mimetype="text/html", headers=NO_STORE)
 
     @bp.get("/signin/screen/<token>/state.json")
     def screen_state(token: str):
+        at = now()
         try:
-            with runtime.writer, transaction(runtime.sessions) as session:
-                meeting = screen_meeting(session, token)
-                if meeting is None:
-                    return jsonify(error="会议已不存在"), 404
-                state = live_state(session, meeting, now())
+            meeting_id = meeting_of(settings, SCREEN, token, at)
         except (BadToken, ExpiredToken) as err:
             return jsonify(error="大屏链接已过期" if isinstance(err, ExpiredToken) else "大屏链接无效"), 403
+        with runtime.transaction() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None:
+                return jsonify(error="会议已不存在"), 404
+            state = live_state(session, meeting, at)
         return jsonify(state), 200, NO_STORE
 
     @bp.get("/signin/screen/<token>/qr.svg")
@@ -119,13 +118,13 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         if slot not in (current_slot(at), current_slot(at) - 1):
             return Response("这个二维码已过期", status=410, mimetype="text/plain")
         try:
-            with runtime.writer, transaction(runtime.sessions) as session:
-                meeting = screen_meeting(session, token)
-                if meeting is None or not signin.is_live(meeting, at):
-                    return Response("签到已结束", status=410, mimetype="text/plain")
-                meeting_id = meeting.id
+            meeting_id = meeting_of(settings, SCREEN, token, at)
         except (BadToken, ExpiredToken):
             return Response("大屏链接无效", status=403, mimetype="text/plain")
+        with runtime.transaction() as session:
+            meeting = session.get(Meeting, meeting_id)
+            if meeting is None or not signin.is_live(meeting, at):
+                return Response("签到已结束", status=410, mimetype="text/plain")
         svg = qr_svg(scan_url(settings, scan_token(settings, meeting_id, slot)))
         return Response(svg, mimetype="image/svg+xml", headers={"Cache-Control": f"private, max-age={ROTATE_SECONDS}"})
 
@@ -171,7 +170,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         except BadToken:
             return _page(403, "二维码无效", ["请扫描会议室大屏上的二维码；",
                                         "或在企业微信/钉钉里给支部助手发送“签到”加书记公布的4位签到码。"])
-        with runtime.writer, transaction(runtime.sessions) as session:
+        with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not signin.is_live(meeting, at):
                 return _page(410, "签到已结束", ["这次会议的签到已经结束。如确实参加了会议，请联系书记补签。"])
@@ -206,7 +205,7 @@ def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Bluep
         except OAuthError as err:
             tail = "请重新扫描大屏上的二维码。" if err.retry else "请联系支部书记。"
             return _page(403 if not err.retry else 502, "未能确认身份", [f"{err}。", tail])
-        with runtime.writer, transaction(runtime.sessions) as session:
+        with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
             member = find_by_platform_id(session, "wecom", user_id)
             if meeting is None:
