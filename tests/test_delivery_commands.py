@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.commands.delivery import add_remind_commands
 from reminders.outbox import Dispatcher
+from reminders.planner import PlanResult
 from reminders.scheduler import HEARTBEAT_NAME, SchedulerJobs, build_scheduler
 from storage.db import transaction
 from storage.models import Member, OutboxMessage, ServiceHeartbeat, utcnow
@@ -109,8 +110,13 @@ def test_scheduler_jobs_plan_in_beijing_date_dispatch_and_beat(demo, clock, push
     clock.set(datetime(2026, 11, 23, 17, 0, tzinfo=UTC))  # 01:00 on the 24th in Beijing
     planned = []
     add_rows(demo.sessions, [{"key": "p:demo-shuji", "to": "demo-shuji", "due": clock(), "text": "请开会"}])
+
+    def plan_day(sessions, day):
+        planned.append(day)
+        return PlanResult(day, [], 0, 0)
+
     jobs = SchedulerJobs(demo.sessions, Dispatcher(demo.sessions, demo.services.pushers, clock), clock,
-                         demo.settings.tz, lambda sessions, day: planned.append(day))
+                         demo.settings.tz, plan_day)
     jobs.plan()
     jobs.dispatch()
     jobs.heartbeat()
