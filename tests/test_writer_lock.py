@@ -9,13 +9,15 @@ from storage.db import make_engine
 from storage.writer_lock import WriterLock, writer_lock_for
 
 
-def _bump(counter, lock: WriterLock, times: int) -> None:
-    """Read, pause, write: two holders at once would lose increments."""
+def _bump(counter, lock: WriterLock, times: int, finished: list[bool] | None = None) -> None:
+    """Read, pause, write: two holders at once would lose increments. Appends to `finished` once done."""
     for _ in range(times):
         with lock:
             n = int(counter.read_text())
             time.sleep(0.0005)
             counter.write_text(str(n + 1))
+    if finished is not None:
+        finished.append(True)
 
 
 def test_forked_processes_and_threads_never_hold_it_together(tmp_path):
@@ -30,8 +32,7 @@ def test_forked_processes_and_threads_never_hold_it_together(tmp_path):
         if pid == 0:  # pragma: no cover - the child
             finished: list[bool] = []  # a thread that raised never appends: the exit status says so
             try:
-                threads = [threading.Thread(target=lambda: (_bump(counter, lock, 25), finished.append(True)))
-                           for _ in range(2)]
+                threads = [threading.Thread(target=_bump, args=(counter, lock, 25, finished)) for _ in range(2)]
                 for t in threads:
                     t.start()
                 for t in threads:
