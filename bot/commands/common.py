@@ -5,6 +5,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, SettingsError, load_settings
@@ -13,6 +14,21 @@ from storage.db import has_schema, is_current, make_engine, transaction
 
 class CommandError(Exception):
     """Ends the command with this one line on stderr and exit status 1."""
+
+
+def org_named(session, name: str):
+    """The organisation called `name`, or the command ends saying there is none."""
+    from storage.orgs import find_org
+
+    org = find_org(session, name)
+    if org is None:
+        raise CommandError(f"没有名为“{name}”的党组织")
+    return org
+
+
+def today(rt: Runtime) -> date:
+    """Today where the branches are (ZHIBU_TZ), by the runtime's clock."""
+    return rt.services.clock().astimezone(rt.settings.tz).date()
 
 
 def settings() -> Settings:

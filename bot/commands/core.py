@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from bot.channels import console
-from bot.commands.common import runtime, settings
+from bot.commands.common import runtime, settings, today
 from storage.db import transaction, upgrade
 from storage.demo import demo_ids_text, seed_demo
 
@@ -72,7 +72,7 @@ def cmd_demo(args) -> int:
     s = settings()
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:
-        result = seed_demo(session, today=rt.services.clock().astimezone(rt.settings.tz).date())
+        result = seed_demo(session, today=today(rt))
     print(f"示例党组织已就绪：示范机关党委（第一党支部、第二党支部）。{result.summary()}")
     print(demo_ids_text())
     return 0

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands.common import CommandError, runtime
+from bot.commands.common import CommandError, runtime, today
 from storage.db import transaction
 
 STATUS_TEXT = {"sent": "已发送", "pending": "失败，稍后重试", "failed": "失败", "expired": "已过时效，未发送",
@@ -51,7 +51,7 @@ def cmd_letter(args) -> int:
         if org is None:
             raise CommandError(f"没有找到党组织“{args.org}”：请检查名称（zhibu roster export 可导出名单查看）")
         try:
-            facts = letter_facts(session, org, rt.services.clock().astimezone(rt.settings.tz).date())
+            facts = letter_facts(session, org, today(rt))
         except LetterError as err:
             raise CommandError(str(err)) from None
         data = build_letter(facts)

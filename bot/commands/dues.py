@@ -6,13 +6,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.commands.common import CommandError, import_all_or_nothing, runtime
+from bot.commands.common import CommandError, import_all_or_nothing, org_named, runtime, today
 from storage.db import transaction
 from storage.dues import branch_members
 from storage.dues_export import export_dues
 from storage.dues_import import import_dues, write_template
 from storage.models import Organization
-from storage.orgs import find_org
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,17 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.set_defaults(func=cmd_export)
 
 
-def _today(rt):
-    return rt.services.clock().astimezone(rt.settings.tz).date()
-
-
 def _org(session, name: str) -> Organization | None:
-    if not name:
-        return None
-    org = find_org(session, name)
-    if org is None:
-        raise CommandError(f"没有名为“{name}”的党组织")
-    return org
+    """The --org given, or None for every branch."""
+    return org_named(session, name) if name else None
 
 
 def cmd_template(args) -> int:
@@ -53,20 +44,20 @@ def cmd_template(args) -> int:
 
 def cmd_import(args) -> int:
     return import_all_or_nothing(
-        args.file, lambda session, rt: import_dues(session, args.file, _today(rt), org=_org(session, args.org)))
+        args.file, lambda session, rt: import_dues(session, args.file, today(rt), org=_org(session, args.org)))
 
 
 def cmd_export(args) -> int:
     with runtime() as rt, transaction(rt.sessions) as session:
-        today = _today(rt)
-        if not 2000 <= args.year <= today.year + 1:
-            raise CommandError(f"年份 {args.year} 不在 2000 至 {today.year + 1} 之间")
+        this_day = today(rt)
+        if not 2000 <= args.year <= this_day.year + 1:
+            raise CommandError(f"年份 {args.year} 不在 2000 至 {this_day.year + 1} 之间")
         org = _org(session, args.org)
         if org is not None:
             orgs = [org]
         else:  # every organisation that keeps dues for someone (党小组 members belong to their branch's sheet)
             orgs = [o for o in session.scalars(select(Organization).where(Organization.type != "党小组")
                                                .order_by(Organization.id)) if branch_members(session, o)]
-        args.file.write_bytes(export_dues(session, orgs, args.year, today))
+        args.file.write_bytes(export_dues(session, orgs, args.year, this_day))
     print(f"已导出 {args.year} 年党费收缴登记簿（{len(orgs)} 个党组织）到 {args.file}")
     return 0

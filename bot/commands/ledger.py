@@ -5,10 +5,9 @@ import argparse
 import re
 from pathlib import Path
 
-from bot.commands.common import CommandError, runtime
+from bot.commands.common import CommandError, org_named, runtime
 from storage.db import transaction
 from storage.ledger_data import LedgerError, month_ledger
-from storage.orgs import find_org
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,9 +26,7 @@ def cmd_export(args) -> int:
         raise CommandError(f"月份请写成 2026-11，而不是“{args.month}”")
     with runtime() as rt:
         with transaction(rt.sessions) as session:
-            org = find_org(session, args.org)
-            if org is None:
-                raise CommandError(f"没有名为“{args.org}”的党组织")
+            org = org_named(session, args.org)
             now = rt.services.clock().astimezone(rt.settings.tz)
             try:
                 ledger = month_ledger(session, org, int(m.group(1)), int(m.group(2)), rt.settings.tz, now)

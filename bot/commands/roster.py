@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.commands.common import CommandError, import_all_or_nothing, runtime
+from bot.commands.common import CommandError, import_all_or_nothing, org_named, runtime
 from storage.db import transaction
 from storage.org_settings import describe, set_setting
-from storage.orgs import find_org
 from storage.roster import export_roster, find_for_removal, import_roster, remove_member, write_template
 
 
@@ -74,16 +73,9 @@ def cmd_remove(args) -> int:
     return 0
 
 
-def _org(session, name):
-    org = find_org(session, name)
-    if org is None:
-        raise CommandError(f"没有名为“{name}”的党组织")
-    return org
-
-
 def cmd_org_show(args) -> int:
     with runtime() as rt, transaction(rt.sessions) as session:
-        org = _org(session, args.name)
+        org = org_named(session, args.name)
         print(f"{org.name}（{org.type}）")
         for line in describe(org):
             print(f"  {line}")
@@ -92,7 +84,7 @@ def cmd_org_show(args) -> int:
 
 def cmd_org_set(args) -> int:
     with runtime() as rt, transaction(rt.sessions) as session:
-        org = _org(session, args.name)
+        org = org_named(session, args.name)
         try:
             set_setting(session, org, args.key, args.value)
         except ValueError as err:
