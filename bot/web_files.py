@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from bot.messages import Attachment
 from bot.runtime import Runtime
 from bot.signing import BadToken, ExpiredToken, read_token
-from storage.db import transaction
 
 FileMaker = Callable[[Session, dict[str, Any]], Attachment]
 
@@ -49,14 +48,13 @@ def _page(status: int, text: str) -> Response:
     return Response(html, status=status, mimetype="text/html")
 
 
-def files_blueprint(runtime: Runtime, makers: dict[str, FileMaker] | None = None) -> Blueprint:
-    makers = FILE_MAKERS if makers is None else makers
+def files_blueprint(runtime: Runtime) -> Blueprint:
     bp = Blueprint("files", __name__)
     secret = runtime.settings.secret_key
 
     @bp.get("/files/<purpose>/<token>")
     def serve_file(purpose: str, token: str):
-        maker = makers.get(purpose)
+        maker = FILE_MAKERS.get(purpose)
         if maker is None:
             return _page(404, "没有这个文件。")
         try:
@@ -66,7 +64,7 @@ def files_blueprint(runtime: Runtime, makers: dict[str, FileMaker] | None = None
         except BadToken:
             return _page(403, "链接无效：请从机器人推送的消息里打开。")
         try:
-            with transaction(runtime.sessions) as session:
+            with runtime.transaction() as session:
                 file = maker(session, data)
         except FileGone as err:
             return _page(404, f"{err}。")

@@ -62,11 +62,12 @@ def _page(status: int, title: str, lines: list[str], *, ok: bool = False, code: 
     return Response(html, status=status, mimetype="text/html", headers=NO_STORE)
 
 
-def signin_blueprint(runtime: Runtime, oauth: WecomOAuth | None = None) -> Blueprint:
+def signin_blueprint(runtime: Runtime) -> Blueprint:
     settings = runtime.settings
     tz = settings.tz
     pusher = runtime.services.pushers.get("wecom")
-    if oauth is None and settings.wecom is not None and isinstance(pusher, WecomPusher):
+    oauth = None
+    if settings.wecom is not None and isinstance(pusher, WecomPusher):
         oauth = WecomOAuth(pusher)  # its client and token cache: one access token for pushes and sign-ins
     bp = Blueprint("signin", __name__, template_folder="templates")
 
