@@ -36,7 +36,7 @@ from handlers.checkin import outcome_text, refusal_text
 from handlers.meetings import show_hm, show_time
 from storage import attendance as att
 from storage import signin
-from storage.meetings import expected_members, label
+from storage.meetings import label, meeting_summary
 from storage.members import find_by_platform_id
 from storage.models import Meeting, Organization
 from storage.org_settings import get_setting
@@ -135,7 +135,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
                 "place": meeting.place or "", "code": meeting.code or ""}
 
     def live_state(session: Session, meeting: Meeting, at: datetime) -> dict:
-        summary = att.summarize(expected_members(session, meeting), att.rows_by_member(session, meeting.id))
+        summary = meeting_summary(session, meeting)
         many_orgs = len({m.organization_id for m in summary.expected}) > 1
         came = sorted(summary.present + summary.late, key=lambda m: (summary.rows[m.id].at, m.id))
         threshold = get_setting(meeting.organization, "participation_threshold")

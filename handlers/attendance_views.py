@@ -8,8 +8,7 @@ from bot.router import Handler
 from handlers.checkin import summary_lines
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, show_hm
-from storage import attendance as att
-from storage.meetings import current_meeting, expected_members, label
+from storage.meetings import current_meeting, label, meeting_summary
 
 
 def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
@@ -19,7 +18,7 @@ def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
     if meeting is None:
         raise UserError("还没有会议签到记录。发起签到请发送：发起签到 主题党日" if code is None
                         else f"没有签到码为 {code} 的会议。")
-    summary = att.summarize(expected_members(ctx.session, meeting), att.rows_by_member(ctx.session, meeting.id))
+    summary = meeting_summary(ctx.session, meeting)
     tz = ctx.settings.tz
     if meeting.status == "closed" or meeting.signin_closes_at <= ctx.now:
         state = f"签到已于{show_hm(meeting.signin_closes_at, tz)}结束"

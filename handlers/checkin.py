@@ -22,12 +22,12 @@ from storage.meetings import (
     MeetingError,
     create_meeting,
     current_meeting,
-    expected_members,
     find_latest_by_code,
     find_live_by_code,
     kinds_text,
     label,
     may_attend,
+    meeting_summary,
 )
 from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
@@ -150,7 +150,7 @@ def close_signin(incoming: Incoming, ctx: Context) -> Reply:
     meeting.status = "closed"
     if meeting.signin_closes_at > ctx.now:
         meeting.signin_closes_at = ctx.now
-    summary = att.summarize(expected_members(ctx.session, meeting), att.rows_by_member(ctx.session, meeting.id))
+    summary = meeting_summary(ctx.session, meeting)
     ctx.audit("meeting.close", org.name, meeting_id=meeting.id, attended=summary.attended,
               expected=len(summary.expected))
     lines = summary_lines(ctx, meeting, summary)

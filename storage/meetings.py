@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session, joinedload
 
+from storage.attendance import Summary, rows_by_member, summarize
 from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
 from storage.orgs import descendants
 
@@ -179,3 +180,8 @@ def meetings_between(session: Session, org: Organization, start: datetime, end: 
     return list(session.scalars(select(Meeting).where(
         hosted_or_invited(org), Meeting.starts_at >= start, Meeting.starts_at < end,
         Meeting.signin_opens_at <= opened_by).order_by(Meeting.starts_at, Meeting.id)))
+
+
+def meeting_summary(session: Session, meeting: Meeting) -> Summary:
+    """Who was expected and what each did: the roll behind 签到情况, 结束签到 and the projector."""
+    return summarize(expected_members(session, meeting), rows_by_member(session, meeting.id))
