@@ -13,6 +13,8 @@ from bot.messages import Incoming
 from bot.roles import RoleSet
 from bot.settings import Settings
 from storage.audit import record_audit
+from storage.db import ConnectionUnit
+from storage.message_gate import Speaker
 from storage.models import ConversationState, Member
 
 if TYPE_CHECKING:
@@ -37,8 +39,8 @@ class Services:
 
 @dataclass
 class Context:
-    session: Session
-    member: Member
+    unit: ConnectionUnit  # this message's transaction
+    speaker: Speaker  # who sent it, as the router read them
     roles: RoleSet
     incoming: Incoming
     services: Services
@@ -46,6 +48,19 @@ class Context:
     args: str = ""  # the text after the matched command word
     handlers: tuple = ()  # the router's handlers, for 帮助
     deferred: list[Callable[[], None]] = field(default_factory=list)  # run by the router after the commit
+    _member: Member | None = field(default=None, repr=False)
+
+    @property
+    def session(self) -> Session:
+        """The ORM session, opened on this message's transaction the first time a handler asks."""
+        return self.unit.session
+
+    @property
+    def member(self) -> Member:
+        """The speaker's ORM row, loaded on first use (帮助 needs only `speaker`)."""
+        if self._member is None:
+            self._member = self.session.get(Member, self.speaker.id)
+        return self._member
 
     @property
     def settings(self) -> Settings:

@@ -9,16 +9,17 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.context import Context, Services, UserError
 from bot.intent import normalize
 from bot.messages import Incoming, Reply
 from bot.roles import Predicate, RoleSet, any_member
-from storage.members import find_by_platform_id
-from storage.models import ConversationState, Member, ProcessedMessage, Role
+from storage.db import ConnectionUnit
+from storage.message_gate import MessageGate
+from storage.models import ConversationState, Member
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("zhibu.requests")
@@ -28,9 +29,9 @@ PendingFunc = Callable[[Incoming, Context, dict], Reply]
 
 BUSY = "系统繁忙，请稍后再试。"
 
-# the per-message statements, built once (building a statement costs more than running it on SQLite)
-_RECORD_MESSAGE = insert(ProcessedMessage.__table__)  # Core, not the ORM bulk path
-_ROLES_OF = select(Role.role, Role.organization_id).where(Role.member_id == bindparam("member_id"))
+# built once (building a statement costs more than running it on SQLite); the gate has the per-message ones
+_SET_LAST_PLATFORM = update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id")).values(
+    last_platform=bindparam("platform"))
 _STATES = ConversationState.__table__  # Core: the ORM form of this delete would also sync the session's objects
 _TAKE_PENDING = delete(_STATES).where(
     _STATES.c.member_id == bindparam("member_id"), _STATES.c.platform == bindparam("platform")
@@ -79,6 +80,8 @@ class Router:
     def __init__(self, sessions: sessionmaker[Session], services: Services,
                  writer: AbstractContextManager | None = None) -> None:
         self.sessions = sessions
+        self.engine = sessions.kw["bind"]
+        self.gate = MessageGate(self.engine.dialect)
         self.services = services
         # every message writes (its processed_messages row): on SQLite, writers queue here (storage.writer_lock)
         self.writer = writer if writer is not None else nullcontext()
@@ -131,62 +134,58 @@ class Router:
         return reply
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        session = self.sessions()
-        try:
-            if not self._first_time(session, incoming):
-                session.rollback()
-                trace["outcome"] = "duplicate"
-                return Reply.of_duplicate(), []
-            member = find_by_platform_id(session, incoming.platform, incoming.user_id)
-            if member is None:
-                session.commit()
-                trace["outcome"] = "not_registered"
-                return Reply(text=not_registered_text(incoming)), []
-            if member.last_platform != incoming.platform and incoming.platform != "console":
-                member.last_platform = incoming.platform
-            deferred: list[Callable[[], None]] = []
+        with self.engine.connect() as conn:
+            conn.begin()
+            unit = ConnectionUnit(conn, self.sessions)
             try:
-                reply = self._dispatch(session, incoming, member, trace, deferred)
-            except UserError as err:
-                trace["outcome"] = "refused"
-                # bad input changes nothing but the record that the message was seen
-                session.rollback()
-                self._first_time(session, incoming)
-                reply, deferred = Reply(text=str(err)), []
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-        return reply, deferred
+                return self._in_unit(unit, incoming, trace)
+            except BaseException:
+                unit.rollback()
+                raise
 
-    def _first_time(self, session: Session, incoming: Incoming) -> bool:
-        """Insert the processed_messages row; a unique-key clash means another worker already has it."""
-        # a Core insert: the unit of work costs more than the statement on this hot path
+    def _in_unit(self, unit: ConnectionUnit, incoming: Incoming, trace: dict
+                 ) -> tuple[Reply, list[Callable[[], None]]]:
+        conn, seen_at = unit.connection, self.services.clock()
+        if not self.gate.record(conn, incoming.platform, incoming.message_id, seen_at):
+            unit.rollback()
+            trace["outcome"] = "duplicate"
+            return Reply.of_duplicate(), []
+        speaker = self.gate.speaker(conn, incoming.platform, incoming.user_id)
+        if speaker is None:
+            unit.commit()
+            trace["outcome"] = "not_registered"
+            return Reply(text=not_registered_text(incoming)), []
+        if speaker.last_platform != incoming.platform and incoming.platform != "console":
+            conn.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
+        ctx = Context(unit=unit, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
+                      services=self.services, now=self.services.clock().astimezone(self.services.settings.tz),
+                      handlers=self.handlers)
         try:
-            session.connection().execute(_RECORD_MESSAGE, {"platform": incoming.platform, "key": incoming.message_id[:200],
-                                              "seen_at": self.services.clock()})
-        except IntegrityError:
-            return False
-        return True
+            reply = self._dispatch(ctx, trace)
+            unit.commit()
+            return reply, ctx.deferred
+        except UserError as err:
+            trace["outcome"] = "refused"
+            # bad input changes nothing but the record that the message was seen
+            unit.rollback()
+            conn.begin()
+            self.gate.record(conn, incoming.platform, incoming.message_id, seen_at)
+            unit.commit()
+            return Reply(text=str(err)), []
 
-    def _dispatch(self, session: Session, incoming: Incoming, member: Member, trace: dict,
-                  deferred: list[Callable[[], None]]) -> Reply:
-        now = self.services.clock().astimezone(self.services.settings.tz)
+    def _dispatch(self, ctx: Context, trace: dict) -> Reply:
+        incoming, now = ctx.incoming, ctx.now
         text = normalize(incoming.text)
-        conn = session.connection()  # Core statements skip the ORM's per-execution work
-        roles = RoleSet.of(conn.execute(_ROLES_OF, {"member_id": member.id}).all())
-        ctx = Context(session=session, member=member, roles=roles, incoming=incoming, services=self.services,
-                      now=now, args=text, handlers=self.handlers, deferred=deferred)
-
-        # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
-        pending = conn.execute(_TAKE_PENDING, {"member_id": member.id, "platform": incoming.platform}).first()
-        if pending is not None:
-            resolver = self.pending.get(pending.kind)
-            if resolver is not None and pending.expires_at > now and _is_choice(text):
-                trace["handler"] = f"pending:{pending.kind}"
-                return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
+        ctx.args = text
+        if ctx.speaker.pending:
+            # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
+            pending = ctx.unit.connection.execute(
+                _TAKE_PENDING, {"member_id": ctx.speaker.id, "platform": incoming.platform}).first()
+            if pending is not None:
+                resolver = self.pending.get(pending.kind)
+                if resolver is not None and pending.expires_at > now and _is_choice(text):
+                    trace["handler"] = f"pending:{pending.kind}"
+                    return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
 
         if not text:
             return Reply(text="请发送文字消息。发送「帮助」看看我能做什么。")
@@ -206,7 +205,7 @@ class Router:
             if not accepted:
                 continue
             trace["handler"] = handler.name
-            if not handler.allowed(roles):
+            if not handler.allowed(ctx.roles):
                 trace["outcome"] = "forbidden"
                 who = handler.roles_text or "有相应职务的同志"
                 return Reply(text=f"「{handler.commands[0] if handler.commands else handler.name}」只有{who}可以使用。"

@@ -11,7 +11,7 @@ SECTIONS = ("党员", "支部委员", "党费管理员", "上级管理员")
 def help_reply(incoming: Incoming, ctx: Context) -> Reply:
     visible = [h for h in ctx.handlers if h.allowed(ctx.roles) and h.summary]
     roles = "、".join(sorted(ctx.roles.names())) or "党员"
-    lines = [f"{ctx.member.name}同志，你好！你的身份：{roles}。可以发送："]
+    lines = [f"{ctx.speaker.name}同志，你好！你的身份：{roles}。可以发送："]
     for section in SECTIONS:
         items = [h for h in visible if h.section == section]
         if not items:

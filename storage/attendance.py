@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from storage.db import insert_unless_present
 from storage.models import Attendance, Meeting, Member
 
 PRESENT, LATE, LEAVE, ABSENT = "present", "late", "leave", "absent"
@@ -23,18 +24,9 @@ def status_for(meeting: Meeting, at: datetime, late_after_minutes: int) -> str:
     return LATE if at > meeting.starts_at + timedelta(minutes=late_after_minutes) else PRESENT
 
 
-def _insert_absent(dialect: str):
-    """INSERT … ON CONFLICT (meeting, member) DO NOTHING RETURNING id, its values bound at execution."""
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    return (dialect_insert(Attendance.__table__).on_conflict_do_nothing(index_elements=["meeting_id", "member_id"])
-            .returning(Attendance.__table__.c.id))
-
-
 # built once: a sign-in burst runs these for every message, and building a statement costs more than running it
-_INSERT_ABSENT = {d: _insert_absent(d) for d in ("sqlite", "postgresql")}
+_INSERT_ABSENT = {d: insert_unless_present(Attendance.__table__, ["meeting_id", "member_id"], d)
+                  .returning(Attendance.__table__.c.id) for d in ("sqlite", "postgresql")}
 _ROW_FOR = select(Attendance).where(Attendance.meeting_id == bindparam("meeting_id"),
                                     Attendance.member_id == bindparam("member_id"))
 

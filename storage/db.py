@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, event, inspect
-from sqlalchemy.engine import Engine
+from sqlalchemy import Insert, Table, create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -41,8 +41,49 @@ def _sqlite_begin(conn) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
 
 
+def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO NOTHING, for SQLite or PostgreSQL (the two databases the settings admit)."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=keys)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class ConnectionUnit:
+    """One transaction on one connection; an ORM session joins it only when first asked for (most messages never)."""
+
+    def __init__(self, connection: Connection, sessions: sessionmaker[Session]) -> None:
+        self.connection = connection
+        self._sessions = sessions
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # control_fully: the session's commit and rollback end the connection's transaction
+            self._session = self._sessions(bind=self.connection, join_transaction_mode="control_fully")
+        return self._session
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+            self._forget_session()
+        self.connection.commit()  # a no-op once the session has committed it
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._forget_session()
+        self.connection.rollback()
+
+    def _forget_session(self) -> None:
+        self._session.close()
+        self._session = None
 
 
 @contextmanager

@@ -8,17 +8,16 @@ from storage.models import Member
 
 ACTIVE = "active"
 
-# built once: every message looks its speaker up, and building a statement costs more than running it
-_BY_COLUMN = {
-    name: select(Member).where(column == bindparam("user_id"), Member.status == ACTIVE)
-    for name, column in (("wecom", Member.wecom_userid), ("dingtalk", Member.dingtalk_userid))
-}
+ACCOUNT_COLUMNS = {"wecom": Member.wecom_userid, "dingtalk": Member.dingtalk_userid}
+# where each platform's accounts are looked up: the console tries the WeCom account, then the DingTalk one
+PLATFORM_ACCOUNTS = {"wecom": ("wecom",), "dingtalk": ("dingtalk",), "console": ("wecom", "dingtalk")}
+
+_BY_COLUMN = {name: select(Member).where(column == bindparam("user_id"), Member.status == ACTIVE)
+              for name, column in ACCOUNT_COLUMNS.items()}
 
 
 def find_by_platform_id(session: Session, platform: str, user_id: str) -> Member | None:
-    """WeCom and DingTalk look in their own column; the console tries the WeCom account, then the DingTalk one."""
-    columns = {"wecom": ("wecom",), "dingtalk": ("dingtalk",), "console": ("wecom", "dingtalk")}.get(platform, ())
-    for column in columns:
+    for column in PLATFORM_ACCOUNTS.get(platform, ()):
         member = session.scalars(_BY_COLUMN[column], {"user_id": user_id}).first()
         if member is not None:
             return member

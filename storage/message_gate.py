@@ -1,0 +1,95 @@
+"""What every message does before its handler runs: record its key (the dedupe) and read who sent it.
+
+Two statements, compiled once for the engine's dialect and run on the driver's cursor inside the connection's
+transaction. On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session work cost several times
+what the database does, so these skip it; a handler that needs the ORM opens a session on the same connection.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+
+from storage.db import insert_unless_present
+from storage.members import ACCOUNT_COLUMNS, ACTIVE, PLATFORM_ACCOUNTS
+from storage.models import ConversationState, Member, ProcessedMessage, Role
+
+_SEEN = ProcessedMessage.__table__
+_MEMBERS, _ROLES, _STATES = Member.__table__, Role.__table__, ConversationState.__table__
+KEY_LENGTH = _SEEN.c.key.type.length
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """The member a message came from, as the gate read them."""
+
+    id: int
+    name: str
+    organization_id: int
+    last_platform: str | None
+    roles: frozenset[tuple[str, int]]  # (role, organisation id)
+    pending: bool  # a choice ("reply 1/2/3") is waiting for this member on this platform
+
+
+@dataclass(frozen=True)
+class _DriverStatement:
+    """A statement compiled for one dialect, with its parameters in the driver's order."""
+
+    sql: str
+    order: tuple[str, ...] | None  # positional paramstyles (SQLite's qmark); None for named ones (psycopg)
+
+    @classmethod
+    def of(cls, statement, dialect: Dialect) -> _DriverStatement:
+        compiled = statement.compile(dialect=dialect)
+        return cls(compiled.string, tuple(compiled.positiontup) if compiled.positional else None)
+
+    def run(self, conn: Connection, values: dict) -> list[tuple]:
+        params = [values[name] for name in self.order] if self.order is not None else values
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(self.sql, params)
+            return cursor.fetchall()
+        except conn.dialect.loaded_dbapi.Error as err:
+            # the same exception classes as a Core statement, so callers (the router's "busy" reply) catch one kind
+            raise DBAPIError.instance(self.sql, None, err, conn.dialect.loaded_dbapi.Error,
+                                      hide_parameters=True, dialect=conn.dialect) from err
+        finally:
+            cursor.close()
+
+
+def _speaker_query(account):
+    return (select(_MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
+                   _STATES.c.id, _ROLES.c.role, _ROLES.c.organization_id)
+            .select_from(_MEMBERS.outerjoin(_ROLES, _ROLES.c.member_id == _MEMBERS.c.id)
+                         .outerjoin(_STATES, (_STATES.c.member_id == _MEMBERS.c.id)
+                                    & (_STATES.c.platform == bindparam("platform"))))
+            .where(account == bindparam("user_id"), _MEMBERS.c.status == bindparam("active")))
+
+
+class MessageGate:
+    def __init__(self, dialect: Dialect) -> None:
+        record = insert_unless_present(_SEEN, ["platform", "key"], dialect.name).values(
+            platform=bindparam("platform"), key=bindparam("key"), seen_at=bindparam("seen_at")).returning(_SEEN.c.id)
+        self._record = _DriverStatement.of(record, dialect)
+        self._seen_at = _SEEN.c.seen_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self._speaker = {name: _DriverStatement.of(_speaker_query(column), dialect)
+                         for name, column in ACCOUNT_COLUMNS.items()}
+
+    def record(self, conn: Connection, platform: str, key: str, at: datetime) -> bool:
+        """Store the message's key; False when it was already there (a retry, or another worker has it)."""
+        seen_at = self._seen_at(at) if self._seen_at is not None else at
+        return bool(self._record.run(conn, {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": seen_at}))
+
+    def speaker(self, conn: Connection, platform: str, user_id: str) -> Speaker | None:
+        """The active member with this account on this platform, with their roles (one row per role)."""
+        for account in PLATFORM_ACCOUNTS.get(platform, ()):
+            rows = self._speaker[account].run(conn, {"user_id": user_id, "platform": platform, "active": ACTIVE})
+            if rows:
+                member_id, name, org_id, last_platform, pending, *_ = rows[0]
+                return Speaker(member_id, name, org_id, last_platform,
+                               frozenset((role, org) for *_, role, org in rows if role is not None),
+                               pending is not None)
+        return None
