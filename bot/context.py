@@ -13,7 +13,7 @@ from bot.messages import Incoming
 from bot.roles import RoleSet
 from bot.settings import Settings
 from storage.audit import record_audit
-from storage.db import ConnectionUnit
+from storage.lazy_transaction import LazyTransaction
 from storage.message_gate import Speaker
 from storage.models import ConversationState, Member
 
@@ -39,7 +39,7 @@ class Services:
 
 @dataclass
 class Context:
-    unit: ConnectionUnit  # this message's transaction
+    tx: LazyTransaction  # this message's transaction
     speaker: Speaker  # who sent it, as the router read them
     roles: RoleSet
     incoming: Incoming
@@ -53,7 +53,7 @@ class Context:
     @property
     def session(self) -> Session:
         """The ORM session, opened on this message's transaction the first time a handler asks."""
-        return self.unit.session
+        return self.tx.session
 
     @property
     def member(self) -> Member:

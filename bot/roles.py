@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 SECRETARY_ROLES = frozenset({"书记", "副书记", "组织委员"})
 DUES_ROLES = frozenset({"书记", "组织委员", "党费管理员"})
@@ -13,16 +13,23 @@ class RoleSet:
     """(role, organisation id) pairs held by one member."""
 
     pairs: frozenset[tuple[str, int]]
+    _names: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # 帮助 asks every handler's predicate: answer "holds any of these anywhere" with one set operation
+        object.__setattr__(self, "_names", frozenset(r for r, _ in self.pairs))
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, int]]) -> RoleSet:
         return cls(frozenset(pairs))
 
     def names(self) -> set[str]:
-        return {r for r, _ in self.pairs}
+        return set(self._names)
 
     def holds(self, *roles: str, org_id: int | None = None) -> bool:
-        return any(r in roles and (org_id is None or o == org_id) for r, o in self.pairs)
+        if org_id is None:
+            return not self._names.isdisjoint(roles)
+        return any(r in roles and o == org_id for r, o in self.pairs)
 
     def orgs_where(self, *roles: str) -> set[int]:
         return {o for r, o in self.pairs if r in roles}

@@ -17,7 +17,7 @@ from bot.context import Context, Services, UserError
 from bot.intent import normalize
 from bot.messages import Incoming, Reply
 from bot.roles import Predicate, RoleSet, any_member
-from storage.db import ConnectionUnit
+from storage.lazy_transaction import LazyTransaction
 from storage.message_gate import MessageGate
 from storage.models import ConversationState, Member
 
@@ -134,43 +134,43 @@ class Router:
         return reply
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        with self.engine.connect() as conn:
-            conn.begin()
-            unit = ConnectionUnit(conn, self.sessions)
-            try:
-                return self._in_unit(unit, incoming, trace)
-            except BaseException:
-                unit.rollback()
-                raise
+        tx = LazyTransaction(self.engine, self.sessions)
+        try:
+            return self._in_transaction(tx, incoming, trace)
+        except BaseException:
+            tx.rollback()
+            raise
+        finally:
+            tx.close()
 
-    def _in_unit(self, unit: ConnectionUnit, incoming: Incoming, trace: dict
-                 ) -> tuple[Reply, list[Callable[[], None]]]:
-        conn, seen_at = unit.connection, self.services.clock()
-        if not self.gate.record(conn, incoming.platform, incoming.message_id, seen_at):
-            unit.rollback()
+    def _in_transaction(self, tx: LazyTransaction, incoming: Incoming, trace: dict
+                        ) -> tuple[Reply, list[Callable[[], None]]]:
+        seen_at = self.services.clock()
+        if not self.gate.record(tx, incoming.platform, incoming.message_id, seen_at):
+            tx.rollback()
             trace["outcome"] = "duplicate"
             return Reply.of_duplicate(), []
-        speaker = self.gate.speaker(conn, incoming.platform, incoming.user_id)
+        speaker = self.gate.speaker(tx, incoming.platform, incoming.user_id)
         if speaker is None:
-            unit.commit()
+            tx.commit()
             trace["outcome"] = "not_registered"
             return Reply(text=not_registered_text(incoming)), []
         if speaker.last_platform != incoming.platform and incoming.platform != "console":
-            conn.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
-        ctx = Context(unit=unit, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
+            tx.connection.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
+        ctx = Context(tx=tx, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
                       services=self.services, now=self.services.clock().astimezone(self.services.settings.tz),
                       handlers=self.handlers)
         try:
             reply = self._dispatch(ctx, trace)
-            unit.commit()
+            tx.commit()
             return reply, ctx.deferred
         except UserError as err:
             trace["outcome"] = "refused"
             # bad input changes nothing but the record that the message was seen
-            unit.rollback()
-            conn.begin()
-            self.gate.record(conn, incoming.platform, incoming.message_id, seen_at)
-            unit.commit()
+            tx.rollback()
+            tx.begin()
+            self.gate.record(tx, incoming.platform, incoming.message_id, seen_at)
+            tx.commit()
             return Reply(text=str(err)), []
 
     def _dispatch(self, ctx: Context, trace: dict) -> Reply:
@@ -179,7 +179,7 @@ class Router:
         ctx.args = text
         if ctx.speaker.pending:
             # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
-            pending = ctx.unit.connection.execute(
+            pending = ctx.tx.connection.execute(
                 _TAKE_PENDING, {"member_id": ctx.speaker.id, "platform": incoming.platform}).first()
             if pending is not None:
                 resolver = self.pending.get(pending.kind)

@@ -1,12 +1,15 @@
 """Engine, sessions and migrations."""
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Insert, Table, create_engine, event, inspect
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -19,7 +22,7 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
                                **kwargs)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_timeout_ms))
-        # let SQLAlchemy issue BEGIN itself so a transaction takes the write lock up front when asked
+        # every transaction opens with BEGIN IMMEDIATE (the driver itself is left in autocommit)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
@@ -35,10 +38,31 @@ def _sqlite_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn) -> None:
-    # IMMEDIATE: a writer takes the lock at BEGIN, so two writers queue on busy_timeout instead of
-    # failing with "database is locked" when a read lock is upgraded mid-transaction
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write", True) else "BEGIN")
+def _sqlite_begin(conn: Connection) -> None:
+    # a transaction begun on the driver (storage.lazy_transaction) is joined, not begun twice
+    if not conn.connection.driver_connection.in_transaction:
+        begin_on_driver(conn.connection, conn.dialect)
+
+
+def begin_on_driver(driver: PoolProxiedConnection, dialect: Dialect) -> None:
+    """Begin a transaction on a pooled driver connection. PostgreSQL's driver begins one at the first statement.
+
+    SQLite: BEGIN IMMEDIATE, so a writer takes the lock at BEGIN and two writers queue on busy_timeout instead of
+    failing with "database is locked" when a read lock is upgraded mid-transaction. Sent on the driver, not through
+    SQLAlchemy's statement machinery, which costs more than the BEGIN itself, and every message begins one.
+    """
+    if dialect.name != "sqlite":
+        return
+    try:
+        driver.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as err:
+        raise driver_error(err, "BEGIN IMMEDIATE", dialect) from err
+
+
+def driver_error(err: Exception, statement: str, dialect: Dialect) -> DBAPIError:
+    """A driver's exception as SQLAlchemy's class for it (OperationalError, IntegrityError …), without parameters."""
+    return DBAPIError.instance(statement, None, err, dialect.loaded_dbapi.Error, hide_parameters=True,
+                               dialect=dialect)
 
 
 def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert:
@@ -52,38 +76,6 @@ def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-class ConnectionUnit:
-    """One transaction on one connection; an ORM session joins it only when first asked for (most messages never)."""
-
-    def __init__(self, connection: Connection, sessions: sessionmaker[Session]) -> None:
-        self.connection = connection
-        self._sessions = sessions
-        self._session: Session | None = None
-
-    @property
-    def session(self) -> Session:
-        if self._session is None:
-            # control_fully: the session's commit and rollback end the connection's transaction
-            self._session = self._sessions(bind=self.connection, join_transaction_mode="control_fully")
-        return self._session
-
-    def commit(self) -> None:
-        if self._session is not None:
-            self._session.commit()
-            self._forget_session()
-        self.connection.commit()  # a no-op once the session has committed it
-
-    def rollback(self) -> None:
-        if self._session is not None:
-            self._session.rollback()
-            self._forget_session()
-        self.connection.rollback()
-
-    def _forget_session(self) -> None:
-        self._session.close()
-        self._session = None
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """What every message does before its handler runs: record its key (the dedupe) and read who sent it.
 
-Two statements, compiled once for the engine's dialect and run on the driver's cursor inside the connection's
-transaction. On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session work cost several times
+Two statements, compiled once for the engine's dialect and run on the driver's cursor inside the message's
+transaction (storage.lazy_transaction). On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session work cost several times
 what the database does, so these skip it; a handler that needs the ORM opens a session on the same connection.
 """
 from __future__ import annotations
@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Dialect
 
-from storage.db import insert_unless_present
+from storage.db import driver_error, insert_unless_present
+from storage.lazy_transaction import LazyTransaction
 from storage.members import ACCOUNT_COLUMNS, ACTIVE, PLATFORM_ACCOUNTS
 from storage.models import ConversationState, Member, ProcessedMessage, Role
 
@@ -46,16 +46,15 @@ class _DriverStatement:
         compiled = statement.compile(dialect=dialect)
         return cls(compiled.string, tuple(compiled.positiontup) if compiled.positional else None)
 
-    def run(self, conn: Connection, values: dict) -> list[tuple]:
+    def run(self, tx: LazyTransaction, values: dict) -> list[tuple]:
         params = [values[name] for name in self.order] if self.order is not None else values
-        cursor = conn.connection.cursor()
+        cursor = tx.driver.cursor()
         try:
             cursor.execute(self.sql, params)
             return cursor.fetchall()
-        except conn.dialect.loaded_dbapi.Error as err:
+        except tx.dialect.loaded_dbapi.Error as err:
             # the same exception classes as a Core statement, so callers (the router's "busy" reply) catch one kind
-            raise DBAPIError.instance(self.sql, None, err, conn.dialect.loaded_dbapi.Error,
-                                      hide_parameters=True, dialect=conn.dialect) from err
+            raise driver_error(err, self.sql, tx.dialect) from err
         finally:
             cursor.close()
 
@@ -78,15 +77,15 @@ class MessageGate:
         self._speaker = {name: _DriverStatement.of(_speaker_query(column), dialect)
                          for name, column in ACCOUNT_COLUMNS.items()}
 
-    def record(self, conn: Connection, platform: str, key: str, at: datetime) -> bool:
+    def record(self, tx: LazyTransaction, platform: str, key: str, at: datetime) -> bool:
         """Store the message's key; False when it was already there (a retry, or another worker has it)."""
         seen_at = self._seen_at(at) if self._seen_at is not None else at
-        return bool(self._record.run(conn, {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": seen_at}))
+        return bool(self._record.run(tx, {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": seen_at}))
 
-    def speaker(self, conn: Connection, platform: str, user_id: str) -> Speaker | None:
+    def speaker(self, tx: LazyTransaction, platform: str, user_id: str) -> Speaker | None:
         """The active member with this account on this platform, with their roles (one row per role)."""
         for account in PLATFORM_ACCOUNTS.get(platform, ()):
-            rows = self._speaker[account].run(conn, {"user_id": user_id, "platform": platform, "active": ACTIVE})
+            rows = self._speaker[account].run(tx, {"user_id": user_id, "platform": platform, "active": ACTIVE})
             if rows:
                 member_id, name, org_id, last_platform, pending, *_ = rows[0]
                 return Speaker(member_id, name, org_id, last_platform,

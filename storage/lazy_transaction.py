@@ -1,0 +1,80 @@
+"""One transaction on one pooled connection, with SQLAlchemy's layers added only when someone asks for them.
+
+Most messages (帮助, 签到 …) need two driver statements and a commit (storage.message_gate). A SQLAlchemy Connection,
+its transaction object and an ORM session would cost more than that database work, so they are built on demand:
+`connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join the
+transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
+"""
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.db import begin_on_driver, driver_error
+
+
+class LazyTransaction:
+    def __init__(self, engine: Engine, sessions: sessionmaker[Session]) -> None:
+        self._engine = engine
+        self._sessions = sessions
+        self.dialect = engine.dialect
+        # the pool's connection: cursor(), commit(), rollback(), close()
+        self.driver = self._on_driver("connect", engine.raw_connection)
+        self._connection: Connection | None = None
+        self._session: Session | None = None
+        try:
+            self.begin()
+        except BaseException:
+            self.driver.close()
+            raise
+
+    def begin(self) -> None:
+        begin_on_driver(self.driver, self.dialect)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            self._connection = Connection(self._engine, connection=self.driver)
+        return self._connection
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # control_fully: the session's commit and rollback end the connection's transaction
+            self._session = self._sessions(bind=self.connection, join_transaction_mode="control_fully")
+        return self._session
+
+    def commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+            self._drop_session()
+        elif self._connection is not None:
+            self._connection.commit()
+        self._on_driver("COMMIT", self.driver.commit)  # what no layer above committed (a no-op otherwise)
+
+    def rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+            self._drop_session()
+        elif self._connection is not None:
+            self._connection.rollback()
+        self._on_driver("ROLLBACK", self.driver.rollback)
+
+    def close(self) -> None:
+        """Give the connection back to the pool (its reset rolls back anything left open)."""
+        if self._session is not None:
+            self._drop_session()
+        if self._connection is not None:
+            self._connection.close()
+        else:
+            self.driver.close()
+
+    def _drop_session(self) -> None:
+        self._session.close()
+        self._session = None
+
+    def _on_driver(self, statement: str, call):
+        try:
+            return call()
+        except self.dialect.loaded_dbapi.Error as err:
+            raise driver_error(err, statement, self.dialect) from err
