@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy import Insert, Table, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
