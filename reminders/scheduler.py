@@ -3,7 +3,8 @@
 Jobs, every trigger in the configured time zone (Asia/Shanghai):
 - plan: at start-up and daily at 08:00: reminders.planner.plan_day writes outbox rows (idempotent by dedupe key);
 - dispatch: every minute: the outbox dispatcher sends what is due;
-- heartbeat: every minute: a service_heartbeats row that /readyz and operators watch.
+- heartbeat: every minute: a service_heartbeats row that /readyz and operators watch;
+- prune: daily at 03:30: message keys kept for dedupe (processed_messages) older than a week are removed.
 
 coalesce=True and a misfire grace time: after a pause (machine asleep, a long job) a job runs once, not once per
 missed tick. Planning catches up by itself, so a machine that was off simply plans at start-up. Two scheduler
@@ -26,11 +27,13 @@ from reminders.planner import plan_day
 from storage.db import transaction
 from storage.heartbeats import SCHEDULER
 from storage.heartbeats import beat as record_beat
+from storage.message_gate import prune_seen
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_NAME = SCHEDULER
 PLAN_AT = (8, 0)
+PRUNE_AT = (3, 30)  # a quiet hour: nobody is signing in
 PLAN_GRACE_S = 6 * 3600  # a plan missed by a few hours still runs once
 MINUTE_GRACE_S = 50  # a minute job late by more than this just waits for its next tick
 
@@ -43,7 +46,7 @@ def beat(sessions: sessionmaker[Session], now: datetime, name: str = HEARTBEAT_N
 
 
 class SchedulerJobs:
-    """The three jobs as plain methods, so tests can run them without a scheduler."""
+    """The jobs as plain methods, so tests can run them without a scheduler."""
 
     def __init__(self, sessions: sessionmaker[Session], dispatcher: Dispatcher, clock: Callable[[], datetime],
                  tz, plan_day: PlanDay = plan_day) -> None:
@@ -68,6 +71,11 @@ class SchedulerJobs:
     def heartbeat(self) -> None:
         beat(self.sessions, self.clock())
 
+    def prune(self) -> None:
+        removed = prune_seen(self.sessions, self.clock())
+        if removed:
+            log.info("forgot %d message keys older than the dedupe window", removed)
+
 
 def build_scheduler(jobs: SchedulerJobs, tz, start_now: datetime | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=tz)
@@ -80,4 +88,6 @@ def build_scheduler(jobs: SchedulerJobs, tz, start_now: datetime | None = None) 
                       name="规划提醒", next_run_time=now, misfire_grace_time=PLAN_GRACE_S, **once)
     scheduler.add_job(jobs.dispatch, IntervalTrigger(minutes=1, timezone=tz), id="dispatch", name="发送提醒",
                       next_run_time=now, misfire_grace_time=MINUTE_GRACE_S, **once)
+    scheduler.add_job(jobs.prune, CronTrigger(hour=PRUNE_AT[0], minute=PRUNE_AT[1], timezone=tz), id="prune",
+                      name="清理消息记录", misfire_grace_time=PLAN_GRACE_S, **once)
     return scheduler

@@ -7,10 +7,11 @@ what the database does, so these skip it; a handler that needs the ORM opens a s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session, sessionmaker
 
 from storage.db import driver_error, insert_unless_present
 from storage.lazy_transaction import LazyTransaction
@@ -20,6 +21,9 @@ from storage.models import ConversationState, Member, ProcessedMessage, Role
 _SEEN = ProcessedMessage.__table__
 _MEMBERS, _ROLES, _STATES = Member.__table__, Role.__table__, ConversationState.__table__
 KEY_LENGTH = _SEEN.c.key.type.length
+# a platform re-sends within seconds (WeCom) or minutes (DingTalk Stream): a week of keys is ample
+SEEN_RETENTION = timedelta(days=7)
+PRUNE_BATCH = 5000  # rows per transaction, so messages arriving meanwhile wait for the write lock only briefly
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ class _DriverStatement:
         cursor = tx.driver.cursor()
         try:
             cursor.execute(self.sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if cursor.description is not None else []
         except tx.dialect.loaded_dbapi.Error as err:
             # the same exception classes as a Core statement, so callers (the router's "busy" reply) catch one kind
             raise driver_error(err, self.sql, tx.dialect) from err
@@ -92,3 +96,15 @@ class MessageGate:
                                frozenset((role, org) for *_, role, org in rows if role is not None),
                                pending is not None)
         return None
+
+
+def prune_seen(sessions: sessionmaker[Session], now: datetime, keep: timedelta = SEEN_RETENTION) -> int:
+    """Forget message keys older than `keep`, in short transactions; the number of keys removed."""
+    oldest = select(_SEEN.c.id).where(_SEEN.c.seen_at < now - keep).limit(PRUNE_BATCH)
+    removed = 0
+    while True:
+        with sessions() as session, session.begin():
+            n = session.execute(delete(_SEEN).where(_SEEN.c.id.in_(oldest.scalar_subquery()))).rowcount
+        removed += n
+        if n < PRUNE_BATCH:
+            return removed

@@ -95,13 +95,16 @@ def test_scheduler_triggers_are_in_shanghai_time_and_coalesce(demo):
     start = datetime(2026, 11, 24, 9, 30, tzinfo=tz)
     scheduler = build_scheduler(jobs, tz, start_now=start)
     by_id = {job.id: job for job in scheduler.get_jobs()}
-    assert set(by_id) == {"plan", "dispatch", "heartbeat"}
+    assert set(by_id) == {"plan", "dispatch", "heartbeat", "prune"}
     for job in by_id.values():
         assert str(job.trigger.timezone) == "Asia/Shanghai"
         assert job.coalesce is True and job.max_instances == 1 and job.misfire_grace_time > 0
-        assert job.next_run_time == start  # everything runs once at start-up
+        if job.id != "prune":
+            assert job.next_run_time == start  # everything but the nightly prune runs once at start-up
     nxt = by_id["plan"].trigger.get_next_fire_time(None, start)
     assert (nxt.date(), nxt.hour, nxt.minute) == (date(2026, 11, 25), 8, 0)
+    nxt = by_id["prune"].trigger.get_next_fire_time(None, start)
+    assert (nxt.date(), nxt.hour, nxt.minute) == (date(2026, 11, 25), 3, 30)
     nxt = by_id["dispatch"].trigger.get_next_fire_time(start, start)
     assert nxt - start == timedelta(minutes=1)
 
