@@ -105,10 +105,21 @@ class Router:
     # handling -----------------------------------------------------------------------------------------------
     def handle(self, incoming: Incoming) -> Reply:
         """Never raises: a member sees a short Chinese line, the log gets the traceback."""
+        reply, after = self.process(incoming)
+        run_after(after)
+        return reply
+
+    def process(self, incoming: Incoming) -> tuple[Reply, list[Callable[[], None]]]:
+        """`handle` without running what the handler deferred (pushes): the reply, and those actions to run next.
+
+        For a channel that routes in its own thread and runs the pushes elsewhere. Never raises.
+        """
         started = time.perf_counter()
         trace = {"handler": None, "outcome": "ok"}
+        after: list[Callable[[], None]] = []
         try:
-            reply = self._handle(incoming, trace)
+            with self.writer:
+                reply, after = self._transact(incoming, trace)
         except OperationalError:
             log.warning("database busy or unreachable while handling a %s message", incoming.platform, exc_info=True)
             trace["outcome"], reply = "busy", Reply(text=BUSY)
@@ -120,18 +131,7 @@ class Router:
                 "platform": incoming.platform, "user": user_hash(incoming.user_id), "handler": trace["handler"],
                 "latency_ms": round((time.perf_counter() - started) * 1000, 1), "outcome": trace["outcome"],
             }, ensure_ascii=False))
-        return reply
-
-    def _handle(self, incoming: Incoming, trace: dict) -> Reply:
-        with self.writer:
-            reply, deferred = self._transact(incoming, trace)
-        # pushes a handler asked for go out only once its writes are committed (and the write lock is free)
-        for action in deferred:
-            try:
-                action()
-            except Exception:
-                log.exception("a deferred push failed")
-        return reply
+        return reply, after
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
         tx = LazyTransaction(self.engine, self.sessions)
@@ -217,6 +217,15 @@ class Router:
             return self.fallback.func(incoming, ctx)
         return Reply(text=f"没听懂“{_clip(text)}”。发送「帮助」看看我能做什么。")
 
+
+
+def run_after(actions: list[Callable[[], None]]) -> None:
+    """Run what handlers deferred until their writes were committed (and the write lock was free)."""
+    for action in actions:
+        try:
+            action()
+        except Exception:
+            log.exception("a deferred push failed")
 
 
 def user_hash(user_id: str) -> str:

@@ -1,14 +1,16 @@
 """The WeCom callback: GET /wecom/callback verifies the URL, POST receives messages and answers passively.
 
 Verify → decrypt → parse → Incoming → Router (which dedupes through processed_messages) → encrypted passive reply.
-A handler still running after HANDLER_TIMEOUT gets an empty 200 (WeCom's "received, no reply") and its reply is
-pushed when ready; a reply over 2048 bytes is answered with its first part and the rest is pushed in order.
+The router runs on the `routing` executor, so that a handler still running after HANDLER_TIMEOUT gets an empty 200
+(WeCom's "received, no reply") and its reply is pushed when ready. A reply over 2048 bytes is answered with its
+first part and the rest is pushed in order. Pushes (late replies, later parts, what handlers deferred) run on the
+`background` executor, never on the routing one: a slow WeCom API must not hold up the next message.
 """
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -21,7 +23,7 @@ from bot.channels.wecom_text import late_reply_text, reply_parts
 from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
-from bot.router import Router, user_hash
+from bot.router import Router, run_after, user_hash
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -37,13 +39,14 @@ def _empty(status: int = 200) -> Response:
 class WecomCallback:
     """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
 
-    def __init__(self, settings: WecomSettings, router: Router, pusher: Pusher | None, executor: Executor, *,
-                 tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
+    def __init__(self, settings: WecomSettings, router: Router, pusher: Pusher | None, routing: Executor,
+                 background: Executor, *, tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
         self.settings = settings
         self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
         self.router = router
         self.pusher = pusher
-        self.executor = executor
+        self.routing = routing
+        self.background = background
         self.tz = tz
         self.handler_timeout = handler_timeout
 
@@ -103,20 +106,24 @@ class WecomCallback:
 
     def _route(self, incoming: Incoming) -> Reply | None:
         """The router's reply, or None when it is still working after the timeout (it will be pushed then)."""
-        future = self.executor.submit(self.router.handle, incoming)
+        future = self.routing.submit(self.router.process, incoming)
         try:
-            return future.result(timeout=self.handler_timeout)
+            reply, after = future.result(timeout=self.handler_timeout)
         except FutureTimeout:
             log.warning("wecom handler still running after %.1f s: acknowledged, the reply will be pushed",
                         self.handler_timeout)
-            future.add_done_callback(lambda f: self._push_late(incoming, f))
+            future.add_done_callback(lambda f: self.background.submit(self._push_late, incoming, f.result()))
             return None
+        if after:
+            self.background.submit(run_after, after)
+        return reply
 
     def _asked_at(self, incoming: Incoming) -> datetime | None:
         return incoming.received_at.astimezone(self.tz) if incoming.received_at else None
 
-    def _push_late(self, incoming: Incoming, future: Future) -> None:
-        reply = future.result()  # Router.handle never raises
+    def _push_late(self, incoming: Incoming, handled: tuple[Reply, list]) -> None:
+        reply, after = handled
+        run_after(after)
         if reply.duplicate or reply.is_empty or self.pusher is None:
             return
         text = late_reply_text(reply.as_text(), self._asked_at(incoming))
@@ -132,7 +139,7 @@ class WecomCallback:
                             mimetype="application/xml")
         if rest and self.pusher is not None:
             # after the passive reply has gone out, so the parts arrive after it and in order
-            response.call_on_close(lambda: self.executor.submit(self._push_parts, incoming, rest))
+            response.call_on_close(lambda: self.background.submit(self._push_parts, incoming, rest))
         return response
 
     def _push_parts(self, incoming: Incoming, parts: list[str]) -> None:
