@@ -14,7 +14,7 @@ from benchmarks.loopback import CLIENTS, free_port, load, pct, start_gunicorn, s
 from benchmarks.report import Figure
 
 PER_ROUND = int(os.environ.get("BENCH_WECOM_REQUESTS", "3000"))
-ROUNDS = 2
+ROUNDS = 3  # alternating rounds: the machine's speed drifts, and both endpoints should see the same drift
 PACED_SECONDS = 5
 # gunicorn workers x threads: one process is the SQLite deployment (one writer); two use both cores
 CONFIGS = os.environ.get("BENCH_WECOM_CONFIGS", "1x4,2x4").split(",")
