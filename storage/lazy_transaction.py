@@ -22,13 +22,9 @@ class LazyTransaction:
         self.driver = self._on_driver("connect", engine.raw_connection)
         self._connection: Connection | None = None
         self._session: Session | None = None
-        try:
-            self.begin()
-        except BaseException:
-            self.driver.close()
-            raise
 
     def begin(self) -> None:
+        """Begin the transaction (statements before it run on their own, as reads in autocommit)."""
         begin_on_driver(self.driver, self.dialect)
 
     @property

@@ -25,6 +25,12 @@ def db(demo):
     return demo.engine, demo.sessions, MessageGate(demo.engine.dialect)
 
 
+def _begun(engine, sessions) -> LazyTransaction:
+    tx = LazyTransaction(engine, sessions)
+    tx.begin()
+    return tx
+
+
 def _count(sessions, model, *where) -> int:
     with sessions() as s:
         return s.scalar(select(func.count()).select_from(model).where(*where))
@@ -37,7 +43,7 @@ def _member_id(sessions, account: str) -> int:
 
 def test_a_key_is_recorded_once_with_the_time_the_orm_would_store(db):
     engine, sessions, gate = db
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     assert gate.record(tx, "wecom", "msg:1", AT) is True
     assert gate.record(tx, "wecom", "msg:1", AT) is False  # the same key again, even in one transaction
     assert gate.record(tx, "dingtalk", "msg:1", AT) is True  # keys are per platform
@@ -50,7 +56,7 @@ def test_a_key_is_recorded_once_with_the_time_the_orm_would_store(db):
 
 def test_a_long_key_is_cut_to_the_column(db):
     engine, sessions, gate = db
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     assert gate.record(tx, "wecom", "k" * (KEY_LENGTH + 50), AT)
     assert not gate.record(tx, "wecom", "k" * (KEY_LENGTH + 10), AT)  # the same first KEY_LENGTH characters
     tx.commit()
@@ -63,7 +69,7 @@ def test_speaker_carries_roles_and_a_pending_choice(db):
     with transaction(sessions) as s:
         s.add(Role(member_id=shuji, organization_id=s.get(Member, shuji).organization_id, role="党费管理员"))
         s.add(ConversationState(member_id=shuji, platform="wecom", kind="k", payload={}, expires_at=AT))
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     speaker = gate.speaker(tx, "wecom", "demo-shuji")
     assert (speaker.id, speaker.name) == (shuji, "王建国")
     assert {r for r, _ in speaker.roles} == {"书记", "党费管理员"}
@@ -79,7 +85,7 @@ def test_the_console_tries_the_wecom_account_then_the_dingtalk_one(db):
     engine, sessions, gate = db
     with transaction(sessions) as s:
         s.scalars(select(Member).where(Member.wecom_userid == "demo-zuzhi")).one().dingtalk_userid = "ding-zuzhi"
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     assert gate.speaker(tx, "console", "ding-zuzhi").name == "李红梅"
     assert gate.speaker(tx, "wecom", "ding-zuzhi") is None
     tx.rollback()
@@ -90,7 +96,7 @@ def test_a_member_who_left_is_not_a_speaker(db):
     engine, sessions, gate = db
     with transaction(sessions) as s:
         s.scalars(select(Member).where(Member.wecom_userid == "demo-yubei")).one().status = "left"
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     assert gate.speaker(tx, "wecom", "demo-yubei") is None
     tx.rollback()
     tx.close()
@@ -98,7 +104,7 @@ def test_a_member_who_left_is_not_a_speaker(db):
 
 def test_driver_core_and_orm_writes_commit_together(db):
     engine, sessions, gate = db
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     gate.record(tx, "wecom", "together", AT)
     tx.connection.execute(ProcessedMessage.__table__.insert(), {"platform": "wecom", "key": "core", "seen_at": AT})
     tx.session.add(AuditLog(action="test", actor="测试", at=AT))
@@ -111,7 +117,7 @@ def test_driver_core_and_orm_writes_commit_together(db):
 @pytest.mark.parametrize("layers", ["driver", "connection", "session"])
 def test_rollback_undoes_every_layer(db, layers):
     engine, sessions, gate = db
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     gate.record(tx, "wecom", "undone", AT)
     if layers in ("connection", "session"):
         tx.connection.execute(ProcessedMessage.__table__.insert(), {"platform": "wecom", "key": "c", "seen_at": AT})
@@ -127,7 +133,7 @@ def test_rollback_undoes_every_layer(db, layers):
 def test_a_new_transaction_after_a_rollback_keeps_only_its_own_writes(db):
     """The router's refused-input path: everything rolled back, then only the message's key recorded."""
     engine, sessions, gate = db
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     gate.record(tx, "wecom", "refused", AT)
     tx.session.add(AuditLog(action="test", actor="测试", at=AT))
     tx.session.flush()
@@ -145,7 +151,7 @@ def test_driver_errors_surface_as_sqlalchemy_classes(db):
     insert = _DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
     seen_at = ProcessedMessage.__table__.c.seen_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
     row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT) if seen_at else AT}
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     insert.run(tx, row)
     with pytest.raises(IntegrityError):  # the same primary key
         insert.run(tx, {**row, "key": "b"})
@@ -171,12 +177,12 @@ def test_a_pruned_message_would_be_handled_again_only_after_the_window(db):
     """Within the week a retry is still recognised; that is what the retention must cover."""
     engine, sessions, gate = db
     now = datetime(2026, 11, 24, tzinfo=UTC)
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     gate.record(tx, "wecom", "msg:7", now - timedelta(days=6, hours=23))
     tx.commit()
     tx.close()
     prune_seen(sessions, now)
-    tx = LazyTransaction(engine, sessions)
+    tx = _begun(engine, sessions)
     assert gate.record(tx, "wecom", "msg:7", now) is False
     tx.rollback()
     tx.close()
@@ -187,5 +193,5 @@ def test_an_unreachable_database_is_an_operational_error(tmp_path):
 
     engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'zhibu.db'}")
     with pytest.raises(OperationalError):
-        LazyTransaction(engine, make_session_factory(engine))
+        _begun(engine, make_session_factory(engine))
     engine.dispose()
