@@ -41,20 +41,19 @@ class LazyTransaction:
         return self._session
 
     def commit(self) -> None:
-        if self._session is not None:
-            self._session.commit()
-            self._drop_session()
-        elif self._connection is not None:
-            self._connection.commit()
-        self._on_driver("COMMIT", self.driver.commit)  # what no layer above committed (a no-op otherwise)
+        self._end("commit")
 
     def rollback(self) -> None:
+        self._end("rollback")
+
+    def _end(self, how: str) -> None:
+        """Through the outermost layer in use, then on the driver for what no layer ended (a no-op otherwise)."""
+        layer = self._session if self._session is not None else self._connection
+        if layer is not None:
+            getattr(layer, how)()
         if self._session is not None:
-            self._session.rollback()
             self._drop_session()
-        elif self._connection is not None:
-            self._connection.rollback()
-        self._on_driver("ROLLBACK", self.driver.rollback)
+        self._on_driver(how.upper(), getattr(self.driver, how))
 
     def close(self) -> None:
         """Give the connection back to the pool (its reset rolls back anything left open)."""
