@@ -28,6 +28,7 @@ from reminders.rules import TITLES, Due, due_items
 from reminders.state import chunked_rows, load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.db import transaction
+from storage.driver_sql import bind_converter
 from storage.models import OutboxMessage, PlannerState, utcnow
 
 BATCH_ROWS = 10_000  # outbox rows per batch handed to the writer
@@ -112,13 +113,13 @@ def outbox_rows(dues: Iterable[Due], org_ids: dict[str, int], now: datetime,
 def _time_converter(conn: Connection) -> Callable[[datetime], Any]:
     """The time columns' own bind processing (UTC naive text on SQLite), remembered: a run has thousands of Dues
     but only a few dozen distinct times. The three time columns share one type."""
-    proc = OutboxMessage.__table__.c.due_at.type.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    proc = bind_converter(OutboxMessage.__table__.c.due_at, conn.dialect)
     memo: dict[datetime, Any] = {}
 
     def convert(value: datetime) -> Any:
         hit = memo.get(value)
         if hit is None:
-            hit = memo[value] = proc(value) if proc else value
+            hit = memo[value] = proc(value)
         return hit
     return convert
 

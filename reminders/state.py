@@ -21,6 +21,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reminders.rules import TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
+from storage.driver_sql import DriverStatement
 from storage.dues import month_key
 from storage.models import (
     CalendarOverride,
@@ -63,10 +64,7 @@ def _raw_rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | 
     out: list[tuple] = []
     try:
         for part in _parts(stmt, column, ids):
-            compiled = part.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-            params = compiled.construct_params()
-            cur.execute(str(compiled), tuple(params[k] for k in compiled.positiontup or ())
-                        if compiled.positional else params)
+            DriverStatement.of(part, conn.dialect).execute(cur)
             out.extend(cur.fetchall())
     finally:
         cur.close()

@@ -1,16 +1,15 @@
 """Engine, sessions and migrations."""
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Insert, Table, create_engine, event, inspect
-from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import PoolProxiedConnection
+
+from storage.driver_sql import begin_on_driver
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -42,27 +41,6 @@ def _sqlite_begin(conn: Connection) -> None:
     # a transaction begun on the driver (storage.lazy_transaction) is joined, not begun twice
     if not conn.connection.driver_connection.in_transaction:
         begin_on_driver(conn.connection, conn.dialect)
-
-
-def begin_on_driver(driver: PoolProxiedConnection, dialect: Dialect) -> None:
-    """Begin a transaction on a pooled driver connection. PostgreSQL's driver begins one at the first statement.
-
-    SQLite: BEGIN IMMEDIATE, so a writer takes the lock at BEGIN and two writers queue on busy_timeout instead of
-    failing with "database is locked" when a read lock is upgraded mid-transaction. Sent on the driver, not through
-    SQLAlchemy's statement machinery, which costs more than the BEGIN itself, and every message begins one.
-    """
-    if dialect.name != "sqlite":
-        return
-    try:
-        driver.driver_connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as err:
-        raise driver_error(err, "BEGIN IMMEDIATE", dialect) from err
-
-
-def driver_error(err: Exception, statement: str, dialect: Dialect) -> DBAPIError:
-    """A driver's exception as SQLAlchemy's class for it (OperationalError, IntegrityError …), without parameters."""
-    return DBAPIError.instance(statement, None, err, dialect.loaded_dbapi.Error, hide_parameters=True,
-                               dialect=dialect)
 
 
 def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert:

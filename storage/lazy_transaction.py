@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import begin_on_driver, driver_error
+from storage.driver_sql import DriverStatement, begin_on_driver, driver_error
 
 
 class LazyTransaction:
@@ -26,6 +26,25 @@ class LazyTransaction:
     def begin(self) -> None:
         """Begin the transaction (statements before it run on their own, as reads in autocommit)."""
         begin_on_driver(self.driver, self.dialect)
+
+    def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
+        """The rows a driver statement returns (none for one without RETURNING)."""
+        return self._on_cursor(statement, values, lambda c: c.fetchall() if c.description is not None else [])
+
+    def changed(self, statement: DriverStatement, values: dict) -> int:
+        """How many rows a driver statement changed."""
+        return self._on_cursor(statement, values, lambda c: c.rowcount)
+
+    def _on_cursor(self, statement: DriverStatement, values: dict, outcome):
+        cursor = self.driver.cursor()
+
+        def run():
+            statement.execute(cursor, values)
+            return outcome(cursor)
+        try:
+            return self._on_driver(statement.sql, run)
+        finally:
+            cursor.close()
 
     @property
     def connection(self) -> Connection:
@@ -69,6 +88,7 @@ class LazyTransaction:
         self._session = None
 
     def _on_driver(self, statement: str, call):
+        """`call()`, its driver errors raised as SQLAlchemy's classes, so callers (the router's "busy") catch one kind."""
         try:
             return call()
         except self.dialect.loaded_dbapi.Error as err:

@@ -1,8 +1,8 @@
 """What every message does before its handler runs: record its key (the dedupe) and read who sent it.
 
-Two statements, compiled once for the engine's dialect and run on the driver's cursor inside the message's
-transaction (storage.lazy_transaction). On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session work cost several times
-what the database does, so these skip it; a handler that needs the ORM opens a session on the same connection.
+Two statements, compiled once for the engine's dialect and run on the driver (storage.driver_sql) in the message's
+transaction (storage.lazy_transaction). On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session
+work cost several times what the database does; a handler that needs the ORM opens a session on the same connection.
 """
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.db import driver_error, insert_unless_present
+from storage.db import insert_unless_present
+from storage.driver_sql import DriverStatement, bind_converter
 from storage.lazy_transaction import LazyTransaction
 from storage.members import ACCOUNT_COLUMNS, ACTIVE, PLATFORM_ACCOUNTS
 from storage.models import ConversationState, Member, ProcessedMessage, Role
@@ -38,39 +39,6 @@ class Speaker:
     pending: bool  # a choice ("reply 1/2/3") is waiting for this member on this platform
 
 
-@dataclass(frozen=True)
-class _DriverStatement:
-    """A statement compiled for one dialect, with its parameters in the driver's order."""
-
-    sql: str
-    order: tuple[str, ...] | None  # positional paramstyles (SQLite's qmark); None for named ones (psycopg)
-
-    @classmethod
-    def of(cls, statement, dialect: Dialect) -> _DriverStatement:
-        compiled = statement.compile(dialect=dialect)
-        return cls(compiled.string, tuple(compiled.positiontup) if compiled.positional else None)
-
-    def run(self, tx: LazyTransaction, values: dict) -> list[tuple]:
-        """The rows the statement returns (none for one without RETURNING)."""
-        return self._execute(tx, values, lambda cursor: cursor.fetchall() if cursor.description is not None else [])
-
-    def count(self, tx: LazyTransaction, values: dict) -> int:
-        """How many rows the statement changed."""
-        return self._execute(tx, values, lambda cursor: cursor.rowcount)
-
-    def _execute(self, tx: LazyTransaction, values: dict, outcome):
-        params = [values[name] for name in self.order] if self.order is not None else values
-        cursor = tx.driver.cursor()
-        try:
-            cursor.execute(self.sql, params)
-            return outcome(cursor)
-        except tx.dialect.loaded_dbapi.Error as err:
-            # the same exception classes as a Core statement, so callers (the router's "busy" reply) catch one kind
-            raise driver_error(err, self.sql, tx.dialect) from err
-        finally:
-            cursor.close()
-
-
 def _speaker_query(account):
     return (select(_MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
                    _STATES.c.id, _ROLES.c.role, _ROLES.c.organization_id)
@@ -84,21 +52,21 @@ class MessageGate:
     def __init__(self, dialect: Dialect) -> None:
         record = insert_unless_present(_SEEN, ["platform", "key"], dialect.name).values(
             platform=bindparam("platform"), key=bindparam("key"), seen_at=bindparam("seen_at"))
-        self._record = _DriverStatement.of(record, dialect)
-        self._seen_at = _SEEN.c.seen_at.type.dialect_impl(dialect).bind_processor(dialect)
-        self._speaker = {name: _DriverStatement.of(_speaker_query(column), dialect)
+        self._record = DriverStatement.of(record, dialect)
+        self._seen_at = bind_converter(_SEEN.c.seen_at, dialect)
+        self._speaker = {name: DriverStatement.of(_speaker_query(column), dialect)
                          for name, column in ACCOUNT_COLUMNS.items()}
 
     def record(self, tx: LazyTransaction, platform: str, key: str, at: datetime) -> bool:
         """Store the message's key; False when it was already there (a retry, or another worker has it)."""
-        seen_at = self._seen_at(at) if self._seen_at is not None else at
         # the changed-row count, not RETURNING: one step of the statement, one less hand-back of the GIL
-        return self._record.count(tx, {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": seen_at}) == 1
+        return tx.changed(self._record, {"platform": platform, "key": key[:KEY_LENGTH],
+                                         "seen_at": self._seen_at(at)}) == 1
 
     def speaker(self, tx: LazyTransaction, platform: str, user_id: str) -> Speaker | None:
         """The active member with this account on this platform, with their roles (one row per role)."""
         for account in PLATFORM_ACCOUNTS.get(platform, ()):
-            rows = self._speaker[account].run(tx, {"user_id": user_id, "platform": platform, "active": ACTIVE})
+            rows = tx.rows(self._speaker[account], {"user_id": user_id, "platform": platform, "active": ACTIVE})
             if rows:
                 member_id, name, org_id, last_platform, pending, *_ = rows[0]
                 return Speaker(member_id, name, org_id, last_platform,

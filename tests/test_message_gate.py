@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from storage.db import make_engine, make_session_factory, transaction
+from storage.driver_sql import DriverStatement, bind_converter
 from storage.lazy_transaction import LazyTransaction
-from storage.message_gate import KEY_LENGTH, PRUNE_BATCH, MessageGate, _DriverStatement, prune_seen
+from storage.message_gate import KEY_LENGTH, PRUNE_BATCH, MessageGate, prune_seen
 from storage.models import AuditLog, ConversationState, Member, ProcessedMessage, Role
 
 AT = datetime(2026, 11, 24, 1, 2, 3, 456789, tzinfo=UTC)
@@ -148,13 +149,13 @@ def test_a_new_transaction_after_a_rollback_keeps_only_its_own_writes(db):
 
 def test_driver_errors_surface_as_sqlalchemy_classes(db):
     engine, sessions, _gate = db
-    insert = _DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
-    seen_at = ProcessedMessage.__table__.c.seen_at.type.dialect_impl(engine.dialect).bind_processor(engine.dialect)
-    row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT) if seen_at else AT}
+    insert = DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
+    seen_at = bind_converter(ProcessedMessage.__table__.c.seen_at, engine.dialect)
+    row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT)}
     tx = _begun(engine, sessions)
-    insert.run(tx, row)
+    tx.rows(insert, row)
     with pytest.raises(IntegrityError):  # the same primary key
-        insert.run(tx, {**row, "key": "b"})
+        tx.rows(insert, {**row, "key": "b"})
     tx.rollback()
     tx.close()
 
@@ -173,7 +174,7 @@ def test_prune_forgets_only_old_keys_in_batches(db):
     assert prune_seen(sessions, now) == 0
 
 
-def test_a_pruned_message_would_be_handled_again_only_after_the_window(db):
+def test_a_retry_within_the_week_is_still_recognised_after_pruning(db):
     """Within the week a retry is still recognised; that is what the retention must cover."""
     engine, sessions, gate = db
     now = datetime(2026, 11, 24, tzinfo=UTC)

@@ -1,0 +1,61 @@
+"""Statements run on the database driver's own cursor, for the few paths where SQLAlchemy's per-execution work costs
+more than the database does: every message's dedupe and speaker lookup (storage.message_gate) and the planner's
+bulk reads (reminders.state). Values come back as the driver's tuples, without SQLAlchemy's result processing.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Column
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A statement compiled once for one dialect, with its parameters put in the driver's form at execution."""
+
+    sql: str
+    bound: dict[str, Any]  # values bound inside the statement itself (an IN list, a literal)
+    order: tuple[str, ...] | None  # positional paramstyles (SQLite's qmark); None for named ones (psycopg)
+
+    @classmethod
+    def of(cls, statement, dialect: Dialect) -> DriverStatement:
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        return cls(compiled.string, compiled.params,
+                   tuple(compiled.positiontup) if compiled.positional else None)
+
+    def execute(self, cursor, values: dict[str, Any] | None = None) -> None:
+        params = {**self.bound, **values} if values else self.bound
+        cursor.execute(self.sql, [params[name] for name in self.order] if self.order is not None else params)
+
+
+def bind_converter(column: Column, dialect: Dialect) -> Callable[[Any], Any]:
+    """What the column's type does to a value before the driver sees it (e.g. a UTC time as SQLite text)."""
+    process = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return process if process is not None else (lambda value: value)
+
+
+def driver_error(err: Exception, statement: str, dialect: Dialect) -> DBAPIError:
+    """A driver's exception as SQLAlchemy's class for it (OperationalError, IntegrityError …), without parameters."""
+    return DBAPIError.instance(statement, None, err, dialect.loaded_dbapi.Error, hide_parameters=True,
+                               dialect=dialect)
+
+
+def begin_on_driver(driver: PoolProxiedConnection, dialect: Dialect) -> None:
+    """Begin a transaction on a pooled driver connection. PostgreSQL's driver begins one at the first statement.
+
+    SQLite: BEGIN IMMEDIATE, so a writer takes the lock at BEGIN and two writers queue on busy_timeout instead of
+    failing with "database is locked" when a read lock is upgraded mid-transaction. Sent on the driver, not through
+    SQLAlchemy's statement machinery, which costs more than the BEGIN itself, and every message begins one.
+    """
+    if dialect.name != "sqlite":
+        return
+    try:
+        driver.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as err:
+        raise driver_error(err, "BEGIN IMMEDIATE", dialect) from err
