@@ -162,7 +162,7 @@ class Router:
         if speaker.last_platform != incoming.platform and incoming.platform != "console":
             tx.connection.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
         ctx = Context(tx=tx, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
-                      services=self.services, now=self.services.clock().astimezone(self.services.settings.tz),
+                      services=self.services, now=seen_at.astimezone(self.services.settings.tz),
                       handlers=self.handlers)
         try:
             reply = self._dispatch(ctx, trace)

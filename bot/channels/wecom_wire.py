@@ -59,8 +59,8 @@ class _Children:
 def xml_fields(text: str | bytes) -> dict[str, str]:
     """The root's direct children as {tag: text}. DTDs and entities are refused (billion laughs, external entities).
 
-    expat with three callbacks, not an ElementTree: each callback request parses twice (envelope, then message), and the
-    tree costs twice as much for the same refusal of DTDs that defusedxml makes.
+    expat with three callbacks, not an ElementTree: each callback request parses twice (envelope, then message),
+    and a tree costs twice as much for the same refusal of DTDs that defusedxml makes.
     """
     children = _Children()
     parser = expat.ParserCreate()
