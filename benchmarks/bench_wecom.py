@@ -8,9 +8,20 @@ from __future__ import annotations
 import http.client
 import os
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks.loopback import CLIENTS, free_port, load, pct, start_gunicorn, stop, wecom_client, wecom_env
+from benchmarks.loopback import (
+    CLIENTS,
+    free_port,
+    load,
+    pct,
+    start_gunicorn,
+    stop,
+    tree_cpu_seconds,
+    wecom_client,
+    wecom_env,
+)
 from benchmarks.report import Figure
 
 PER_ROUND = int(os.environ.get("BENCH_WECOM_REQUESTS", "3000"))
@@ -40,6 +51,17 @@ def _requests(client, n: int) -> list[tuple[str, bytes]]:
     return out
 
 
+@dataclass
+class _Tally:
+    """One endpoint's closed-loop rounds added up."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failed: int = 0
+    requests: int = 0
+    cpu: float = 0.0  # server CPU seconds (all gunicorn processes) during the rounds
+
+
 def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path) -> list[Figure]:
     port = free_port()
     proc = start_gunicorn(env, port, tmp / f"gunicorn-{workers}x{threads}.log", workers, threads)
@@ -48,18 +70,20 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path)
         # warm-up: every worker thread connects to the database and loads what it lazily needs
         for _, path in endpoints:
             load(port, path, _requests(client, 400))
-        sat: dict[str, list] = {name: [0.0, [], 0, 0] for name, _ in endpoints}
+        sat = {name: _Tally() for name, _ in endpoints}
         for _ in range(ROUNDS):  # alternate, so both see the same machine conditions
             for name, path in endpoints:
                 reqs = _requests(client, PER_ROUND)
+                cpu_before = tree_cpu_seconds(proc.pid)
                 seconds, lat, bad = load(port, path, reqs)
-                r = sat[name]
-                r[0] += seconds
-                r[1].extend(lat)
-                r[2] += bad
-                r[3] += len(reqs)
-        full_tput = sat["full"][3] / sat["full"][0]
-        echo_tput = sat["echo"][3] / sat["echo"][0]
+                t = sat[name]
+                t.seconds += seconds
+                t.latencies.extend(lat)
+                t.failed += bad
+                t.requests += len(reqs)
+                t.cpu += tree_cpu_seconds(proc.pid) - cpu_before
+        full, echo = sat["full"], sat["echo"]
+        full_tput, echo_tput = full.requests / full.seconds, echo.requests / echo.seconds
         # below saturation: both endpoints offered the same steady load, half of what the full path can take
         rate = round(full_tput / 2)
         paced = {name: load(port, path, _requests(client, max(rate * PACED_SECONDS, CLIENTS)), rate=rate)
@@ -73,20 +97,21 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path)
         stop(proc)
 
     setup = f"gunicorn gthread {workers} worker{'s' if workers > 1 else ''} × {threads} threads"
-    full, echo = sat["full"], sat["echo"]
     ms = 1000
     return [
         Figure(f"[{setup}] full callback 帮助 throughput, {CLIENTS} clients closed loop", full_tput, "req/s",
                echo_tput, "bare decrypt-and-echo", "≥ 0.60× of echo"),
-        Figure(f"[{setup}] p50 latency at saturation", pct(full[1], 50) * ms, "ms", pct(echo[1], 50) * ms,
-               "echo"),
-        Figure(f"[{setup}] p99 latency at saturation", pct(full[1], 99) * ms, "ms", pct(echo[1], 99) * ms,
-               "echo", "≤ 50 ms"),
+        Figure(f"[{setup}] server CPU per request at saturation (gunicorn workers)", full.cpu / full.requests * ms,
+               "ms", echo.cpu / echo.requests * ms, "echo"),
+        Figure(f"[{setup}] p50 latency at saturation", pct(full.latencies, 50) * ms, "ms",
+               pct(echo.latencies, 50) * ms, "echo"),
+        Figure(f"[{setup}] p99 latency at saturation", pct(full.latencies, 99) * ms, "ms",
+               pct(echo.latencies, 99) * ms, "echo", "≤ 50 ms"),
         Figure(f"[{setup}] p50 latency, {CLIENTS} clients offering {rate} req/s", pct(paced["full"][1], 50) * ms,
                "ms", pct(paced["echo"][1], 50) * ms, "echo"),
         Figure(f"[{setup}] p99 latency, {CLIENTS} clients offering {rate} req/s", pct(paced["full"][1], 99) * ms,
                "ms", pct(paced["echo"][1], 99) * ms, "echo", "≤ 50 ms"),
-        Figure(f"[{setup}] failed or empty responses", float(full[2] + echo[2] + paced["full"][2]
+        Figure(f"[{setup}] failed or empty responses", float(full.failed + echo.failed + paced["full"][2]
                                                               + paced["echo"][2]), "requests", target="0"),
     ]
 
