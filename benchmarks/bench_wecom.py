@@ -1,7 +1,13 @@
 """The WeCom callback under gunicorn on loopback: the full path for 帮助 vs a bare decrypt-and-echo, same server.
 
-32 concurrent keep-alive clients, every request a distinct, properly encrypted WeCom message (encrypted before the
-clock starts). The two endpoints alternate in rounds so both see the same machine conditions.
+Served as `zhibu serve` deploys it: gunicorn's workers × threads from bot.serve.gunicorn_options for the database,
+on SQLite and then on a throwaway PostgreSQL cluster (whose CPU, on the same cores, counts as the server's).
+32 keep-alive clients, spread evenly over the workers (nginx in front opens a connection per request, so no worker
+keeps a share of clients), the same connections for both endpoints; every request a distinct, properly encrypted
+WeCom message, encrypted before the clock starts. The two endpoints alternate in rounds so both see the same machine
+conditions.
+
+BENCH_WECOM_CONFIGS (default "sqlite,postgres") picks the setups; "sqlite:1x4" forces workers × threads.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from benchmarks.loopback import (
     free_port,
     load,
     pct,
+    spread_connections,
     start_gunicorn,
     stop,
     tree_cpu_seconds,
@@ -23,12 +30,12 @@ from benchmarks.loopback import (
     wecom_env,
 )
 from benchmarks.report import Figure
+from bot.serve import gunicorn_options
 
 PER_ROUND = int(os.environ.get("BENCH_WECOM_REQUESTS", "3000"))
 ROUNDS = 3  # alternating rounds: the machine's speed drifts, and both endpoints should see the same drift
 PACED_SECONDS = 5
-# gunicorn workers x threads: one process is the SQLite deployment (one writer); two use both cores
-CONFIGS = os.environ.get("BENCH_WECOM_CONFIGS", "1x4,2x4").split(",")
+CONFIGS = os.environ.get("BENCH_WECOM_CONFIGS", "sqlite,postgres").split(",")
 USERS = ["demo-shuji", "demo-zuzhi", "demo-dangyuan", "demo-yubei", "demo-shuji2", "demo-dangwei"]
 
 
@@ -59,34 +66,40 @@ class _Tally:
     latencies: list[float] = field(default_factory=list)
     failed: int = 0
     requests: int = 0
-    cpu: float = 0.0  # server CPU seconds (all gunicorn processes) during the rounds
+    cpu: float = 0.0  # server CPU seconds (all gunicorn processes, and PostgreSQL's) during the rounds
 
 
-def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path) -> list[Figure]:
+def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path, database: str,
+             db_pid: int | None) -> list[Figure]:
+    def server_cpu() -> float:
+        return tree_cpu_seconds(proc.pid) + (tree_cpu_seconds(db_pid) if db_pid else 0.0)
+
     port = free_port()
-    proc = start_gunicorn(env, port, tmp / f"gunicorn-{workers}x{threads}.log", workers, threads)
+    proc = start_gunicorn(env, port, tmp / f"gunicorn-{database}-{workers}x{threads}.log", workers, threads)
     endpoints = (("echo", "/bench/echo"), ("full", "/wecom/callback"))
     try:
+        conns = spread_connections(port, CLIENTS, workers)
         # warm-up: every worker thread connects to the database and loads what it lazily needs
         for _, path in endpoints:
-            load(port, path, _requests(client, 400))
+            load(port, path, _requests(client, 400), conns=conns)
         sat = {name: _Tally() for name, _ in endpoints}
         for _ in range(ROUNDS):  # alternate, so both see the same machine conditions
             for name, path in endpoints:
                 reqs = _requests(client, PER_ROUND)
-                cpu_before = tree_cpu_seconds(proc.pid)
-                seconds, lat, bad = load(port, path, reqs)
+                cpu_before = server_cpu()
+                seconds, lat, bad = load(port, path, reqs, conns=conns)
                 t = sat[name]
                 t.seconds += seconds
                 t.latencies.extend(lat)
                 t.failed += bad
                 t.requests += len(reqs)
-                t.cpu += tree_cpu_seconds(proc.pid) - cpu_before
+                t.cpu += server_cpu() - cpu_before
         full, echo = sat["full"], sat["echo"]
         full_tput, echo_tput = full.requests / full.seconds, echo.requests / echo.seconds
         # below saturation: both endpoints offered the same steady load, half of what the full path can take
         rate = round(full_tput / 2)
-        paced = {name: load(port, path, _requests(client, max(rate * PACED_SECONDS, CLIENTS)), rate=rate)
+        paced = {name: load(port, path, _requests(client, max(rate * PACED_SECONDS, CLIENTS)), rate=rate,
+                            conns=conns)
                  for name, path in endpoints}
         # the full path really answered 帮助: open one reply as WeCom would
         query, body = client.encrypt_envelope(client.text_xml("demo-dangyuan", "帮助"))
@@ -96,12 +109,13 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path)
     finally:
         stop(proc)
 
-    setup = f"gunicorn gthread {workers} worker{'s' if workers > 1 else ''} × {threads} threads"
+    setup = f"{database}, gunicorn gthread {workers} worker{'s' if workers > 1 else ''} × {threads} threads"
     ms = 1000
     return [
         Figure(f"[{setup}] full callback 帮助 throughput, {CLIENTS} clients closed loop", full_tput, "req/s",
                echo_tput, "bare decrypt-and-echo", "≥ 0.60× of echo"),
-        Figure(f"[{setup}] server CPU per request at saturation (gunicorn workers)", full.cpu / full.requests * ms,
+        Figure(f"[{setup}] server CPU per request at saturation (gunicorn workers"
+               + (" + PostgreSQL)" if db_pid else ")"), full.cpu / full.requests * ms,
                "ms", echo.cpu / echo.requests * ms, "echo"),
         Figure(f"[{setup}] p50 latency at saturation", pct(full.latencies, 50) * ms, "ms",
                pct(echo.latencies, 50) * ms, "echo"),
@@ -116,14 +130,41 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path)
     ]
 
 
+def _setups() -> list[tuple[str, int, int]]:
+    """(database, workers, threads) for each BENCH_WECOM_CONFIGS entry: "sqlite", "postgres" or "sqlite:1x4"."""
+    out = []
+    for entry in CONFIGS:
+        database, _, forced = entry.strip().partition(":")
+        if forced:
+            workers, threads = (int(x) for x in forced.split("x"))
+        else:
+            options = gunicorn_options(database_url=f"{database}://")
+            workers, threads = options["workers"], options["threads"]
+        out.append((database, workers, threads))
+    return out
+
+
 def main() -> list[Figure]:
     client = wecom_client()
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        _prepare_db(url)
-        env = wecom_env(url)
-        for config in CONFIGS:
-            workers, threads = (int(x) for x in config.split("x"))
-            figures += _measure(client, env, workers, threads, Path(tmp))
+        for database, workers, threads in _setups():
+            if database == "sqlite":
+                url = f"sqlite:///{Path(tmp) / f'bench-{workers}x{threads}.db'}"
+                _prepare_db(url)
+                figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "SQLite", None)
+                continue
+            from tests.pg import Cluster, server_bin
+
+            if server_bin() is None:
+                print("   (no PostgreSQL server binaries: PostgreSQL run skipped)", flush=True)
+                continue
+            cluster = Cluster().start()
+            try:
+                url = cluster.create_db(f"bench_wecom_{workers}x{threads}")
+                _prepare_db(url)
+                postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+                figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "PostgreSQL", postmaster)
+            finally:
+                cluster.stop()
     return figures

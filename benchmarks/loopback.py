@@ -100,16 +100,45 @@ def post(port: int, path: str, req: Request, timeout: float = 10) -> tuple[int, 
         conn.close()
 
 
+def spread_connections(port: int, n: int, workers: int) -> list[http.client.HTTPConnection]:
+    """n keep-alive connections, as evenly spread over the gunicorn workers as n allows.
+
+    A worker keeps the connections it accepted; 32 clients connecting at once otherwise land mostly on whichever
+    worker was awake, and the run measures that one process. Asks benchmarks.wecom_app's /bench/worker which worker
+    holds each connection, and keeps opening until every worker has its share.
+    """
+    share = -(-n // workers)
+    held: dict[bytes, list[http.client.HTTPConnection]] = {}
+    extra: list[http.client.HTTPConnection] = []
+    for _ in range(n * 20):
+        if sum(len(c) for c in held.values()) == n:
+            break
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", "/bench/worker")
+        mine = held.setdefault(conn.getresponse().read(), [])
+        (mine if len(mine) < share else extra).append(conn)
+    for conn in extra:
+        conn.close()
+    spread = [conn for conns in held.values() for conn in conns]
+    if len(spread) < n or len(held) != workers:
+        raise RuntimeError(f"could not spread {n} connections over {workers} workers: {[len(c) for c in held.values()]}")
+    return spread
+
+
 def load(port: int, path: str, reqs: list[Request], rate: float | None = None, clients: int = CLIENTS,
-         answers: list[Answer | None] | None = None) -> tuple[float, list[float], int]:
+         answers: list[Answer | None] | None = None, conns: list[http.client.HTTPConnection] | None = None
+         ) -> tuple[float, list[float], int]:
     """(seconds, latencies, failures) for reqs spread over `clients` keep-alive connections.
 
     rate=None: closed loop, each client sends its next request as soon as the last is answered (saturation).
     rate=R: the clients together offer R requests/s on a fixed schedule (request i is due at i/R); latency counts
     from the scheduled moment, so a server falling behind is not hidden by the clients waiting for it.
     A failure is a connection error, a status other than 200, or an empty body. `answers`, when given (a list as
-    long as reqs), receives each request's Answer at its index.
+    long as reqs), receives each request's Answer at its index. `conns`, when given, are the connections to use
+    (one per client, left open); otherwise each client opens its own.
     """
+    if conns is not None:
+        clients = len(conns)
     latencies: list[float] = []
     failures = [0]
     lock = threading.Lock()
@@ -117,7 +146,7 @@ def load(port: int, path: str, reqs: list[Request], rate: float | None = None, c
     start = [0.0]
 
     def client(i: int):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = conns[i] if conns is not None else http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine, bad = [], 0
         barrier.wait()
         for index in range(i, len(reqs), clients):
@@ -138,13 +167,16 @@ def load(port: int, path: str, reqs: list[Request], rate: float | None = None, c
             except OSError:
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                if conns is not None:
+                    conns[i] = conn
             if status != 200 or not data:
                 bad += 1
             latency = time.perf_counter() - t0
             mine.append(latency)
             if answers is not None:
                 answers[index] = Answer(status, data, latency, sent - start[0])
-        conn.close()
+        if conns is None:
+            conn.close()
         with lock:
             latencies.extend(mine)
             failures[0] += bad

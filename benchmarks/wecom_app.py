@@ -5,6 +5,8 @@ callback (dedupe, identity, roles, routing, handler, database) is measured again
 """
 from __future__ import annotations
 
+import os
+
 from flask import Flask, Response, request
 from wechatpy.enterprise import create_reply, parse_message
 
@@ -30,5 +32,9 @@ def create() -> Flask:
         msg = parse_message(plain)
         xml = create_reply(msg.content, msg, render=True)
         return Response(crypto.encrypt_reply(xml, a["nonce"], a["timestamp"]).encode(), mimetype="application/xml")
+
+    @app.get("/bench/worker")
+    def worker():  # which gunicorn worker holds this keep-alive connection, to spread the clients evenly
+        return str(os.getpid())
 
     return app
