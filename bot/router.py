@@ -6,8 +6,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.exc import OperationalError
@@ -84,7 +85,7 @@ class Router:
         self.gate = MessageGate(self.engine.dialect)
         self.services = services
         # every message writes (its processed_messages row): on SQLite, writers queue here (storage.writer_lock)
-        self.writer = writer if writer is not None else nullcontext()
+        self.writer = writer
         self.handlers: tuple[Handler, ...] = ()  # a tuple: every message's Context shares it
         self.fallback: Handler | None = None
         self.pending: dict[str, PendingFunc] = {}
@@ -134,24 +135,32 @@ class Router:
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
         tx = LazyTransaction(self.engine, self.sessions)
+        platform, key = incoming.platform, incoming.message_id
         try:
-            # who is speaking is read before the write lock is taken. Every driver call lets go of the GIL, and the
-            # lock holder then waits for it back while other workers wait for the lock: the fewer calls inside, the
-            # shorter the queue. The speaker's ORM row, if a handler wants it, is read inside the transaction.
-            speaker = self.gate.speaker(tx, incoming.platform, incoming.user_id)
+            if self.writer is None:
+                # no write lock (PostgreSQL): the key and the speaker go together, one round trip with the BEGIN
+                tx.begin()
+                seen_at = self.services.clock()
+                new, speaker = self.gate.admit(tx, platform, key, incoming.user_id, seen_at)
+                return self._in_transaction(tx, new, speaker, seen_at, incoming, trace)
+            # SQLite: who is speaking is read before the write lock is taken. Every driver call lets go of the GIL,
+            # and the lock holder then waits for it back while other workers wait for the lock: the fewer calls
+            # inside, the shorter the queue. The speaker's ORM row, if a handler wants it, is read inside.
+            speaker = self.gate.speaker(tx, platform, incoming.user_id)
             with self.writer:
                 tx.begin()
-                return self._in_transaction(tx, speaker, incoming, trace)
+                seen_at = self.services.clock()
+                new = self.gate.record(tx, platform, key, seen_at)
+                return self._in_transaction(tx, new, speaker, seen_at, incoming, trace)
         except BaseException:
             tx.rollback()
             raise
         finally:
             tx.close()
 
-    def _in_transaction(self, tx: LazyTransaction, speaker: Speaker | None, incoming: Incoming, trace: dict
-                        ) -> tuple[Reply, list[Callable[[], None]]]:
-        seen_at = self.services.clock()
-        if not self.gate.record(tx, incoming.platform, incoming.message_id, seen_at):
+    def _in_transaction(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
+                        incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
+        if not new:
             tx.rollback()
             trace["outcome"] = "duplicate"
             return Reply.of_duplicate(), []

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +27,8 @@ class Runtime:
     sessions: sessionmaker[Session]
     services: Services
     router: Router
-    writer: AbstractContextManager  # SQLite's one-writer queue (storage.writer_lock), shared by all who write
+    writer: AbstractContextManager  # SQLite's one-writer queue (storage.writer_lock), shared by all who write;
+    # a no-op elsewhere
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -64,4 +65,4 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     writer = writer_lock_for(engine)
     router = Router(sessions, services, writer=writer)
     register_all(router)
-    return Runtime(settings, engine, sessions, services, router, writer)
+    return Runtime(settings, engine, sessions, services, router, writer if writer is not None else nullcontext())

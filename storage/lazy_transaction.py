@@ -7,6 +7,8 @@ transaction already begun; `commit` and `rollback` end it through the outermost 
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,6 +36,26 @@ class LazyTransaction:
     def changed(self, statement: DriverStatement, values: dict) -> int:
         """How many rows a driver statement changed."""
         return self._on_cursor(statement, values, lambda c: c.rowcount)
+
+    def together(self, work: list[tuple[DriverStatement, dict]]) -> list[tuple[int, list[tuple]]]:
+        """Each statement's (changed rows, returned rows). On PostgreSQL they go as one pipeline: one round trip,
+        the transaction's BEGIN included; elsewhere one after the other."""
+        cursors = [self.driver.cursor() for _ in work]
+
+        def run():
+            with self._pipeline():
+                for cursor, (statement, values) in zip(cursors, work, strict=True):
+                    statement.execute(cursor, values)
+            return [(c.rowcount, c.fetchall() if c.description is not None else []) for c in cursors]
+        try:
+            return self._on_driver(work[0][0].sql, run)
+        finally:
+            for cursor in cursors:
+                cursor.close()
+
+    def _pipeline(self):
+        pipeline = getattr(self.driver.driver_connection, "pipeline", None)  # psycopg's; sqlite3 has none
+        return pipeline() if pipeline is not None else nullcontext()
 
     def _on_cursor(self, statement: DriverStatement, values: dict, outcome):
         cursor = self.driver.cursor()

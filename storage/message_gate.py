@@ -60,19 +60,40 @@ class MessageGate:
     def record(self, tx: LazyTransaction, platform: str, key: str, at: datetime) -> bool:
         """Store the message's key; False when it was already there (a retry, or another worker has it)."""
         # the changed-row count, not RETURNING: one step of the statement, one less hand-back of the GIL
-        return tx.changed(self._record, {"platform": platform, "key": key[:KEY_LENGTH],
-                                         "seen_at": self._seen_at(at)}) == 1
+        return tx.changed(self._record, self._record_values(platform, key, at)) == 1
 
     def speaker(self, tx: LazyTransaction, platform: str, user_id: str) -> Speaker | None:
         """The active member with this account on this platform, with their roles (one row per role)."""
         for account in PLATFORM_ACCOUNTS.get(platform, ()):
-            rows = tx.rows(self._speaker[account], {"user_id": user_id, "platform": platform, "active": ACTIVE})
-            if rows:
-                member_id, name, org_id, last_platform, pending, *_ = rows[0]
-                return Speaker(member_id, name, org_id, last_platform,
-                               frozenset((role, org) for *_, role, org in rows if role is not None),
-                               pending is not None)
+            speaker = _speaker_of(tx.rows(self._speaker[account], self._speaker_values(platform, user_id)))
+            if speaker is not None:
+                return speaker
         return None
+
+    def admit(self, tx: LazyTransaction, platform: str, key: str, user_id: str, at: datetime
+              ) -> tuple[bool, Speaker | None]:
+        """`record` and `speaker` together: one round trip on PostgreSQL, where each costs one on its own."""
+        accounts = PLATFORM_ACCOUNTS.get(platform, ())
+        values = self._speaker_values(platform, user_id)
+        (changed, _), *found = tx.together([(self._record, self._record_values(platform, key, at)),
+                                            *((self._speaker[account], values) for account in accounts)])
+        speakers = (_speaker_of(rows) for _, rows in found)
+        return changed == 1, next((s for s in speakers if s is not None), None)
+
+    def _record_values(self, platform: str, key: str, at: datetime) -> dict:
+        return {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": self._seen_at(at)}
+
+    @staticmethod
+    def _speaker_values(platform: str, user_id: str) -> dict:
+        return {"user_id": user_id, "platform": platform, "active": ACTIVE}
+
+
+def _speaker_of(rows: list[tuple]) -> Speaker | None:
+    if not rows:
+        return None
+    member_id, name, org_id, last_platform, pending, *_ = rows[0]
+    return Speaker(member_id, name, org_id, last_platform,
+                   frozenset((role, org) for *_, role, org in rows if role is not None), pending is not None)
 
 
 def prune_seen(sessions: sessionmaker[Session], now: datetime, keep: timedelta = SEEN_RETENTION) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -44,9 +43,9 @@ class WriterLock:
             self._threads.release()
 
 
-def writer_lock_for(engine: Engine) -> AbstractContextManager:
-    """A WriterLock for a SQLite file; nothing for PostgreSQL (row locks) or an in-memory database."""
+def writer_lock_for(engine: Engine) -> WriterLock | None:
+    """A WriterLock for a SQLite file; None for PostgreSQL (row locks) or an in-memory database."""
     database = engine.url.database
     if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return nullcontext()
+        return None
     return WriterLock(Path(database + "-writer.lock"))

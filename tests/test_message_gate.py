@@ -93,6 +93,46 @@ def test_the_console_tries_the_wecom_account_then_the_dingtalk_one(db):
     tx.close()
 
 
+def test_admit_records_the_key_and_reads_the_speaker_in_one_go(db):
+    engine, sessions, gate = db
+    shuji = _member_id(sessions, "demo-shuji")
+    tx = _begun(engine, sessions)
+    new, speaker = gate.admit(tx, "wecom", "msg:admit", "demo-shuji", AT)
+    assert new is True and (speaker.id, speaker.name) == (shuji, "王建国") and ("书记", speaker.organization_id) in \
+        speaker.roles
+    again, same = gate.admit(tx, "wecom", "msg:admit", "demo-shuji", AT)  # the key again: seen, speaker still read
+    assert again is False and same == speaker
+    assert gate.admit(tx, "wecom", "msg:nobody", "nobody", AT) == (True, None)
+    tx.commit()
+    tx.close()
+    assert _count(sessions, ProcessedMessage, ProcessedMessage.key.in_(["msg:admit", "msg:nobody"])) == 2
+
+
+def test_admit_on_the_console_finds_a_dingtalk_account(db):
+    engine, sessions, gate = db
+    with transaction(sessions) as s:
+        s.scalars(select(Member).where(Member.wecom_userid == "demo-zuzhi")).one().dingtalk_userid = "ding-zuzhi"
+    tx = _begun(engine, sessions)
+    new, speaker = gate.admit(tx, "console", "c:1", "ding-zuzhi", AT)
+    assert new and speaker.name == "李红梅"
+    tx.rollback()
+    tx.close()
+    assert _count(sessions, ProcessedMessage, ProcessedMessage.key == "c:1") == 0  # rolled back with the rest
+
+
+def test_statements_sent_together_fail_as_one_sqlalchemy_error_and_roll_back(db):
+    engine, sessions, gate = db
+    insert = DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
+    seen_at = bind_converter(ProcessedMessage.__table__.c.seen_at, engine.dialect)
+    row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT)}
+    tx = _begun(engine, sessions)
+    with pytest.raises(IntegrityError):  # the second reuses the first's primary key
+        tx.together([(insert, row), (insert, {**row, "key": "b"})])
+    tx.rollback()
+    tx.close()
+    assert _count(sessions, ProcessedMessage, ProcessedMessage.id == 10**6) == 0
+
+
 def test_a_member_who_left_is_not_a_speaker(db):
     engine, sessions, gate = db
     with transaction(sessions) as s:
