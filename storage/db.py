@@ -1,17 +1,21 @@
 """Engine, sessions and migrations."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Insert, Table, create_engine, event, inspect
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.driver_sql import begin_on_driver
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# a pooled PostgreSQL connection idle longer than this is pinged before use (a restarted server dropped it)
+PING_AFTER_IDLE = 1.0
 
 
 def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
@@ -24,7 +28,33 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
         # every transaction opens with BEGIN IMMEDIATE (the driver itself is left in autocommit)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pool_pre_ping, only for connections that sat in the pool for PING_AFTER_IDLE.
+
+    The pre-ping costs every message two round trips (psycopg's BEGIN, then SELECT 1) for a check that matters only
+    after the server went away, which takes longer than a busy connection's moment back in the pool. A connection
+    that failed anyway is thrown away when it comes back (its reset fails), and the member is told to try again.
+    """
+    def returned(dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    def checkout(dbapi_connection, record, proxy) -> None:
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except engine.dialect.loaded_dbapi.Error as err:
+            raise DisconnectionError() from err  # the pool connects afresh and tries again
+
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", checkout)
 
 
 def _sqlite_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:
