@@ -37,6 +37,13 @@ def _count(sessions, model, *where) -> int:
         return s.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def _raw_insert(engine) -> tuple[DriverStatement, dict]:
+    """A driver INSERT of a message key, and one row for it with a fixed primary key (to collide on)."""
+    seen_at = bind_converter(ProcessedMessage.__table__.c.seen_at, engine.dialect)
+    return (DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect),
+            {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT)})
+
+
 def _member_id(sessions, account: str) -> int:
     with sessions() as s:
         return s.scalar(select(Member.id).where(Member.wecom_userid == account))
@@ -121,10 +128,8 @@ def test_admit_on_the_console_finds_a_dingtalk_account(db):
 
 
 def test_statements_sent_together_fail_as_one_sqlalchemy_error_and_roll_back(db):
-    engine, sessions, gate = db
-    insert = DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
-    seen_at = bind_converter(ProcessedMessage.__table__.c.seen_at, engine.dialect)
-    row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT)}
+    engine, sessions, _gate = db
+    insert, row = _raw_insert(engine)
     tx = _begun(engine, sessions)
     with pytest.raises(IntegrityError):  # the second reuses the first's primary key
         tx.together([(insert, row), (insert, {**row, "key": "b"})])
@@ -189,9 +194,7 @@ def test_a_new_transaction_after_a_rollback_keeps_only_its_own_writes(db):
 
 def test_driver_errors_surface_as_sqlalchemy_classes(db):
     engine, sessions, _gate = db
-    insert = DriverStatement.of(ProcessedMessage.__table__.insert(), engine.dialect)
-    seen_at = bind_converter(ProcessedMessage.__table__.c.seen_at, engine.dialect)
-    row = {"id": 10**6, "platform": "wecom", "key": "a", "seen_at": seen_at(AT)}
+    insert, row = _raw_insert(engine)
     tx = _begun(engine, sessions)
     tx.rows(insert, row)
     with pytest.raises(IntegrityError):  # the same primary key
