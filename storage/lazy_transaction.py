@@ -31,19 +31,20 @@ class LazyTransaction:
 
     def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
         """The rows a driver statement returns (none for one without RETURNING)."""
-        return self._on_cursor(statement, values, lambda c: c.fetchall() if c.description is not None else [])
+        return self.together([(statement, values)])[0][1]
 
     def changed(self, statement: DriverStatement, values: dict) -> int:
         """How many rows a driver statement changed."""
-        return self._on_cursor(statement, values, lambda c: c.rowcount)
+        return self.together([(statement, values)])[0][0]
 
     def together(self, work: list[tuple[DriverStatement, dict]]) -> list[tuple[int, list[tuple]]]:
-        """Each statement's (changed rows, returned rows). On PostgreSQL they go as one pipeline: one round trip,
+        """Each statement's (changed rows, returned rows). Several on PostgreSQL go as one pipeline: one round trip,
         the transaction's BEGIN included; elsewhere one after the other."""
         cursors = [self.driver.cursor() for _ in work]
+        pipelined = len(work) > 1 and self.dialect.name == "postgresql"
 
         def run():
-            with self._pipeline():
+            with self.driver.driver_connection.pipeline() if pipelined else nullcontext():
                 for cursor, (statement, values) in zip(cursors, work, strict=True):
                     statement.execute(cursor, values)
             return [(c.rowcount, c.fetchall() if c.description is not None else []) for c in cursors]
@@ -52,21 +53,6 @@ class LazyTransaction:
         finally:
             for cursor in cursors:
                 cursor.close()
-
-    def _pipeline(self):
-        pipeline = getattr(self.driver.driver_connection, "pipeline", None)  # psycopg's; sqlite3 has none
-        return pipeline() if pipeline is not None else nullcontext()
-
-    def _on_cursor(self, statement: DriverStatement, values: dict, outcome):
-        cursor = self.driver.cursor()
-
-        def run():
-            statement.execute(cursor, values)
-            return outcome(cursor)
-        try:
-            return self._on_driver(statement.sql, run)
-        finally:
-            cursor.close()
 
     @property
     def connection(self) -> Connection:
