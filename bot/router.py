@@ -6,7 +6,6 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +20,7 @@ from bot.roles import Predicate, RoleSet, any_member
 from storage.lazy_transaction import LazyTransaction
 from storage.message_gate import MessageGate, Speaker
 from storage.models import ConversationState, Member
+from storage.writer_lock import WriterLock
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("zhibu.requests")
@@ -79,7 +79,7 @@ def not_registered_text(incoming: Incoming) -> str:
 
 class Router:
     def __init__(self, sessions: sessionmaker[Session], services: Services,
-                 writer: AbstractContextManager | None = None) -> None:
+                 writer: WriterLock | None = None) -> None:
         self.sessions = sessions
         self.engine = sessions.kw["bind"]
         self.gate = MessageGate(self.engine.dialect)

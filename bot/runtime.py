@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,7 +17,7 @@ from bot.router import Router
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import utcnow
-from storage.writer_lock import writer_lock_for
+from storage.writer_lock import WriterLock, writer_lock_for
 
 
 @dataclass
@@ -27,13 +27,12 @@ class Runtime:
     sessions: sessionmaker[Session]
     services: Services
     router: Router
-    writer: AbstractContextManager  # SQLite's one-writer queue (storage.writer_lock), shared by all who write;
-    # a no-op elsewhere
+    writer: WriterLock | None  # SQLite's one-writer queue (storage.writer_lock), shared by all who write
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work (storage.db.transaction), queued behind the other writers on SQLite."""
-        with self.writer, transaction(self.sessions) as session:
+        with self.writer or nullcontext(), transaction(self.sessions) as session:
             yield session
 
     def close(self) -> None:
@@ -65,4 +64,4 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     writer = writer_lock_for(engine)
     router = Router(sessions, services, writer=writer)
     register_all(router)
-    return Runtime(settings, engine, sessions, services, router, writer if writer is not None else nullcontext())
+    return Runtime(settings, engine, sessions, services, router, writer)

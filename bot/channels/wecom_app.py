@@ -7,7 +7,6 @@ from flask import Flask
 
 from bot.channels.wecom import WecomCallback
 from bot.runtime import Runtime
-from storage.writer_lock import WriterLock
 
 # on PostgreSQL handlers run side by side; sized above a worker's threads
 ROUTING_THREADS = 32
@@ -20,7 +19,7 @@ def register_wecom(app: Flask, runtime: Runtime) -> WecomCallback:
     # On a SQLite file every message's transaction takes the one write lock, so messages are handled one at a time
     # whatever the thread count. One routing thread takes them in arrival order; several would queue on the lock,
     # and waking each in turn costs more thread switches than the messages' own work.
-    routing_threads = 1 if isinstance(runtime.writer, WriterLock) else ROUTING_THREADS
+    routing_threads = 1 if runtime.writer is not None else ROUTING_THREADS
     routing = ThreadPoolExecutor(max_workers=routing_threads, thread_name_prefix="wecom-router")
     background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="wecom-push")
     callback = WecomCallback(runtime.settings.wecom, runtime.router, runtime.services.pushers.get("wecom"), routing,
