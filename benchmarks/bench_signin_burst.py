@@ -20,9 +20,9 @@ from benchmarks.loopback import (
     free_port,
     load,
     pct,
+    server_cpu_seconds,
     start_gunicorn,
     stop,
-    tree_cpu_seconds,
     wecom_client,
     wecom_env,
 )
@@ -56,12 +56,12 @@ def _run(url: str, name: str, tmp: Path, db_pid: int | None = None) -> list[Figu
         reqs = burst_requests(client, uids, code)
         rate = len(reqs) / SECONDS
         echo: list[Answer | None] = [None] * len(reqs)
-        cpu0 = _server_cpu(proc.pid, db_pid)
+        cpu0 = server_cpu_seconds(proc.pid, db_pid)
         echo_s, echo_lat, echo_bad = load(port, "/bench/echo", reqs, rate=rate, clients=CLIENTS, answers=echo)
-        cpu1, mine1 = _server_cpu(proc.pid, db_pid), time.process_time()
+        cpu1, mine1 = server_cpu_seconds(proc.pid, db_pid), time.process_time()
         full: list[Answer | None] = [None] * len(reqs)
         full_s, full_lat, _ = load(port, "/wecom/callback", reqs, rate=rate, clients=CLIENTS, answers=full)
-        cpu2, mine2 = _server_cpu(proc.pid, db_pid), time.process_time()
+        cpu2, mine2 = server_cpu_seconds(proc.pid, db_pid), time.process_time()
     finally:
         stop(proc)
         api.stop()
@@ -100,10 +100,6 @@ def _run(url: str, name: str, tmp: Path, db_pid: int | None = None) -> list[Figu
     ]
 
 
-def _server_cpu(gunicorn_pid: int, db_pid: int | None) -> float:
-    return tree_cpu_seconds(gunicorn_pid) + (tree_cpu_seconds(db_pid) if db_pid else 0.0)
-
-
 def main() -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,8 +113,7 @@ def main() -> list[Figure]:
                 return figures
             cluster = Cluster().start()
             try:
-                postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
-                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp), postmaster)
+                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp), cluster.postmaster_pid())
             finally:
                 cluster.stop()
     return figures

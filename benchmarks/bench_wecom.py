@@ -22,10 +22,10 @@ from benchmarks.loopback import (
     free_port,
     load,
     pct,
+    server_cpu_seconds,
     spread_connections,
     start_gunicorn,
     stop,
-    tree_cpu_seconds,
     wecom_client,
     wecom_env,
 )
@@ -71,9 +71,6 @@ class _Tally:
 
 def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path, database: str,
              db_pid: int | None) -> list[Figure]:
-    def server_cpu() -> float:
-        return tree_cpu_seconds(proc.pid) + (tree_cpu_seconds(db_pid) if db_pid else 0.0)
-
     port = free_port()
     proc = start_gunicorn(env, port, tmp / f"gunicorn-{database}-{workers}x{threads}.log", workers, threads)
     endpoints = (("echo", "/bench/echo"), ("full", "/wecom/callback"))
@@ -86,14 +83,14 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path,
         for _ in range(ROUNDS):  # alternate, so both see the same machine conditions
             for name, path in endpoints:
                 reqs = _requests(client, PER_ROUND)
-                cpu_before = server_cpu()
+                cpu_before = server_cpu_seconds(proc.pid, db_pid)
                 seconds, lat, bad = load(port, path, reqs, conns=conns)
                 t = sat[name]
                 t.seconds += seconds
                 t.latencies.extend(lat)
                 t.failed += bad
                 t.requests += len(reqs)
-                t.cpu += server_cpu() - cpu_before
+                t.cpu += server_cpu_seconds(proc.pid, db_pid) - cpu_before
         full, echo = sat["full"], sat["echo"]
         full_tput, echo_tput = full.requests / full.seconds, echo.requests / echo.seconds
         # below saturation: both endpoints offered the same steady load, half of what the full path can take
@@ -163,8 +160,8 @@ def main() -> list[Figure]:
             try:
                 url = cluster.create_db(f"bench_wecom_{workers}x{threads}")
                 _prepare_db(url)
-                postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
-                figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "PostgreSQL", postmaster)
+                figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "PostgreSQL",
+                                    cluster.postmaster_pid())
             finally:
                 cluster.stop()
     return figures

@@ -217,5 +217,10 @@ def tree_cpu_seconds(root_pid: int) -> float:
     return total
 
 
+def server_cpu_seconds(gunicorn_pid: int, db_pid: int | None = None) -> float:
+    """CPU used so far by gunicorn and its workers, plus the PostgreSQL server's processes when db_pid is given."""
+    return tree_cpu_seconds(gunicorn_pid) + (tree_cpu_seconds(db_pid) if db_pid else 0.0)
+
+
 def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1] if len(values) > 1 else values[0]

@@ -56,6 +56,10 @@ class Cluster:
                   "-w", "start")
         return self
 
+    def postmaster_pid(self) -> int:
+        """The server's main process: its backends are its children (benchmarks count their CPU)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
+
     def url(self, db: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{db}"
 
