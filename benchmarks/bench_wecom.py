@@ -26,6 +26,7 @@ from benchmarks.loopback import (
     spread_connections,
     start_gunicorn,
     stop,
+    tree_cpu_seconds,
     wecom_client,
     wecom_env,
 )
@@ -67,6 +68,7 @@ class _Tally:
     failed: int = 0
     requests: int = 0
     cpu: float = 0.0  # server CPU seconds (all gunicorn processes, and PostgreSQL's) during the rounds
+    db_cpu: float = 0.0  # PostgreSQL's part of it
 
 
 def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path, database: str,
@@ -84,6 +86,7 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path,
             for name, path in endpoints:
                 reqs = _requests(client, PER_ROUND)
                 cpu_before = server_cpu_seconds(proc.pid, db_pid)
+                db_before = tree_cpu_seconds(db_pid) if db_pid else 0.0
                 seconds, lat, bad = load(port, path, reqs, conns=conns)
                 t = sat[name]
                 t.seconds += seconds
@@ -91,6 +94,7 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path,
                 t.failed += bad
                 t.requests += len(reqs)
                 t.cpu += server_cpu_seconds(proc.pid, db_pid) - cpu_before
+                t.db_cpu += (tree_cpu_seconds(db_pid) - db_before) if db_pid else 0.0
         full, echo = sat["full"], sat["echo"]
         full_tput, echo_tput = full.requests / full.seconds, echo.requests / echo.seconds
         # below saturation: both endpoints offered the same steady load, half of what the full path can take
@@ -114,6 +118,8 @@ def _measure(client, env: dict[str, str], workers: int, threads: int, tmp: Path,
         Figure(f"[{setup}] server CPU per request at saturation (gunicorn workers"
                + (" + PostgreSQL)" if db_pid else ")"), full.cpu / full.requests * ms,
                "ms", echo.cpu / echo.requests * ms, "echo"),
+        *([Figure(f"[{setup}] of which PostgreSQL's processes", full.db_cpu / full.requests * ms, "ms",
+                  echo.db_cpu / echo.requests * ms, "echo")] if db_pid else []),
         Figure(f"[{setup}] p50 latency at saturation", pct(full.latencies, 50) * ms, "ms",
                pct(echo.latencies, 50) * ms, "echo"),
         Figure(f"[{setup}] p99 latency at saturation", pct(full.latencies, 99) * ms, "ms",

@@ -126,12 +126,61 @@ class Router:
         except Exception:
             log.exception("handler failed on a %s message", incoming.platform)
             trace["outcome"], reply = "error", Reply(text=FAILED)
-        if request_log.isEnabledFor(logging.INFO):
-            request_log.info(json.dumps({
-                "platform": incoming.platform, "user": user_hash(incoming.user_id), "handler": trace["handler"],
-                "latency_ms": round((time.perf_counter() - started) * 1000, 1), "outcome": trace["outcome"],
-            }, ensure_ascii=False))
+        _log_request(incoming, trace, started)
         return reply, after
+
+    def process_batch(self, incomings: list[Incoming]) -> list[tuple[Reply, list[Callable[[], None]]]]:
+        """`process` for messages that queued up together: the replies to a prefix of them, in order (at least one).
+
+        The prefix is one platform's messages from distinct members. They are handled in one transaction whose
+        keys and speakers are one statement each, so BEGIN, COMMIT, the write lock, the pooled connection and the
+        lookups are paid once per batch, not per message. If any message fails (bad input, an error, a busy
+        database), the whole transaction is rolled back and the messages are handled again each on its own, which
+        gives each its own outcome as `process` would. Never raises.
+        """
+        batch = _distinct_prefix(incomings)
+        if len(batch) == 1:
+            return [self.process(batch[0])]
+        started = time.perf_counter()
+        platform = batch[0].platform
+        keys = [incoming.message_id for incoming in batch]
+        traces = [{"handler": None, "outcome": "ok"} for _ in batch]
+        tx = LazyTransaction(self.engine, self.sessions)
+        try:
+            if self.writer is None:
+                tx.begin()
+                seen_at = self.services.clock()
+                new, speakers = self.gate.admit_many(tx, platform, [(i.message_id, i.user_id) for i in batch],
+                                                     seen_at)
+                answered = self._answer_all(tx, batch, new, speakers, seen_at, traces)
+            else:
+                # as in _transact: the speakers are read before the write lock
+                speakers = self.gate.speakers(tx, platform, [incoming.user_id for incoming in batch])
+                with self.writer:
+                    tx.begin()
+                    seen_at = self.services.clock()
+                    new = self.gate.record_many(tx, platform, keys, seen_at)
+                    answered = self._answer_all(tx, batch, new, speakers, seen_at, traces)
+        except Exception:
+            tx.rollback()
+            tx.close()
+            return [self.process(incoming) for incoming in batch]
+        except BaseException:
+            tx.rollback()
+            tx.close()
+            raise
+        tx.close()
+        for incoming, trace in zip(batch, traces, strict=True):
+            _log_request(incoming, trace, started)
+        return answered
+
+    def _answer_all(self, tx: LazyTransaction, batch: list[Incoming], new: set[str], speakers: dict[str, Speaker],
+                    seen_at: datetime, traces: list[dict]) -> list[tuple[Reply, list[Callable[[], None]]]]:
+        """Every message of a batch answered in its transaction, then the commit (which may raise)."""
+        answered = [self._answer(tx, self.gate.is_new(incoming.message_id, new), speakers.get(incoming.user_id),
+                                 seen_at, incoming, trace) for incoming, trace in zip(batch, traces, strict=True)]
+        tx.commit()
+        return answered
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
         tx = LazyTransaction(self.engine, self.sessions)
@@ -160,23 +209,9 @@ class Router:
 
     def _in_transaction(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
                         incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        if not new:
-            tx.rollback()
-            trace["outcome"] = "duplicate"
-            return Reply.of_duplicate(), []
-        if speaker is None:
-            tx.commit()
-            trace["outcome"] = "not_registered"
-            return Reply(text=not_registered_text(incoming)), []
-        if speaker.last_platform != incoming.platform and incoming.platform != "console":
-            tx.connection.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
-        ctx = Context(tx=tx, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
-                      services=self.services, now=seen_at.astimezone(self.services.settings.tz),
-                      handlers=self.handlers)
+        """`_answer`, then the end of this one message's transaction."""
         try:
-            reply = self._dispatch(ctx, trace)
-            tx.commit()
-            return reply, ctx.deferred
+            reply, after = self._answer(tx, new, speaker, seen_at, incoming, trace)
         except UserError as err:
             trace["outcome"] = "refused"
             # bad input changes nothing but the record that the message was seen
@@ -185,6 +220,27 @@ class Router:
             self.gate.record(tx, incoming.platform, incoming.message_id, seen_at)
             tx.commit()
             return Reply(text=str(err)), []
+        if new:
+            tx.commit()
+        else:
+            tx.rollback()  # a duplicate wrote nothing
+        return reply, after
+
+    def _answer(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
+                incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
+        """The reply to an admitted message, inside a transaction its caller ends (UserError is raised through)."""
+        if not new:
+            trace["outcome"] = "duplicate"
+            return Reply.of_duplicate(), []
+        if speaker is None:
+            trace["outcome"] = "not_registered"
+            return Reply(text=not_registered_text(incoming)), []
+        if speaker.last_platform != incoming.platform and incoming.platform != "console":
+            tx.connection.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
+        ctx = Context(tx=tx, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
+                      services=self.services, now=seen_at.astimezone(self.services.settings.tz),
+                      handlers=self.handlers)
+        return self._dispatch(ctx, trace), ctx.deferred
 
     def _dispatch(self, ctx: Context, trace: dict) -> Reply:
         incoming, now = ctx.incoming, ctx.now
@@ -241,9 +297,31 @@ def run_after(actions: list[Callable[[], None]]) -> None:
             log.exception("a deferred push failed")
 
 
+def _log_request(incoming: Incoming, trace: dict, started: float) -> None:
+    if request_log.isEnabledFor(logging.INFO):
+        request_log.info(json.dumps({
+            "platform": incoming.platform, "user": user_hash(incoming.user_id), "handler": trace["handler"],
+            "latency_ms": round((time.perf_counter() - started) * 1000, 1), "outcome": trace["outcome"],
+        }, ensure_ascii=False))
+
+
 def user_hash(user_id: str) -> str:
     """Logs carry a short hash, never the account itself."""
     return hashlib.sha256(user_id.encode()).hexdigest()[:12]
+
+
+def _distinct_prefix(incomings: list[Incoming]) -> list[Incoming]:
+    """The leading messages of one platform with no member or key twice (a member's second message must see what
+    the first one did; a key twice is a re-send, found a duplicate only once the first is recorded)."""
+    users: set[str] = set()
+    keys: set[str] = set()
+    for n, incoming in enumerate(incomings):
+        if (incoming.platform != incomings[0].platform or incoming.user_id in users
+                or incoming.message_id in keys):
+            return incomings[:n]
+        users.add(incoming.user_id)
+        keys.add(incoming.message_id)
+    return incomings
 
 
 def _is_choice(text: str) -> bool:

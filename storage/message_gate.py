@@ -39,13 +39,17 @@ class Speaker:
     pending: bool  # a choice ("reply 1/2/3") is waiting for this member on this platform
 
 
-def _speaker_query(account):
-    return (select(_MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
+def _speaker_query(account, n: int | None = None):
+    """One user's rows (user_id); or, with n, the rows of n users (user_0 …), each led by the account it matched."""
+    lead = () if n is None else (account,)
+    match = (account == bindparam("user_id") if n is None
+             else account.in_([bindparam(f"user_{i}") for i in range(n)]))
+    return (select(*lead, _MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
                    _STATES.c.id, _ROLES.c.role, _ROLES.c.organization_id)
             .select_from(_MEMBERS.outerjoin(_ROLES, _ROLES.c.member_id == _MEMBERS.c.id)
                          .outerjoin(_STATES, (_STATES.c.member_id == _MEMBERS.c.id)
                                     & (_STATES.c.platform == bindparam("platform"))))
-            .where(account == bindparam("user_id"), _MEMBERS.c.status == bindparam("active")))
+            .where(match, _MEMBERS.c.status == bindparam("active")))
 
 
 class MessageGate:
@@ -56,6 +60,8 @@ class MessageGate:
         self._seen_at = bind_converter(_SEEN.c.seen_at, dialect)
         self._speaker = {name: DriverStatement.of(_speaker_query(column), dialect)
                          for name, column in ACCOUNT_COLUMNS.items()}
+        self._dialect = dialect
+        self._many: dict[tuple[str, int], DriverStatement] = {}  # the n-message forms, compiled on first use
 
     def record(self, tx: LazyTransaction, platform: str, key: str, at: datetime) -> bool:
         """Store the message's key; False when it was already there (a retry, or another worker has it)."""
@@ -80,6 +86,55 @@ class MessageGate:
         speakers = (_speaker_of(rows) for _, rows in found)
         return changed == 1, next((s for s in speakers if s is not None), None)
 
+    def admit_many(self, tx: LazyTransaction, platform: str, messages: list[tuple[str, str]], at: datetime
+                   ) -> tuple[set[str], dict[str, Speaker]]:
+        """`admit` for several messages (key, user id) of one platform with distinct keys, in one statement each
+        for the keys and the speakers: the keys not seen before, and the speakers found by user id."""
+        keys = [key[:KEY_LENGTH] for key, _ in messages]
+        users = list(dict.fromkeys(user for _, user in messages))
+        (_, new), *found = tx.together([(self._record_many(len(keys)), self._record_many_values(platform, keys, at)),
+                                        *self._speakers_work(platform, users)])
+        return {key for key, in new}, _speakers_of(rows for _, rows in found)
+
+    def speakers(self, tx: LazyTransaction, platform: str, user_ids: list[str]) -> dict[str, Speaker]:
+        """`speaker` for several users of one platform: the speakers found, by user id."""
+        users = list(dict.fromkeys(user_ids))
+        return _speakers_of(rows for _, rows in tx.together(self._speakers_work(platform, users)))
+
+    def record_many(self, tx: LazyTransaction, platform: str, keys: list[str], at: datetime) -> set[str]:
+        """`record` for several distinct keys: those not seen before."""
+        keys = [key[:KEY_LENGTH] for key in keys]
+        return {key for key, in tx.rows(self._record_many(len(keys)), self._record_many_values(platform, keys, at))}
+
+    def is_new(self, key: str, new_keys: set[str]) -> bool:
+        """Whether a message's key is among those `record_many` or `admit_many` found new."""
+        return key[:KEY_LENGTH] in new_keys
+
+    def _record_many(self, n: int) -> DriverStatement:
+        statement = self._many.get(("record", n))
+        if statement is None:
+            rows = [{"platform": bindparam("platform"), "key": bindparam(f"key_{i}"), "seen_at": bindparam("seen_at")}
+                    for i in range(n)]
+            statement = self._many[("record", n)] = DriverStatement.of(
+                insert_unless_present(_SEEN, ["platform", "key"], self._dialect.name).values(rows)
+                .returning(_SEEN.c.key), self._dialect)
+        return statement
+
+    def _record_many_values(self, platform: str, keys: list[str], at: datetime) -> dict:
+        return {"platform": platform, "seen_at": self._seen_at(at), **{f"key_{i}": k for i, k in enumerate(keys)}}
+
+    def _speakers_work(self, platform: str, users: list[str]) -> list[tuple[DriverStatement, dict]]:
+        """The speaker statements for these users, one per account column the platform is looked up in."""
+        values = {"platform": platform, "active": ACTIVE, **{f"user_{i}": u for i, u in enumerate(users)}}
+        work = []
+        for account in PLATFORM_ACCOUNTS.get(platform, ()):
+            statement = self._many.get((account, len(users)))
+            if statement is None:
+                statement = self._many[(account, len(users))] = DriverStatement.of(
+                    _speaker_query(ACCOUNT_COLUMNS[account], len(users)), self._dialect)
+            work.append((statement, values))
+        return work
+
     def _record_values(self, platform: str, key: str, at: datetime) -> dict:
         return {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": self._seen_at(at)}
 
@@ -94,6 +149,19 @@ def _speaker_of(rows: list[tuple]) -> Speaker | None:
     member_id, name, org_id, last_platform, pending, *_ = rows[0]
     return Speaker(member_id, name, org_id, last_platform,
                    frozenset((role, org) for *_, role, org in rows if role is not None), pending is not None)
+
+
+def _speakers_of(row_sets) -> dict[str, Speaker]:
+    """Speakers by user id, from the n-user queries' rows (account first), the first account column winning."""
+    by_user: dict[str, list[tuple]] = {}
+    found: dict[str, Speaker] = {}
+    for rows in row_sets:
+        by_user.clear()
+        for user, *row in rows:
+            by_user.setdefault(user, []).append(row)
+        for user, user_rows in by_user.items():
+            found.setdefault(user, _speaker_of(user_rows))
+    return found
 
 
 def prune_seen(sessions: sessionmaker[Session], now: datetime, keep: timedelta = SEEN_RETENTION) -> int:

@@ -127,6 +127,49 @@ def test_admit_on_the_console_finds_a_dingtalk_account(db):
     assert _count(sessions, ProcessedMessage, ProcessedMessage.key == "c:1") == 0  # rolled back with the rest
 
 
+def test_speakers_of_several_members_are_those_read_one_by_one(db):
+    engine, sessions, gate = db
+    shuji = _member_id(sessions, "demo-shuji")
+    with transaction(sessions) as s:
+        s.add(Role(member_id=shuji, organization_id=s.get(Member, shuji).organization_id, role="党费管理员"))
+        s.add(ConversationState(member_id=shuji, platform="wecom", kind="k", payload={}, expires_at=AT))
+    users = ["demo-dangyuan", "demo-shuji", "nobody", "demo-yubei", "demo-shuji2"]
+    tx = _begun(engine, sessions)
+    many = gate.speakers(tx, "wecom", users)
+    assert many == {u: gate.speaker(tx, "wecom", u) for u in users if u != "nobody"}
+    assert many["demo-shuji"].pending and {r for r, _ in many["demo-shuji"].roles} == {"书记", "党费管理员"}
+    tx.rollback()
+    tx.close()
+
+
+def test_several_keys_at_once_report_those_not_seen_before(db):
+    engine, sessions, gate = db
+    long_key = "x" * (KEY_LENGTH + 10)
+    tx = _begun(engine, sessions)
+    assert gate.record(tx, "wecom", "msg:old", AT)
+    new = gate.record_many(tx, "wecom", ["msg:old", "msg:a", long_key], AT)
+    assert not gate.is_new("msg:old", new) and gate.is_new("msg:a", new) and gate.is_new(long_key, new)
+    assert gate.record_many(tx, "dingtalk", ["msg:old"], AT) == {"msg:old"}  # keys are per platform
+    tx.commit()
+    tx.close()
+    assert _count(sessions, ProcessedMessage) == 4
+
+
+def test_admit_many_records_and_reads_together_on_the_console_too(db):
+    engine, sessions, gate = db
+    with transaction(sessions) as s:
+        s.scalars(select(Member).where(Member.wecom_userid == "demo-zuzhi")).one().dingtalk_userid = "ding-zuzhi"
+    tx = _begun(engine, sessions)
+    new, speakers = gate.admit_many(tx, "console", [("c:1", "ding-zuzhi"), ("c:2", "demo-shuji"), ("c:3", "x")], AT)
+    assert {k for k in ("c:1", "c:2", "c:3") if gate.is_new(k, new)} == {"c:1", "c:2", "c:3"}
+    assert {u: sp.name for u, sp in speakers.items()} == {"ding-zuzhi": "李红梅", "demo-shuji": "王建国"}
+    again, _ = gate.admit_many(tx, "console", [("c:1", "ding-zuzhi"), ("c:4", "x")], AT)
+    assert again == {"c:4"}
+    tx.rollback()
+    tx.close()
+    assert _count(sessions, ProcessedMessage) == 0
+
+
 def test_statements_sent_together_fail_as_one_sqlalchemy_error_and_roll_back(db):
     engine, sessions, _gate = db
     insert, row = _raw_insert(engine)

@@ -1,10 +1,11 @@
 """The WeCom callback: GET /wecom/callback verifies the URL, POST receives messages and answers passively.
 
 Verify → decrypt → parse → Incoming → Router (which dedupes through processed_messages) → encrypted passive reply.
-The router runs on the `routing` executor, so that a handler still running after HANDLER_TIMEOUT gets an empty 200
-(WeCom's "received, no reply") and its reply is pushed when ready. A reply over 2048 bytes is answered with its
-first part and the rest is pushed in order. Pushes (late replies, later parts, what handlers deferred) run on the
-`background` executor, never on the routing one: a slow WeCom API must not hold up the next message.
+The router runs on the `routing` queue's threads (bot.routing_queue), so that a handler still running after
+HANDLER_TIMEOUT gets an empty 200 (WeCom's "received, no reply") and its reply is pushed when ready. A reply over
+2048 bytes is answered with its first part and the rest is pushed in order. Pushes (late replies, later parts, what
+handlers deferred) run on the `background` executor, never on the routing threads: a slow WeCom API must not hold
+up the next message.
 """
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ from bot.channels.wecom_text import late_reply_text, reply_parts
 from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
-from bot.router import Router, run_after, user_hash
+from bot.router import run_after, user_hash
+from bot.routing_queue import RoutingQueue
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,10 @@ def _empty(status: int = 200) -> Response:
 class WecomCallback:
     """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
 
-    def __init__(self, settings: WecomSettings, router: Router, pusher: Pusher | None, routing: Executor,
+    def __init__(self, settings: WecomSettings, routing: RoutingQueue, pusher: Pusher | None,
                  background: Executor, *, tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
         self.settings = settings
         self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
-        self.router = router
         self.pusher = pusher
         self.routing = routing
         self.background = background
@@ -106,7 +107,7 @@ class WecomCallback:
 
     def _route(self, incoming: Incoming) -> Reply | None:
         """The router's reply, or None when it is still working after the timeout (it will be pushed then)."""
-        future = self.routing.submit(self.router.process, incoming)
+        future = self.routing.submit(incoming)
         try:
             reply, after = future.result(timeout=self.handler_timeout)
         except FutureTimeout:

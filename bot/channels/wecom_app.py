@@ -6,24 +6,24 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 
 from bot.channels.wecom import WecomCallback
+from bot.routing_queue import RoutingQueue
 from bot.runtime import Runtime
 
-# on PostgreSQL handlers run side by side; sized above a worker's threads
-ROUTING_THREADS = 32
+# One routing thread per worker process takes what has queued up as one batch (Router.process_batch). On a SQLite
+# file every transaction takes the one write lock anyway; on PostgreSQL a batch's keys and speakers are one round
+# trip for all of its messages. Several threads would split the batches and pay those costs per message again
+# (measured with `python -m benchmarks wecom`).
+ROUTING_THREADS = 1
 # pushes: late replies, the later parts of long ones, and what handlers deferred (each waits on the WeCom API)
 BACKGROUND_THREADS = 8
 
 
 def register_wecom(app: Flask, runtime: Runtime) -> WecomCallback:
     assert runtime.settings.wecom is not None
-    # On a SQLite file every message's transaction takes the one write lock, so messages are handled one at a time
-    # whatever the thread count. One routing thread takes them in arrival order; several would queue on the lock,
-    # and waking each in turn costs more thread switches than the messages' own work.
-    routing_threads = 1 if runtime.writer is not None else ROUTING_THREADS
-    routing = ThreadPoolExecutor(max_workers=routing_threads, thread_name_prefix="wecom-router")
+    routing = RoutingQueue(runtime.router.process_batch, ROUTING_THREADS, name="wecom-router")
     background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="wecom-push")
-    callback = WecomCallback(runtime.settings.wecom, runtime.router, runtime.services.pushers.get("wecom"), routing,
-                             background, tz=runtime.settings.tz)
+    callback = WecomCallback(runtime.settings.wecom, routing, runtime.services.pushers.get("wecom"), background,
+                             tz=runtime.settings.tz)
     app.register_blueprint(callback.blueprint())
     app.extensions["zhibu.wecom"] = callback
     return callback
