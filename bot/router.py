@@ -187,7 +187,7 @@ class Router:
         platform, key = incoming.platform, incoming.message_id
         try:
             if self.writer is None:
-                # no write lock (PostgreSQL): the key and the speaker go together, one round trip with the BEGIN
+                # no write lock (PostgreSQL): the key and the speaker in one statement (MessageGate.admit)
                 tx.begin()
                 seen_at = self.services.clock()
                 new, speaker = self.gate.admit(tx, platform, key, incoming.user_id, seen_at)

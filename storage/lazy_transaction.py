@@ -7,8 +7,6 @@ transaction already begun; `commit` and `rollback` end it through the outermost 
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,15 +36,13 @@ class LazyTransaction:
         return self.together([(statement, values)])[0][0]
 
     def together(self, work: list[tuple[DriverStatement, dict]]) -> list[tuple[int, list[tuple]]]:
-        """Each statement's (changed rows, returned rows). Several on PostgreSQL go as one pipeline: one round trip,
-        the transaction's BEGIN included; elsewhere one after the other."""
+        """Each statement's (changed rows, returned rows), run one after the other; a driver error is raised as
+        SQLAlchemy's class for it, naming the first statement."""
         cursors = [self.driver.cursor() for _ in work]
-        pipelined = len(work) > 1 and self.dialect.name == "postgresql"
 
         def run():
-            with self.driver.driver_connection.pipeline() if pipelined else nullcontext():
-                for cursor, (statement, values) in zip(cursors, work, strict=True):
-                    statement.execute(cursor, values)
+            for cursor, (statement, values) in zip(cursors, work, strict=True):
+                statement.execute(cursor, values)
             return [(c.rowcount, c.fetchall() if c.description is not None else []) for c in cursors]
         try:
             return self._on_driver(work[0][0].sql, run)

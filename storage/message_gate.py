@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, delete, func, select, true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,23 +78,33 @@ class MessageGate:
 
     def admit(self, tx: LazyTransaction, platform: str, key: str, user_id: str, at: datetime
               ) -> tuple[bool, Speaker | None]:
-        """`record` and `speaker` together: one round trip on PostgreSQL, where each costs one on its own."""
-        accounts = PLATFORM_ACCOUNTS.get(platform, ())
-        values = self._speaker_values(platform, user_id)
-        (changed, _), *found = tx.together([(self._record, self._record_values(platform, key, at)),
-                                            *((self._speaker[account], values) for account in accounts)])
-        speakers = (_speaker_of(rows) for _, rows in found)
-        return changed == 1, next((s for s in speakers if s is not None), None)
+        """`record` and `speaker` together (`admit_many` for one message)."""
+        new, speakers = self.admit_many(tx, platform, [(key, user_id)], at)
+        return self.is_new(key, new), speakers.get(user_id)
 
     def admit_many(self, tx: LazyTransaction, platform: str, messages: list[tuple[str, str]], at: datetime
                    ) -> tuple[set[str], dict[str, Speaker]]:
-        """`admit` for several messages (key, user id) of one platform with distinct keys, in one statement each
-        for the keys and the speakers: the keys not seen before, and the speakers found by user id."""
+        """`record` and `speaker` for several messages (key, user id) of one platform with distinct keys: the keys
+        not seen before, and the speakers found by user id.
+
+        On PostgreSQL the keys' INSERT rides in the speakers' SELECT as a CTE: psycopg's BEGIN, then one statement.
+        (A pipeline of the two would not save the BEGIN's round trip: psycopg syncs after it.)
+        """
         keys = [key[:KEY_LENGTH] for key, _ in messages]
         users = list(dict.fromkeys(user for _, user in messages))
-        (_, new), *found = tx.together([(self._record_many(len(keys)), self._record_many_values(platform, keys, at)),
-                                        *self._speakers_work(platform, users)])
-        return {key for key, in new}, _speakers_of(rows for _, rows in found)
+        record_values = self._record_many_values(platform, keys, at)
+        work = self._speakers_work(platform, users)
+        if self._dialect.name != "postgresql" or not work:
+            (_, new), *found = tx.together([(self._record_many(len(keys)), record_values), *work])
+            return {key for key, in new}, _speakers_of(rows for _, rows in found)
+        account = PLATFORM_ACCOUNTS[platform][0]
+        _, values = work[0]
+        combined = self._compiled(("admit", account, len(keys), len(users)), lambda: _admit_statement(
+            self._record_many_statement(len(keys)), _speaker_query(ACCOUNT_COLUMNS[account], len(users))))
+        (_, rows), *found = tx.together([(combined, {**record_values, **values}), *work[1:]])
+        new_keys = rows[0][0] or []
+        return set(new_keys), _speakers_of([[row[1:] for row in rows if row[1] is not None],
+                                            *(rows for _, rows in found)])
 
     def speakers(self, tx: LazyTransaction, platform: str, user_ids: list[str]) -> dict[str, Speaker]:
         """`speaker` for several users of one platform: the speakers found, by user id."""
@@ -110,15 +120,20 @@ class MessageGate:
         """Whether a message's key is among those `record_many` or `admit_many` found new."""
         return key[:KEY_LENGTH] in new_keys
 
-    def _record_many(self, n: int) -> DriverStatement:
-        statement = self._many.get(("record", n))
+    def _compiled(self, key: tuple, build) -> DriverStatement:
+        statement = self._many.get(key)
         if statement is None:
-            rows = [{"platform": bindparam("platform"), "key": bindparam(f"key_{i}"), "seen_at": bindparam("seen_at")}
-                    for i in range(n)]
-            statement = self._many[("record", n)] = DriverStatement.of(
-                insert_unless_present(_SEEN, ["platform", "key"], self._dialect.name).values(rows)
-                .returning(_SEEN.c.key), self._dialect)
+            statement = self._many[key] = DriverStatement.of(build(), self._dialect)
         return statement
+
+    def _record_many_statement(self, n: int):
+        rows = [{"platform": bindparam("platform"), "key": bindparam(f"key_{i}"), "seen_at": bindparam("seen_at")}
+                for i in range(n)]
+        return (insert_unless_present(_SEEN, ["platform", "key"], self._dialect.name).values(rows)
+                .returning(_SEEN.c.key))
+
+    def _record_many(self, n: int) -> DriverStatement:
+        return self._compiled(("record", n), lambda: self._record_many_statement(n))
 
     def _record_many_values(self, platform: str, keys: list[str], at: datetime) -> dict:
         return {"platform": platform, "seen_at": self._seen_at(at), **{f"key_{i}": k for i, k in enumerate(keys)}}
@@ -126,14 +141,9 @@ class MessageGate:
     def _speakers_work(self, platform: str, users: list[str]) -> list[tuple[DriverStatement, dict]]:
         """The speaker statements for these users, one per account column the platform is looked up in."""
         values = {"platform": platform, "active": ACTIVE, **{f"user_{i}": u for i, u in enumerate(users)}}
-        work = []
-        for account in PLATFORM_ACCOUNTS.get(platform, ()):
-            statement = self._many.get((account, len(users)))
-            if statement is None:
-                statement = self._many[(account, len(users))] = DriverStatement.of(
-                    _speaker_query(ACCOUNT_COLUMNS[account], len(users)), self._dialect)
-            work.append((statement, values))
-        return work
+        return [(self._compiled((account, len(users)),
+                                lambda a=account: _speaker_query(ACCOUNT_COLUMNS[a], len(users))), values)
+                for account in PLATFORM_ACCOUNTS.get(platform, ())]
 
     def _record_values(self, platform: str, key: str, at: datetime) -> dict:
         return {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": self._seen_at(at)}
@@ -149,6 +159,15 @@ def _speaker_of(rows: list[tuple]) -> Speaker | None:
     member_id, name, org_id, last_platform, pending, *_ = rows[0]
     return Speaker(member_id, name, org_id, last_platform,
                    frozenset((role, org) for *_, role, org in rows if role is not None), pending is not None)
+
+
+def _admit_statement(record, speakers):
+    """The INSERT of message keys as a CTE, its new keys as one array beside each speaker row (one row of NULL
+    speaker columns when no speaker was found): PostgreSQL's one-statement `admit_many`."""
+    new = record.cte("new")
+    seen = select(func.array_agg(new.c.key).label("new_keys")).subquery("seen")
+    who = speakers.set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL).subquery("who")
+    return select(seen.c.new_keys, *who.c).select_from(seen.outerjoin(who, true()))
 
 
 def _speakers_of(row_sets) -> dict[str, Speaker]:
