@@ -71,12 +71,17 @@ def test_a_long_key_is_cut_to_the_column(db):
     tx.close()
 
 
-def test_speaker_carries_roles_and_a_pending_choice(db):
-    engine, sessions, gate = db
+def _shuji_with_a_second_role_and_a_pending_choice(sessions) -> int:
     shuji = _member_id(sessions, "demo-shuji")
     with transaction(sessions) as s:
         s.add(Role(member_id=shuji, organization_id=s.get(Member, shuji).organization_id, role="党费管理员"))
         s.add(ConversationState(member_id=shuji, platform="wecom", kind="k", payload={}, expires_at=AT))
+    return shuji
+
+
+def test_speaker_carries_roles_and_a_pending_choice(db):
+    engine, sessions, gate = db
+    shuji = _shuji_with_a_second_role_and_a_pending_choice(sessions)
     tx = _begun(engine, sessions)
     speaker = gate.speaker(tx, "wecom", "demo-shuji")
     assert (speaker.id, speaker.name) == (shuji, "王建国")
@@ -129,10 +134,7 @@ def test_admit_on_the_console_finds_a_dingtalk_account(db):
 
 def test_speakers_of_several_members_are_those_read_one_by_one(db):
     engine, sessions, gate = db
-    shuji = _member_id(sessions, "demo-shuji")
-    with transaction(sessions) as s:
-        s.add(Role(member_id=shuji, organization_id=s.get(Member, shuji).organization_id, role="党费管理员"))
-        s.add(ConversationState(member_id=shuji, platform="wecom", kind="k", payload={}, expires_at=AT))
+    _shuji_with_a_second_role_and_a_pending_choice(sessions)
     users = ["demo-dangyuan", "demo-shuji", "nobody", "demo-yubei", "demo-shuji2"]
     tx = _begun(engine, sessions)
     many = gate.speakers(tx, "wecom", users)
