@@ -1,6 +1,8 @@
 """The knowledge base inside the bot: the router's fallback, the 1/2/3 choice, the fixed commands."""
 from __future__ import annotations
 
+from handlers.knowledge.index import KnowledgeBase
+
 
 def _kb(demo):
     return demo.services.extras["kb"].get()
@@ -12,11 +14,21 @@ def test_a_question_nobody_else_claims_is_answered_with_its_basis(say):
     assert "依据：《中国共产党党员教育管理工作条例》第二十五条" in reply
 
 
-def test_the_index_is_built_once_per_runtime(demo, say):
+def test_the_index_is_built_once_per_runtime(demo, say, monkeypatch):
+    loads = []
+    load = KnowledgeBase.load  # the real load, counted
+
+    def counted(cls, *args, **kwargs):
+        loads.append(1)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(KnowledgeBase, "load", classmethod(counted))
+    assert demo.services.extras["kb"]._kb is None  # nothing asked yet: start-up did not pay for it
     say("demo-dangyuan", "预备期多长")
+    assert len(loads) == 1
     first = _kb(demo)
     say("demo-dangyuan", "党费比例是多少")
-    assert _kb(demo) is first
+    assert _kb(demo) is first and len(loads) == 1
 
 
 def test_a_close_call_offers_three_and_the_number_picks_one(demo, say):
