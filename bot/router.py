@@ -5,7 +5,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -142,25 +143,14 @@ class Router:
         if len(batch) == 1:
             return [self.process(batch[0])]
         started = time.perf_counter()
-        platform = batch[0].platform
-        keys = [incoming.message_id for incoming in batch]
         traces = [{"handler": None, "outcome": "ok"} for _ in batch]
         tx = LazyTransaction(self.engine, self.sessions)
         try:
-            if self.writer is None:
-                tx.begin()
-                seen_at = self.services.clock()
-                new, speakers = self.gate.admit_many(tx, platform, [(i.message_id, i.user_id) for i in batch],
-                                                     seen_at)
-                answered = self._answer_all(tx, batch, new, speakers, seen_at, traces)
-            else:
-                # as in _transact: the speakers are read before the write lock
-                speakers = self.gate.speakers(tx, platform, [incoming.user_id for incoming in batch])
-                with self.writer:
-                    tx.begin()
-                    seen_at = self.services.clock()
-                    new = self.gate.record_many(tx, platform, keys, seen_at)
-                    answered = self._answer_all(tx, batch, new, speakers, seen_at, traces)
+            with self._admitted(tx, batch) as (new, speakers, seen_at):
+                answered = [self._answer(tx, self.gate.is_new(incoming.message_id, new),
+                                         speakers.get(incoming.user_id), seen_at, incoming, trace)
+                            for incoming, trace in zip(batch, traces, strict=True)]
+                tx.commit()
         except Exception:
             tx.rollback()
             tx.close()
@@ -174,38 +164,38 @@ class Router:
             _log_request(incoming, trace, started)
         return answered
 
-    def _answer_all(self, tx: LazyTransaction, batch: list[Incoming], new: set[str], speakers: dict[str, Speaker],
-                    seen_at: datetime, traces: list[dict]) -> list[tuple[Reply, list[Callable[[], None]]]]:
-        """Every message of a batch answered in its transaction, then the commit (which may raise)."""
-        answered = [self._answer(tx, self.gate.is_new(incoming.message_id, new), speakers.get(incoming.user_id),
-                                 seen_at, incoming, trace) for incoming, trace in zip(batch, traces, strict=True)]
-        tx.commit()
-        return answered
-
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
         tx = LazyTransaction(self.engine, self.sessions)
-        platform, key = incoming.platform, incoming.message_id
         try:
-            if self.writer is None:
-                # no write lock (PostgreSQL): the key and the speaker in one statement (MessageGate.admit)
-                tx.begin()
-                seen_at = self.services.clock()
-                new, speaker = self.gate.admit(tx, platform, key, incoming.user_id, seen_at)
-                return self._in_transaction(tx, new, speaker, seen_at, incoming, trace)
-            # SQLite: who is speaking is read before the write lock is taken. Every driver call lets go of the GIL,
-            # and the lock holder then waits for it back while other workers wait for the lock: the fewer calls
-            # inside, the shorter the queue. The speaker's ORM row, if a handler wants it, is read inside.
-            speaker = self.gate.speaker(tx, platform, incoming.user_id)
-            with self.writer:
-                tx.begin()
-                seen_at = self.services.clock()
-                new = self.gate.record(tx, platform, key, seen_at)
-                return self._in_transaction(tx, new, speaker, seen_at, incoming, trace)
+            with self._admitted(tx, [incoming]) as (new, speakers, seen_at):
+                return self._in_transaction(tx, self.gate.is_new(incoming.message_id, new),
+                                            speakers.get(incoming.user_id), seen_at, incoming, trace)
         except BaseException:
             tx.rollback()
             raise
         finally:
             tx.close()
+
+    @contextmanager
+    def _admitted(self, tx: LazyTransaction, batch: list[Incoming]
+                  ) -> Iterator[tuple[set[str], dict[str, Speaker], datetime]]:
+        """Begin `tx` with the messages' keys recorded: (the keys not seen before, the speakers by user id, the
+        time they were seen). Inside the write lock where there is one; the caller ends the transaction."""
+        platform = batch[0].platform
+        if self.writer is None:
+            # no write lock (PostgreSQL): the keys and the speakers in one statement (MessageGate.admit_many)
+            tx.begin()
+            seen_at = self.services.clock()
+            yield *self.gate.admit_many(tx, platform, [(i.message_id, i.user_id) for i in batch], seen_at), seen_at
+            return
+        # SQLite: who is speaking is read before the write lock is taken. Every driver call lets go of the GIL, and
+        # the lock holder then waits for it back while other workers wait for the lock: the fewer calls inside, the
+        # shorter the queue. The speaker's ORM row, if a handler wants it, is read inside.
+        speakers = self.gate.speakers(tx, platform, [incoming.user_id for incoming in batch])
+        with self.writer:
+            tx.begin()
+            seen_at = self.services.clock()
+            yield self.gate.record_many(tx, platform, [i.message_id for i in batch], seen_at), speakers, seen_at
 
     def _in_transaction(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
                         incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:

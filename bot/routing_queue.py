@@ -38,7 +38,7 @@ class RoutingQueue:
         self._start_lock = threading.Lock()
 
     def submit(self, incoming: Incoming) -> Future[Routed]:
-        """The router's (reply, deferred actions) for this message, when it is ready. The future never fails."""
+        """The router's (reply, deferred actions) for this message, when it is ready (Router.process_batch never raises)."""
         if self._started_in != os.getpid():
             self._start()
         future: Future[Routed] = Future()
@@ -47,8 +47,7 @@ class RoutingQueue:
 
     def shutdown(self) -> None:
         """Let the threads finish what is queued, then stop."""
-        for _ in range(self._threads):
-            self._queue.put(None)
+        _stop(self._queue, self._threads)
 
     def _start(self) -> None:
         with self._start_lock:
@@ -56,7 +55,7 @@ class RoutingQueue:
                 return
             # the threads hold the queue weakly, as ThreadPoolExecutor's do: once the app that made it is gone,
             # they stop instead of keeping its router, engine and connections alive
-            owner = weakref.ref(self, lambda _, q=self._queue, n=self._threads: [q.put(None) for _ in range(n)])
+            owner = weakref.ref(self, lambda _, q=self._queue, n=self._threads: _stop(q, n))
             for i in range(self._threads):
                 threading.Thread(target=_serve, args=(owner, self._queue), name=f"{self._name}-{i}",
                                  daemon=True).start()
@@ -93,6 +92,11 @@ def _serve(owner: weakref.ref[RoutingQueue], q: queue.SimpleQueue) -> None:
             stopping = _take_queued(q, waiting, routing._max_batch)
         waiting = routing._route(waiting)
         del routing
+
+
+def _stop(q: queue.SimpleQueue, threads: int) -> None:
+    for _ in range(threads):
+        q.put(None)  # each thread stops at the first None it takes
 
 
 def _take_queued(q: queue.SimpleQueue, waiting: list, limit: int) -> bool:

@@ -27,8 +27,8 @@ def gunicorn_options(bind: str = "127.0.0.1:8000", database_url: str = "") -> di
     else:
         # One worker per core, not gunicorn's 2 × cores + 1: the threads already cover the waits on the network and
         # the database, and each worker's routing thread handles what its threads have queued as one batch
-        # (bot.routing_queue), so fewer, fuller workers do less work per message. On 2 cores, 2 × 8 used 1.03 ms of
-        # CPU per WeCom message, 2 × 4 1.1-1.25 ms, 5 × 4 1.4-1.5 ms, 2 × 16 1.24 ms (`python -m benchmarks wecom`).
+        # (bot.routing_queue), so fewer, fuller workers do less work per message. Compare setups with
+        # BENCH_WECOM_CONFIGS=postgres:5x4,postgres:2x8 python -m benchmarks wecom
         workers, threads = min(max(cores, 2), 9), 8
     return {
         "bind": bind,

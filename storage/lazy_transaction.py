@@ -1,6 +1,6 @@
 """One transaction on one pooled connection, with SQLAlchemy's layers added only when someone asks for them.
 
-Most messages (帮助, 签到 …) need two driver statements and a commit (storage.message_gate). A SQLAlchemy Connection,
+Most messages (帮助, 签到 …) need one or two driver statements and a commit (storage.message_gate). A SQLAlchemy Connection,
 its transaction object and an ORM session would cost more than that database work, so they are built on demand:
 `connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join the
 transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
@@ -29,21 +29,17 @@ class LazyTransaction:
 
     def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
         """The rows a driver statement returns (none for one without RETURNING)."""
-        return self.together([(statement, values)])[0][1]
+        return self.together([(statement, values)])[0]
 
-    def changed(self, statement: DriverStatement, values: dict) -> int:
-        """How many rows a driver statement changed."""
-        return self.together([(statement, values)])[0][0]
-
-    def together(self, work: list[tuple[DriverStatement, dict]]) -> list[tuple[int, list[tuple]]]:
-        """Each statement's (changed rows, returned rows), run one after the other; a driver error is raised as
-        SQLAlchemy's class for it, naming the first statement."""
+    def together(self, work: list[tuple[DriverStatement, dict]]) -> list[list[tuple]]:
+        """Each statement's rows, run one after the other; a driver error is raised as SQLAlchemy's class for it,
+        naming the first statement."""
         cursors = [self.driver.cursor() for _ in work]
 
         def run():
             for cursor, (statement, values) in zip(cursors, work, strict=True):
                 statement.execute(cursor, values)
-            return [(c.rowcount, c.fetchall() if c.description is not None else []) for c in cursors]
+            return [c.fetchall() if c.description is not None else [] for c in cursors]
         try:
             return self._on_driver(work[0][0].sql, run)
         finally:

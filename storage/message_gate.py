@@ -1,7 +1,8 @@
 """What every message does before its handler runs: record its key (the dedupe) and read who sent it.
 
-Two statements, compiled once for the engine's dialect and run on the driver (storage.driver_sql) in the message's
-transaction (storage.lazy_transaction). On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session
+Two statements (one on PostgreSQL) for all the messages of a batch (bot.routing_queue), compiled once per batch size
+for the engine's dialect and run on the driver (storage.driver_sql) in the batch's transaction
+(storage.lazy_transaction). A single message is a batch of one. On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session
 work cost several times what the database does; a handler that needs the ORM opens a session on the same connection.
 """
 from __future__ import annotations
@@ -39,42 +40,29 @@ class Speaker:
     pending: bool  # a choice ("reply 1/2/3") is waiting for this member on this platform
 
 
-def _speaker_query(account, n: int | None = None):
-    """One user's rows (user_id); or, with n, the rows of n users (user_0 …), each led by the account it matched."""
-    lead = () if n is None else (account,)
-    match = (account == bindparam("user_id") if n is None
-             else account.in_([bindparam(f"user_{i}") for i in range(n)]))
-    return (select(*lead, _MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
+def _speaker_query(account, n: int):
+    """The rows of n users (user_0 …), one per role, each led by the account it matched."""
+    return (select(account, _MEMBERS.c.id, _MEMBERS.c.name, _MEMBERS.c.organization_id, _MEMBERS.c.last_platform,
                    _STATES.c.id, _ROLES.c.role, _ROLES.c.organization_id)
             .select_from(_MEMBERS.outerjoin(_ROLES, _ROLES.c.member_id == _MEMBERS.c.id)
                          .outerjoin(_STATES, (_STATES.c.member_id == _MEMBERS.c.id)
                                     & (_STATES.c.platform == bindparam("platform"))))
-            .where(match, _MEMBERS.c.status == bindparam("active")))
+            .where(account.in_([bindparam(f"user_{i}") for i in range(n)]), _MEMBERS.c.status == bindparam("active")))
 
 
 class MessageGate:
     def __init__(self, dialect: Dialect) -> None:
-        record = insert_unless_present(_SEEN, ["platform", "key"], dialect.name).values(
-            platform=bindparam("platform"), key=bindparam("key"), seen_at=bindparam("seen_at"))
-        self._record = DriverStatement.of(record, dialect)
-        self._seen_at = bind_converter(_SEEN.c.seen_at, dialect)
-        self._speaker = {name: DriverStatement.of(_speaker_query(column), dialect)
-                         for name, column in ACCOUNT_COLUMNS.items()}
         self._dialect = dialect
-        self._many: dict[tuple[str, int], DriverStatement] = {}  # the n-message forms, compiled on first use
+        self._seen_at = bind_converter(_SEEN.c.seen_at, dialect)
+        self._compiled_forms: dict[tuple, DriverStatement] = {}  # by statement and batch size, compiled on first use
 
     def record(self, tx: LazyTransaction, platform: str, key: str, at: datetime) -> bool:
         """Store the message's key; False when it was already there (a retry, or another worker has it)."""
-        # the changed-row count, not RETURNING: one step of the statement, one less hand-back of the GIL
-        return tx.changed(self._record, self._record_values(platform, key, at)) == 1
+        return self.is_new(key, self.record_many(tx, platform, [key], at))
 
     def speaker(self, tx: LazyTransaction, platform: str, user_id: str) -> Speaker | None:
-        """The active member with this account on this platform, with their roles (one row per role)."""
-        for account in PLATFORM_ACCOUNTS.get(platform, ()):
-            speaker = _speaker_of(tx.rows(self._speaker[account], self._speaker_values(platform, user_id)))
-            if speaker is not None:
-                return speaker
-        return None
+        """The active member with this account on this platform, with their roles."""
+        return self.speakers(tx, platform, [user_id]).get(user_id)
 
     def admit(self, tx: LazyTransaction, platform: str, key: str, user_id: str, at: datetime
               ) -> tuple[bool, Speaker | None]:
@@ -95,21 +83,21 @@ class MessageGate:
         record_values = self._record_many_values(platform, keys, at)
         work = self._speakers_work(platform, users)
         if self._dialect.name != "postgresql" or not work:
-            (_, new), *found = tx.together([(self._record_many(len(keys)), record_values), *work])
-            return {key for key, in new}, _speakers_of(rows for _, rows in found)
+            new, *found = tx.together([(self._record_many(len(keys)), record_values), *work])
+            return {key for key, in new}, _speakers_of(found)
         account = PLATFORM_ACCOUNTS[platform][0]
         _, values = work[0]
         combined = self._compiled(("admit", account, len(keys), len(users)), lambda: _admit_statement(
             self._record_many_statement(len(keys)), _speaker_query(ACCOUNT_COLUMNS[account], len(users))))
-        (_, rows), *found = tx.together([(combined, {**record_values, **values}), *work[1:]])
+        rows, *found = tx.together([(combined, {**record_values, **values}), *work[1:]])
         new_keys = rows[0][0] or []
         return set(new_keys), _speakers_of([[row[1:] for row in rows if row[1] is not None],
-                                            *(rows for _, rows in found)])
+                                            *found])
 
     def speakers(self, tx: LazyTransaction, platform: str, user_ids: list[str]) -> dict[str, Speaker]:
         """`speaker` for several users of one platform: the speakers found, by user id."""
-        users = list(dict.fromkeys(user_ids))
-        return _speakers_of(rows for _, rows in tx.together(self._speakers_work(platform, users)))
+        work = self._speakers_work(platform, list(dict.fromkeys(user_ids)))
+        return _speakers_of(tx.together(work)) if work else {}
 
     def record_many(self, tx: LazyTransaction, platform: str, keys: list[str], at: datetime) -> set[str]:
         """`record` for several distinct keys: those not seen before."""
@@ -121,9 +109,9 @@ class MessageGate:
         return key[:KEY_LENGTH] in new_keys
 
     def _compiled(self, key: tuple, build) -> DriverStatement:
-        statement = self._many.get(key)
+        statement = self._compiled_forms.get(key)
         if statement is None:
-            statement = self._many[key] = DriverStatement.of(build(), self._dialect)
+            statement = self._compiled_forms[key] = DriverStatement.of(build(), self._dialect)
         return statement
 
     def _record_many_statement(self, n: int):
@@ -145,17 +133,8 @@ class MessageGate:
                                 lambda a=account: _speaker_query(ACCOUNT_COLUMNS[a], len(users))), values)
                 for account in PLATFORM_ACCOUNTS.get(platform, ())]
 
-    def _record_values(self, platform: str, key: str, at: datetime) -> dict:
-        return {"platform": platform, "key": key[:KEY_LENGTH], "seen_at": self._seen_at(at)}
 
-    @staticmethod
-    def _speaker_values(platform: str, user_id: str) -> dict:
-        return {"user_id": user_id, "platform": platform, "active": ACTIVE}
-
-
-def _speaker_of(rows: list[tuple]) -> Speaker | None:
-    if not rows:
-        return None
+def _speaker_of(rows: list[tuple]) -> Speaker:
     member_id, name, org_id, last_platform, pending, *_ = rows[0]
     return Speaker(member_id, name, org_id, last_platform,
                    frozenset((role, org) for *_, role, org in rows if role is not None), pending is not None)
