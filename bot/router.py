@@ -41,7 +41,7 @@ _TAKE_PENDING = delete(_STATES).where(
 FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: 帮助's menu is cached per (handlers, roles)
 class Handler:
     name: str
     func: HandlerFunc

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.driver_sql import begin_on_driver
+from storage.driver_sql import begin_on_driver, in_transaction
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 # a pooled PostgreSQL connection idle longer than this is pinged before use (a restarted server dropped it)
@@ -25,11 +25,14 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
                                **kwargs)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_timeout_ms))
-        # every transaction opens with BEGIN IMMEDIATE (the driver itself is left in autocommit)
-        event.listen(engine, "begin", _sqlite_begin)
-        return engine
-    engine = create_engine(url, **kwargs)
-    _ping_when_idle(engine)
+    else:
+        engine = create_engine(url, **kwargs)
+        # psycopg would send its own BEGIN, and wait for it, before a transaction's first statement: in autocommit
+        # the BEGIN is ours to send, and storage.lazy_transaction sends it with that statement in one round trip
+        event.listen(engine, "connect", lambda conn, record: setattr(conn, "autocommit", True))
+        _ping_when_idle(engine)
+    # the driver is left in autocommit: every transaction opens with the BEGIN that begin_on_driver sends
+    event.listen(engine, "begin", _begin)
     return engine
 
 
@@ -67,9 +70,9 @@ def _sqlite_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:
     cur.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
+def _begin(conn: Connection) -> None:
     # a transaction begun on the driver (storage.lazy_transaction) is joined, not begun twice
-    if not conn.connection.driver_connection.in_transaction:
+    if not in_transaction(conn.connection.driver_connection, conn.dialect):
         begin_on_driver(conn.connection, conn.dialect)
 
 

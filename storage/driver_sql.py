@@ -4,7 +4,6 @@ bulk reads (reminders.state). Values come back as the driver's tuples, without S
 """
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +12,8 @@ from sqlalchemy import Column
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
+
+IDLE = 0  # libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE), without importing psycopg on SQLite
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,21 @@ def driver_error(err: Exception, statement: str, dialect: Dialect) -> DBAPIError
 
 
 def begin_on_driver(driver: PoolProxiedConnection, dialect: Dialect) -> None:
-    """Begin a transaction on a pooled driver connection. PostgreSQL's driver begins one at the first statement.
+    """Begin a transaction on a pooled driver connection, which both engines leave in autocommit (storage.db).
 
     SQLite: BEGIN IMMEDIATE, so a writer takes the lock at BEGIN and two writers queue on busy_timeout instead of
     failing with "database is locked" when a read lock is upgraded mid-transaction. Sent on the driver, not through
     SQLAlchemy's statement machinery, which costs more than the BEGIN itself, and every message begins one.
     """
-    if dialect.name != "sqlite":
-        return
+    statement = "BEGIN IMMEDIATE" if dialect.name == "sqlite" else "BEGIN"
     try:
-        driver.driver_connection.execute("BEGIN IMMEDIATE")
-    except sqlite3.Error as err:
-        raise driver_error(err, "BEGIN IMMEDIATE", dialect) from err
+        driver.driver_connection.execute(statement)
+    except dialect.loaded_dbapi.Error as err:
+        raise driver_error(err, statement, dialect) from err
+
+
+def in_transaction(driver_connection, dialect: Dialect) -> bool:
+    """Whether a transaction is open on this driver connection (sqlite3's or psycopg's)."""
+    if dialect.name == "sqlite":
+        return driver_connection.in_transaction
+    return driver_connection.info.transaction_status != IDLE

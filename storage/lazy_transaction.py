@@ -4,6 +4,9 @@ Most messages (帮助, 签到 …) need one or two driver statements and a commi
 its transaction object and an ORM session would cost more than that database work, so they are built on demand:
 `connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join the
 transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
+
+On PostgreSQL the BEGIN waits for the transaction's first driver statement and goes out with it in one round trip
+(psycopg's pipeline); psycopg left to itself would send BEGIN and wait for it first.
 """
 from __future__ import annotations
 
@@ -22,10 +25,14 @@ class LazyTransaction:
         self.driver = self._on_driver("connect", engine.raw_connection)
         self._connection: Connection | None = None
         self._session: Session | None = None
+        self._begin_pending = False
 
     def begin(self) -> None:
         """Begin the transaction (statements before it run on their own, as reads in autocommit)."""
-        begin_on_driver(self.driver, self.dialect)
+        if self.dialect.name == "postgresql":
+            self._begin_pending = True  # sent with the first statement
+        else:
+            begin_on_driver(self.driver, self.dialect)
 
     def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
         """The rows a driver statement returns (none for one without RETURNING)."""
@@ -37,8 +44,16 @@ class LazyTransaction:
         cursors = [self.driver.cursor() for _ in work]
 
         def run():
-            for cursor, (statement, values) in zip(cursors, work, strict=True):
-                statement.execute(cursor, values)
+            if self._begin_pending:
+                self._begin_pending = False
+                conn = self.driver.driver_connection
+                with conn.pipeline():  # one Sync, when the block ends: BEGIN and the statements in one round trip
+                    conn.execute("BEGIN")
+                    for cursor, (statement, values) in zip(cursors, work, strict=True):
+                        statement.execute(cursor, values)
+            else:
+                for cursor, (statement, values) in zip(cursors, work, strict=True):
+                    statement.execute(cursor, values)
             return [c.fetchall() if c.description is not None else [] for c in cursors]
         try:
             return self._on_driver(work[0][0].sql, run)
@@ -48,6 +63,9 @@ class LazyTransaction:
 
     @property
     def connection(self) -> Connection:
+        if self._begin_pending:  # SQLAlchemy's statements are not pipelined: the BEGIN goes first
+            self._begin_pending = False
+            begin_on_driver(self.driver, self.dialect)
         if self._connection is None:
             self._connection = Connection(self._engine, connection=self.driver)
         return self._connection
@@ -67,6 +85,7 @@ class LazyTransaction:
 
     def _end(self, how: str) -> None:
         """Through the outermost layer in use, then on the driver for what no layer ended (a no-op otherwise)."""
+        self._begin_pending = False  # nothing was sent: nothing to end
         layer = self._session if self._session is not None else self._connection
         if layer is not None:
             getattr(layer, how)()
