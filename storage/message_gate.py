@@ -75,8 +75,8 @@ class MessageGate:
         """`record` and `speaker` for several messages (key, user id) of one platform with distinct keys: the keys
         not seen before, and the speakers found by user id.
 
-        On PostgreSQL the keys' INSERT rides in the speakers' SELECT as a CTE: psycopg's BEGIN, then one statement.
-        (A pipeline of the two would not save the BEGIN's round trip: psycopg syncs after it.)
+        On PostgreSQL the keys' INSERT rides in the speakers' SELECT as a CTE: one statement, which goes out with
+        the transaction's BEGIN in one round trip (storage.lazy_transaction).
         """
         keys = [key[:KEY_LENGTH] for key, _ in messages]
         users = list(dict.fromkeys(user for _, user in messages))
