@@ -72,7 +72,7 @@ class RoutingQueue:
             return []
         for (_, future), result in zip(waiting, routed, strict=False):  # a prefix was routed
             future.set_result(result)
-        # the router may stop early (its time budget): the rest go into the next batch, ahead of newcomers
+        # the router takes a prefix (one platform, no member or key twice): the rest go first into the next batch
         return waiting[len(routed):]
 
 

@@ -221,6 +221,22 @@ def test_rollback_undoes_every_layer(db, layers):
     assert _count(sessions, AuditLog, AuditLog.action == "test") == 0
 
 
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_transaction_opened_by_the_orm_takes_the_later_driver_statements_in(db, end):
+    """The BEGIN goes out with the first statement, whichever layer sends it (on PostgreSQL the driver is in
+    autocommit: a statement sent outside the transaction would stay written after a rollback)."""
+    engine, sessions, gate = db
+    tx = _begun(engine, sessions)
+    tx.session.add(AuditLog(action="orm-first", actor="测试", at=AT))
+    tx.session.flush()
+    gate.record(tx, "wecom", "after-orm", AT)
+    getattr(tx, end)()
+    tx.close()
+    kept = 1 if end == "commit" else 0
+    assert _count(sessions, ProcessedMessage, ProcessedMessage.key == "after-orm") == kept
+    assert _count(sessions, AuditLog, AuditLog.action == "orm-first") == kept
+
+
 def test_a_new_transaction_after_a_rollback_keeps_only_its_own_writes(db):
     """The router's refused-input path: everything rolled back, then only the message's key recorded."""
     engine, sessions, gate = db
