@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import insert, select, update
 
+from benchmarks.postgres import postgres_cluster, socket_database
 from benchmarks.report import Figure
 from benchmarks.synthetic import populate
 from bot.push import PushResult
@@ -68,13 +69,7 @@ def main() -> list[Figure]:
     figures = []
     with tempfile.TemporaryDirectory() as tmp:
         figures.append(measure(f"sqlite:///{Path(tmp) / 'bench.db'}", "SQLite"))
-    from tests.pg import Cluster, server_bin
-
-    if server_bin() is None:
-        return figures
-    cluster = Cluster().start()
-    try:
-        figures.append(measure(cluster.create_db("bench_delivery"), "PostgreSQL"))
-    finally:
-        cluster.stop()
+    with postgres_cluster() as cluster:
+        if cluster is not None:
+            figures.append(measure(socket_database(cluster, "bench_delivery"), "PostgreSQL"))
     return figures

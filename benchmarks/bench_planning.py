@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
+from benchmarks.postgres import postgres_cluster, socket_database
 from benchmarks.report import Figure
 from reminders.planner import plan
 from storage.db import make_engine, make_session_factory, transaction, upgrade
@@ -175,15 +176,10 @@ def main() -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
         figures += measure(lambda n: f"sqlite:///{Path(tmp) / f'plan{n}.db'}", "SQLite")
-    from tests.pg import Cluster, server_bin
-
-    if server_bin() is not None:
-        cluster = Cluster().start()
-        try:
+    with postgres_cluster() as cluster:
+        if cluster is not None:
             # the worst day is measured on SQLite only, to keep one run of this benchmark near two minutes
-            figures += measure(lambda n: cluster.create_db(f"plan{n}"), "PostgreSQL", worst_day=False)
-        finally:
-            cluster.stop()
+            figures += measure(lambda n: socket_database(cluster, f"plan{n}"), "PostgreSQL", worst_day=False)
     return figures
 
 

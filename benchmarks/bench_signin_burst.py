@@ -26,6 +26,7 @@ from benchmarks.loopback import (
     wecom_client,
     wecom_env,
 )
+from benchmarks.postgres import postgres_cluster, socket_database
 from benchmarks.report import Figure
 from benchmarks.signin_load import burst_requests, fake_wecom_api, open_meeting, outcome, pushed_texts, seed_branch
 
@@ -106,14 +107,8 @@ def main() -> list[Figure]:
         if "sqlite" in DBS:
             figures += _run(f"sqlite:///{Path(tmp) / 'burst.db'}", "SQLite", Path(tmp))
         if "postgres" in DBS:
-            from tests.pg import Cluster, server_bin
-
-            if server_bin() is None:
-                print("   (no PostgreSQL server binaries: PostgreSQL run skipped)", flush=True)
-                return figures
-            cluster = Cluster().start()
-            try:
-                figures += _run(cluster.create_db("burst"), "PostgreSQL", Path(tmp), cluster.postmaster_pid())
-            finally:
-                cluster.stop()
+            with postgres_cluster() as cluster:
+                if cluster is not None:
+                    figures += _run(socket_database(cluster, "burst"), "PostgreSQL", Path(tmp),
+                                    cluster.postmaster_pid())
     return figures

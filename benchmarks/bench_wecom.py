@@ -1,7 +1,8 @@
 """The WeCom callback under gunicorn on loopback: the full path for 帮助 vs a bare decrypt-and-echo, same server.
 
 Served as `zhibu serve` deploys it: gunicorn's workers × threads from bot.serve.gunicorn_options for the database,
-on SQLite and then on a throwaway PostgreSQL cluster (whose CPU, on the same cores, counts as the server's).
+on SQLite and then on a throwaway PostgreSQL cluster reached through its Unix socket as deploy/README.md has
+the server connect (its CPU, on the same cores, counts as the server's).
 32 keep-alive clients, spread evenly over the workers (nginx in front opens a connection per request, so no worker
 keeps a share of clients), the same connections for both endpoints; every request a distinct, properly encrypted
 WeCom message, encrypted before the clock starts. The two endpoints alternate in rounds so both see the same machine
@@ -29,6 +30,7 @@ from benchmarks.loopback import (
     wecom_client,
     wecom_env,
 )
+from benchmarks.postgres import postgres_cluster, socket_database
 from benchmarks.report import Figure
 from bot.serve import gunicorn_options
 
@@ -159,17 +161,11 @@ def main() -> list[Figure]:
                 _prepare_db(url)
                 figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "SQLite", None)
                 continue
-            from tests.pg import Cluster, server_bin
-
-            if server_bin() is None:
-                print("   (no PostgreSQL server binaries: PostgreSQL run skipped)", flush=True)
-                continue
-            cluster = Cluster().start()
-            try:
-                url = cluster.create_db(f"bench_wecom_{workers}x{threads}")
+            with postgres_cluster() as cluster:
+                if cluster is None:
+                    continue
+                url = socket_database(cluster, f"bench_wecom_{workers}x{threads}")
                 _prepare_db(url)
                 figures += _measure(client, wecom_env(url), workers, threads, Path(tmp), "PostgreSQL",
                                     cluster.postmaster_pid())
-            finally:
-                cluster.stop()
     return figures

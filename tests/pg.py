@@ -63,6 +63,10 @@ class Cluster:
     def url(self, db: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{db}"
 
+    def socket_url(self, db: str) -> str:
+        """`db` through the server's Unix socket, as deploy/README.md has a server on the same machine connect."""
+        return f"postgresql+psycopg://{self.user}@/{db}?host={self.base}&port={self.port}"
+
     def create_db(self, name: str, template: str | None = None) -> str:
         import psycopg
 
