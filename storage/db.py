@@ -39,7 +39,7 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
 def _ping_when_idle(engine: Engine) -> None:
     """SQLAlchemy's pool_pre_ping, only for connections that sat in the pool for PING_AFTER_IDLE.
 
-    The pre-ping costs every message two round trips (psycopg's BEGIN, then SELECT 1) for a check that matters only
+    The pre-ping costs every message a round trip (SELECT 1) for a check that matters only
     after the server went away, which takes longer than a busy connection's moment back in the pool. A connection
     that failed anyway is thrown away when it comes back (its reset fails), and the member is told to try again.
     """

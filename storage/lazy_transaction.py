@@ -43,17 +43,19 @@ class LazyTransaction:
         naming the first statement."""
         cursors = [self.driver.cursor() for _ in work]
 
+        def send():
+            for cursor, (statement, values) in zip(cursors, work, strict=True):
+                statement.execute(cursor, values)
+
         def run():
             if self._begin_pending:
                 self._begin_pending = False
                 conn = self.driver.driver_connection
                 with conn.pipeline():  # one Sync, when the block ends: BEGIN and the statements in one round trip
                     conn.execute("BEGIN")
-                    for cursor, (statement, values) in zip(cursors, work, strict=True):
-                        statement.execute(cursor, values)
+                    send()
             else:
-                for cursor, (statement, values) in zip(cursors, work, strict=True):
-                    statement.execute(cursor, values)
+                send()
             return [c.fetchall() if c.description is not None else [] for c in cursors]
         try:
             return self._on_driver(work[0][0].sql, run)
