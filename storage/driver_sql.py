@@ -23,12 +23,15 @@ class DriverStatement:
     sql: str
     bound: dict[str, Any]  # values bound inside the statement itself (an IN list, a literal)
     order: tuple[str, ...] | None  # positional paramstyles (SQLite's qmark); None for named ones (psycopg)
+    # known when compiled: asking the cursor (its `description`) costs psycopg an object per column every time
+    returns_rows: bool = True
 
     @classmethod
     def of(cls, statement, dialect: Dialect) -> DriverStatement:
         compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         return cls(compiled.string, compiled.params,
-                   tuple(compiled.positiontup) if compiled.positional else None)
+                   tuple(compiled.positiontup) if compiled.positional else None,
+                   statement.is_select or bool(compiled.effective_returning))
 
     def execute(self, cursor, values: dict[str, Any] | None = None) -> None:
         params = {**self.bound, **values} if values else self.bound

@@ -56,7 +56,8 @@ class LazyTransaction:
                     send()
             else:
                 send()
-            return [c.fetchall() if c.description is not None else [] for c in cursors]
+            return [c.fetchall() if statement.returns_rows else []
+                    for c, (statement, _) in zip(cursors, work, strict=True)]
         try:
             return self._on_driver(work[0][0].sql, run)
         finally:
