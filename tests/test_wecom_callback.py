@@ -95,6 +95,12 @@ def test_unregistered_user_is_told_whom_to_ask(http, wecom_client):
     assert "不在支部助手的党员名单里" in wecom_client.open_reply(res.data).content
 
 
+def test_a_reply_quoting_cdata_end_is_still_well_formed(http, wecom_client, wecom_demo):
+    add_handler(wecom_demo, "echo", "回声", lambda incoming, ctx: Reply(text=incoming.text))
+    res = post(http, wecom_client, wecom_client.text_xml("demo-dangyuan", "回声 a]]>b<c>&d"))
+    assert wecom_client.open_reply(res.data).content == "回声 a]]>b<c>&d"
+
+
 def test_non_text_message_asks_for_text(http, wecom_client):
     res = post(http, wecom_client, wecom_client.image_xml("demo-dangyuan"))
     assert "请发送文字消息" in wecom_client.open_reply(res.data).content
