@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.pg import Cluster
 
 
 @contextmanager
-def postgres_cluster() -> Iterator[object | None]:
+def postgres_cluster() -> Iterator[Cluster | None]:
     """A started tests.pg.Cluster, stopped afterwards; None (and a line saying so) without server binaries."""
     from tests.pg import Cluster, server_bin
 
@@ -22,7 +26,7 @@ def postgres_cluster() -> Iterator[object | None]:
         cluster.stop()
 
 
-def socket_database(cluster, name: str) -> str:
+def socket_database(cluster: Cluster, name: str) -> str:
     """A new database `name` on `cluster`, and its URL through the server's Unix socket."""
     cluster.create_db(name)
     return cluster.socket_url(name)

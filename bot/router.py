@@ -144,32 +144,29 @@ class Router:
             return [self.process(batch[0])]
         started = time.perf_counter()
         traces = [{"handler": None, "outcome": "ok"} for _ in batch]
-        tx = LazyTransaction(self.engine, self.sessions)
         try:
-            with self._admitted(tx, batch) as (new, speakers, seen_at):
+            with self._transaction() as tx, self._admitted(tx, batch) as (new, speakers, seen_at):
                 answered = [self._answer(tx, self.gate.is_new(incoming.message_id, new),
                                          speakers.get(incoming.user_id), seen_at, incoming, trace)
                             for incoming, trace in zip(batch, traces, strict=True)]
                 tx.commit()
         except Exception:
-            tx.rollback()
-            tx.close()
             return [self.process(incoming) for incoming in batch]
-        except BaseException:
-            tx.rollback()
-            tx.close()
-            raise
-        tx.close()
         for incoming, trace in zip(batch, traces, strict=True):
             _log_request(incoming, trace, started)
         return answered
 
     def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
+        with self._transaction() as tx, self._admitted(tx, [incoming]) as (new, speakers, seen_at):
+            return self._in_transaction(tx, self.gate.is_new(incoming.message_id, new),
+                                        speakers.get(incoming.user_id), seen_at, incoming, trace)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[LazyTransaction]:
+        """A transaction on a pooled connection: rolled back if its block raises, given back to the pool after."""
         tx = LazyTransaction(self.engine, self.sessions)
         try:
-            with self._admitted(tx, [incoming]) as (new, speakers, seen_at):
-                return self._in_transaction(tx, self.gate.is_new(incoming.message_id, new),
-                                            speakers.get(incoming.user_id), seen_at, incoming, trace)
+            yield tx
         except BaseException:
             tx.rollback()
             raise

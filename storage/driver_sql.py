@@ -24,7 +24,7 @@ class DriverStatement:
     bound: dict[str, Any]  # values bound inside the statement itself (an IN list, a literal)
     order: tuple[str, ...] | None  # positional paramstyles (SQLite's qmark); None for named ones (psycopg)
     # known when compiled: asking the cursor (its `description`) costs psycopg an object per column every time
-    returns_rows: bool = True
+    returns_rows: bool
 
     @classmethod
     def of(cls, statement, dialect: Dialect) -> DriverStatement:

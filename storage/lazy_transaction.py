@@ -1,9 +1,9 @@
 """One transaction on one pooled connection, with SQLAlchemy's layers added only when someone asks for them.
 
-Most messages (帮助, 签到 …) need one or two driver statements and a commit (storage.message_gate). A SQLAlchemy Connection,
-its transaction object and an ORM session would cost more than that database work, so they are built on demand:
-`connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join the
-transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
+Most messages (帮助, 签到 …) need one or two driver statements and a commit (storage.message_gate). A SQLAlchemy
+Connection, its transaction object and an ORM session would cost more than that database work, so they are built on
+demand: `connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join
+the transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
 
 On PostgreSQL the BEGIN waits for the transaction's first driver statement and goes out with it in one round trip
 (psycopg's pipeline); psycopg left to itself would send BEGIN and wait for it first.
@@ -50,9 +50,8 @@ class LazyTransaction:
         def run():
             if self._begin_pending:
                 self._begin_pending = False
-                conn = self.driver.driver_connection
-                with conn.pipeline():  # one Sync, when the block ends: BEGIN and the statements in one round trip
-                    conn.execute("BEGIN")
+                with self.driver.driver_connection.pipeline():  # one Sync at the end: BEGIN and all in one round trip
+                    begin_on_driver(self.driver, self.dialect)
                     send()
             else:
                 send()

@@ -2,8 +2,9 @@
 
 Two statements (one on PostgreSQL) for all the messages of a batch (bot.routing_queue), compiled once per batch size
 for the engine's dialect and run on the driver (storage.driver_sql) in the batch's transaction
-(storage.lazy_transaction). A single message is a batch of one. On the busiest paths (帮助, 签到) SQLAlchemy's per-statement and per-session
-work cost several times what the database does; a handler that needs the ORM opens a session on the same connection.
+(storage.lazy_transaction). A single message is a batch of one. On the busiest paths (帮助, 签到) SQLAlchemy's
+per-statement and per-session work cost several times what the database does; a handler that needs the ORM opens a
+session on the same connection.
 """
 from __future__ import annotations
 

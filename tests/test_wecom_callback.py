@@ -289,7 +289,7 @@ def test_no_500_even_when_the_reply_cannot_be_built(http, wecom_client, wecom_de
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(channel, "create_reply", broken)
+    monkeypatch.setattr(channel, "reply_xml", broken)
     res = post(http, wecom_client, wecom_client.text_xml("demo-dangyuan", "帮助"))
     assert res.status_code == 200 and b"boom" not in res.data and b"Traceback" not in res.data
 

@@ -17,11 +17,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
-from wechatpy.enterprise import create_reply
 
 from bot.channels.wecom_inbound import Inbound, parse_inbound
-from bot.channels.wecom_text import cdata_safe, late_reply_text, reply_parts
-from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected
+from bot.channels.wecom_text import late_reply_text, reply_parts
+from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
 from bot.router import run_after, user_hash
@@ -135,7 +134,7 @@ class WecomCallback:
     def _passive(self, inbound: Inbound, reply: Reply, nonce: str, timestamp: str) -> Response:
         incoming = inbound.incoming
         first, rest = reply_parts(reply.as_text(), self._asked_at(incoming))
-        xml = create_reply(cdata_safe(first), inbound.message, render=True)
+        xml = reply_xml(first, inbound.message)
         response = Response(self.crypto.encrypt_reply(xml, nonce, timestamp).encode("utf-8"), status=200,
                             mimetype="application/xml")
         if rest and self.pusher is not None:

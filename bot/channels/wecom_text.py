@@ -47,12 +47,6 @@ def reply_parts(text: str, asked_at: datetime | None) -> tuple[str, list[str]]:
     return first, [f"（续 {i}/{total}{stamp}）\n{part}" for i, part in enumerate(tail, start=2)]
 
 
-def cdata_safe(text: str) -> str:
-    """`text` for wechatpy's passive reply, which puts it in one CDATA section as it is: a "]]>" in it (a member's
-    words quoted back) would end the section early and WeCom would get broken XML. Split there, as XML does."""
-    return text.replace("]]>", "]]]]><![CDATA[>")
-
-
 def late_reply_text(text: str, asked_at: datetime | None) -> str:
     """A reply pushed after the callback was acknowledged empty: say which message it answers."""
     when = f"{asked_at:%H:%M:%S} " if asked_at else ""

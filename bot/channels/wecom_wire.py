@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from xml.parsers import expat
 
+from wechatpy.enterprise import create_reply
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 MAX_BODY = 64 * 1024
@@ -78,6 +79,15 @@ def xml_fields(text: str | bytes) -> dict[str, str]:
     if children.root != "xml":
         raise Malformed("root is not <xml>")
     return children.fields
+
+
+def reply_xml(text: str, message) -> str:
+    """The passive text reply to wechatpy's parsed `message`, as XML (before encryption).
+
+    wechatpy's create_reply puts the text into one CDATA section as it is: a "]]>" in it (a member's words quoted
+    back) would end the section early and WeCom would get broken XML. It is split there, as XML does.
+    """
+    return create_reply(text.replace("]]>", "]]]]><![CDATA[>"), message, render=True)
 
 
 class CallbackCrypto:
