@@ -5,15 +5,15 @@ Connection, its transaction object and an ORM session would cost more than that 
 demand: `connection` wraps the same pooled connection for Core statements, `session` opens the ORM on that. Both join
 the transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
 
-On PostgreSQL the BEGIN waits for the transaction's first driver statement and goes out with it in one round trip
-(psycopg's pipeline); psycopg left to itself would send BEGIN and wait for it first.
+On PostgreSQL the driver statements, the BEGIN and the end go through libpq (storage.libpq): one release of the
+GIL per round trip.
 """
 from __future__ import annotations
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.driver_sql import DriverStatement, begin_on_driver, driver_error
+from storage.driver_sql import DriverStatement, begin_on_driver, driver_error, end_on_driver, run_on_driver
 
 
 class LazyTransaction:
@@ -21,18 +21,14 @@ class LazyTransaction:
         self._engine = engine
         self._sessions = sessions
         self.dialect = engine.dialect
-        # the pool's connection: cursor(), commit(), rollback(), close()
+        # the pool's proxy of the driver's connection (storage.driver_sql runs statements on it)
         self.driver = self._on_driver("connect", engine.raw_connection)
         self._connection: Connection | None = None
         self._session: Session | None = None
-        self._begin_pending = False
 
     def begin(self) -> None:
         """Begin the transaction (statements before it run on their own, as reads in autocommit)."""
-        if self.dialect.name == "postgresql":
-            self._begin_pending = True  # sent with the first statement
-        else:
-            begin_on_driver(self.driver, self.dialect)
+        begin_on_driver(self.driver, self.dialect)
 
     def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
         """The rows a driver statement returns (none for one without RETURNING)."""
@@ -41,33 +37,10 @@ class LazyTransaction:
     def together(self, work: list[tuple[DriverStatement, dict]]) -> list[list[tuple]]:
         """Each statement's rows, run one after the other; a driver error is raised as SQLAlchemy's class for it,
         naming the first statement."""
-        cursors = [self.driver.cursor() for _ in work]
-
-        def send():
-            for cursor, (statement, values) in zip(cursors, work, strict=True):
-                statement.execute(cursor, values)
-
-        def run():
-            if self._begin_pending:
-                self._begin_pending = False
-                with self.driver.driver_connection.pipeline():  # one Sync at the end: BEGIN and all in one round trip
-                    begin_on_driver(self.driver, self.dialect)
-                    send()
-            else:
-                send()
-            return [c.fetchall() if statement.returns_rows else []
-                    for c, (statement, _) in zip(cursors, work, strict=True)]
-        try:
-            return self._on_driver(work[0][0].sql, run)
-        finally:
-            for cursor in cursors:
-                cursor.close()
+        return self._on_driver(work[0][0].sql, lambda: run_on_driver(self.driver, self.dialect, work))
 
     @property
     def connection(self) -> Connection:
-        if self._begin_pending:  # SQLAlchemy's statements are not pipelined: the BEGIN goes first
-            self._begin_pending = False
-            begin_on_driver(self.driver, self.dialect)
         if self._connection is None:
             self._connection = Connection(self._engine, connection=self.driver)
         return self._connection
@@ -87,13 +60,12 @@ class LazyTransaction:
 
     def _end(self, how: str) -> None:
         """Through the outermost layer in use, then on the driver for what no layer ended (a no-op otherwise)."""
-        self._begin_pending = False  # nothing was sent: nothing to end
         layer = self._session if self._session is not None else self._connection
         if layer is not None:
             getattr(layer, how)()
         if self._session is not None:
             self._drop_session()
-        self._on_driver(how.upper(), getattr(self.driver, how))
+        end_on_driver(self.driver, self.dialect, how.upper())
 
     def close(self) -> None:
         """Give the connection back to the pool (its reset rolls back anything left open)."""

@@ -1,0 +1,125 @@
+"""PostgreSQL statements sent through psycopg's libpq wrapper (psycopg.pq), for the driver statements of
+storage.driver_sql.
+
+psycopg's cursor waits for the server in a loop of Python steps. Each step gives the GIL back and takes it
+again, and under load every retake waits behind the request threads; the routing thread, which every message
+passes through, pays that on each round trip. PQexecPrepared releases the GIL once for the whole round trip, and
+costs a few microseconds of Python where the cursor costs tens.
+
+Values go in and come out through psycopg's own adapters (psycopg.adapt.Transformer), so they have the types
+psycopg's cursor would give. A statement is prepared on its connection from its PREPARE_AFTER-th execution (the
+message path's few forms run thousands of times; the planner's bulk reads run once). At most MAX_PREPARED per
+connection are kept, so that a connection never holds an unbounded number of them on the server.
+
+psycopg prepares statements of its own, and drops every prepared statement on the connection (DEALLOCATE ALL)
+when it rolls back a transaction or runs DDL. storage.db calls `forget_prepared` on those rollbacks, and the
+next use asks the server which of ours are left. If a statement is gone anyway, its execution fails once and the
+same happens.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+from sqlalchemy.pool import PoolProxiedConnection
+
+PREPARE_AFTER = 2
+MAX_PREPARED = 200
+MAX_COUNTED = 1000  # statements counted towards PREPARE_AFTER (the planner's one-off reads among them)
+_OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+_INFO_KEY = "zhibu_prepared"  # in the pool's record of the connection, which lives exactly as long as it
+_NO_SUCH_STATEMENT = b"26000"  # invalid_sql_statement_name
+
+
+def command(driver: PoolProxiedConnection, sql: bytes) -> None:
+    """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK)."""
+    pgconn = driver.driver_connection.pgconn
+    _check(pgconn, pgconn.exec_(sql))
+
+
+def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows: bool) -> list[tuple]:
+    """The rows of `sql` (its parameters numbered $1, $2 …) run with `args`; [] when it returns none."""
+    conn = driver.driver_connection
+    pgconn = conn.pgconn
+    tx = Transformer(conn)
+    values = tx.dump_sequence(args, [PyFormat.TEXT] * len(args))
+    prepared = driver.info.get(_INFO_KEY)
+    if prepared is None:
+        prepared = driver.info[_INFO_KEY] = _Prepared()
+    name = prepared.name(pgconn, sql, tx.types)
+    if name is None:
+        result = pgconn.exec_params(sql.encode(), values, tx.types, tx.formats)
+    else:
+        result = pgconn.exec_prepared(name, values, tx.formats)
+        if result.status not in _OK and result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
+            prepared.stale = True  # dropped behind our back: the next transaction finds out what is left
+    _check(pgconn, result)
+    if not returns_rows:
+        return []
+    tx.set_pgresult(result)
+    return tx.load_rows(0, result.ntuples, tuple)
+
+
+def forget_prepared(info: dict) -> None:
+    """The server may have dropped what was prepared on this connection (its pool record's `info`): ask it before
+    the next use which statements are left."""
+    state = info.get(_INFO_KEY)
+    if state is not None:
+        state.stale = True
+
+
+class _Prepared:
+    """What is prepared on one connection, by (statement, parameter types)."""
+
+    __slots__ = ("names", "counts", "issued", "stale")
+
+    def __init__(self) -> None:
+        self.names: dict[tuple, bytes] = {}
+        self.counts: dict[tuple, int] = {}  # executions so far of those not prepared yet
+        self.issued = 0  # names are never reused on a connection, so one left on the server cannot collide
+        self.stale = False
+
+    def name(self, pgconn, sql: str, types) -> bytes | None:
+        """The name `sql` is prepared under for these types, preparing it now if it is due; None: not (yet)."""
+        if self.stale:
+            self._keep_those_left(pgconn)
+        key = (sql, tuple(types))
+        name = self.names.get(key)
+        if name is not None or len(self.names) >= MAX_PREPARED:
+            return name
+        seen = self.counts.get(key, 0) + 1
+        if seen < PREPARE_AFTER:
+            if len(self.counts) >= MAX_COUNTED:
+                self.counts.clear()  # only a count of executions: losing it delays a prepare, nothing more
+            self.counts[key] = seen
+            return None
+        name = f"zhibu_{self.issued}".encode()
+        self.issued += 1
+        _check(pgconn, pgconn.prepare(name, sql.encode(), types))
+        self.counts.pop(key, None)
+        self.names[key] = name
+        return name
+
+    def _keep_those_left(self, pgconn) -> None:
+        result = pgconn.exec_(b"SELECT name FROM pg_prepared_statements WHERE name LIKE 'zhibu\\_%'")
+        _check(pgconn, result)
+        left = {result.get_value(row, 0) for row in range(result.ntuples)}
+        self.names = {key: name for key, name in self.names.items() if name in left}
+        self.stale = False
+
+
+def _check(pgconn, result) -> None:
+    """Raise psycopg's exception for a failed result, the class its SQLSTATE names (as psycopg's cursor would)."""
+    if result is not None and result.status in _OK:
+        return
+    message = (result.error_message if result is not None else pgconn.error_message).decode("utf-8", "replace")
+    state = result.error_field(pq.DiagnosticField.SQLSTATE) if result is not None else None
+    if not state:  # no answer from the server: the connection failed
+        raise psycopg.OperationalError(message.strip() or "connection to the server lost", pgconn=pgconn)
+    try:
+        cls = psycopg.errors.lookup(state.decode())
+    except KeyError:
+        cls = psycopg.DatabaseError
+    raise cls(message.strip(), info=result, pgconn=pgconn)
