@@ -27,8 +27,8 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_timeout_ms))
     else:
         engine = create_engine(url, **kwargs)
-        # psycopg would send its own BEGIN, and wait for it, before a transaction's first statement: in autocommit
-        # the BEGIN is ours to send, and storage.lazy_transaction sends it with that statement in one round trip
+        # in autocommit, psycopg sends no BEGIN of its own: every transaction opens with ours (the "begin" event
+        # below, or storage.lazy_transaction's), sent through libpq like the message path's statements
         event.listen(engine, "connect", lambda conn, record: setattr(conn, "autocommit", True))
         _ping_when_idle(engine)
         _forget_prepared_on_rollback(engine)

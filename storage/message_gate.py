@@ -76,8 +76,7 @@ class MessageGate:
         """`record` and `speaker` for several messages (key, user id) of one platform with distinct keys: the keys
         not seen before, and the speakers found by user id.
 
-        On PostgreSQL the keys' INSERT rides in the speakers' SELECT as a CTE: one statement, which goes out with
-        the transaction's BEGIN in one round trip (storage.lazy_transaction).
+        On PostgreSQL the keys' INSERT rides in the speakers' SELECT as a CTE: one statement and one round trip.
         """
         keys = [key[:KEY_LENGTH] for key, _ in messages]
         users = list(dict.fromkeys(user for _, user in messages))

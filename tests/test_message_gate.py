@@ -223,8 +223,8 @@ def test_rollback_undoes_every_layer(db, layers):
 
 @pytest.mark.parametrize("end", ["commit", "rollback"])
 def test_a_transaction_opened_by_the_orm_takes_the_later_driver_statements_in(db, end):
-    """The BEGIN goes out with the first statement, whichever layer sends it (on PostgreSQL the driver is in
-    autocommit: a statement sent outside the transaction would stay written after a rollback)."""
+    """Driver statements after the ORM's join its transaction (on PostgreSQL the driver is in autocommit: a
+    statement sent outside the transaction would stay written after a rollback)."""
     engine, sessions, gate = db
     tx = _begun(engine, sessions)
     tx.session.add(AuditLog(action="orm-first", actor="测试", at=AT))
