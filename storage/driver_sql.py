@@ -41,15 +41,16 @@ class DriverStatement:
         return [params[name] for name in self.order]
 
 
-def run_on_driver(driver: PoolProxiedConnection, dialect: Dialect, work: list[tuple[DriverStatement, dict]]
-                  ) -> list[list[tuple]]:
+def run_on_driver(driver: PoolProxiedConnection, dialect: Dialect, work: list[tuple[DriverStatement, dict]],
+                  begin: bool = False) -> list[list[tuple]]:
     """Each statement's rows ([] for one that returns none), run one after the other in the connection's
-    transaction if one is open. Driver errors are raised as they are (driver_error makes SQLAlchemy's of them)."""
+    transaction if one is open. `begin` (PostgreSQL): open the transaction with the first statement, in the same
+    round trip. Driver errors are raised as they are (driver_error makes SQLAlchemy's of them)."""
     if dialect.name == "postgresql":
         from storage import libpq
 
-        return [libpq.rows(driver, statement.sql, statement.args(values), statement.returns_rows)
-                for statement, values in work]
+        return [libpq.rows(driver, statement.sql, statement.args(values), statement.returns_rows, begin and i == 0)
+                for i, (statement, values) in enumerate(work)]
     out = []
     cursor = driver.cursor()
     try:

@@ -6,7 +6,7 @@ demand: `connection` wraps the same pooled connection for Core statements, `sess
 the transaction already begun; `commit` and `rollback` end it through the outermost layer in use.
 
 On PostgreSQL the driver statements, the BEGIN and the end go through libpq (storage.libpq): one release of the
-GIL per round trip.
+GIL per round trip. The BEGIN waits for the transaction's first driver statement and goes out with it.
 """
 from __future__ import annotations
 
@@ -25,10 +25,14 @@ class LazyTransaction:
         self.driver = self._on_driver("connect", engine.raw_connection)
         self._connection: Connection | None = None
         self._session: Session | None = None
+        self._begin_pending = False
 
     def begin(self) -> None:
         """Begin the transaction (statements before it run on their own, as reads in autocommit)."""
-        begin_on_driver(self.driver, self.dialect)
+        if self.dialect.name == "postgresql":
+            self._begin_pending = True  # sent with the first statement
+        else:
+            begin_on_driver(self.driver, self.dialect)
 
     def rows(self, statement: DriverStatement, values: dict) -> list[tuple]:
         """The rows a driver statement returns (none for one without RETURNING)."""
@@ -37,10 +41,14 @@ class LazyTransaction:
     def together(self, work: list[tuple[DriverStatement, dict]]) -> list[list[tuple]]:
         """Each statement's rows, run one after the other; a driver error is raised as SQLAlchemy's class for it,
         naming the first statement."""
-        return self._on_driver(work[0][0].sql, lambda: run_on_driver(self.driver, self.dialect, work))
+        begin, self._begin_pending = self._begin_pending, False
+        return self._on_driver(work[0][0].sql, lambda: run_on_driver(self.driver, self.dialect, work, begin))
 
     @property
     def connection(self) -> Connection:
+        if self._begin_pending:  # SQLAlchemy's statements go out on their own: the BEGIN goes first
+            self._begin_pending = False
+            begin_on_driver(self.driver, self.dialect)
         if self._connection is None:
             self._connection = Connection(self._engine, connection=self.driver)
         return self._connection
@@ -60,6 +68,7 @@ class LazyTransaction:
 
     def _end(self, how: str) -> None:
         """Through the outermost layer in use, then on the driver for what no layer ended (a no-op otherwise)."""
+        self._begin_pending = False  # nothing was sent: nothing to end
         layer = self._session if self._session is not None else self._connection
         if layer is not None:
             getattr(layer, how)()

@@ -39,8 +39,10 @@ def command(driver: PoolProxiedConnection, sql: bytes) -> None:
     _check(pgconn, pgconn.exec_(sql))
 
 
-def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows: bool) -> list[tuple]:
-    """The rows of `sql` (its parameters numbered $1, $2 …) run with `args`; [] when it returns none."""
+def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows: bool, begin: bool = False
+         ) -> list[tuple]:
+    """The rows of `sql` (its parameters numbered $1, $2 …) run with `args`; [] when it returns none. `begin`: open
+    a transaction first, in the same round trip once the statement is prepared."""
     conn = driver.driver_connection
     pgconn = conn.pgconn
     tx = Transformer(conn)
@@ -50,9 +52,16 @@ def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows:
         prepared = driver.info[_INFO_KEY] = _Prepared()
     name = prepared.name(pgconn, sql, tx.types)
     if name is None:
+        if begin:
+            _check(pgconn, pgconn.exec_(b"BEGIN"))
         result = pgconn.exec_params(sql.encode(), values, tx.types, tx.formats)
     else:
-        result = pgconn.exec_prepared(name, values, tx.formats)
+        if begin:  # one simple query, one round trip; the values as quoted literals, cast to the statement's types
+            quote = pq.Escaping(pgconn).escape_literal
+            literals = b",".join(b"NULL" if v is None else quote(v) for v in values)
+            result = pgconn.exec_(b"BEGIN;EXECUTE " + name + (b"(" + literals + b")" if values else b""))
+        else:
+            result = pgconn.exec_prepared(name, values, tx.formats)
         if result.status not in _OK and result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
             prepared.stale = True  # dropped behind our back: the next transaction finds out what is left
     _check(pgconn, result)

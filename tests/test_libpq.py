@@ -78,6 +78,7 @@ def test_statements_psycopg_drops_on_rollback_are_prepared_again(one_connection,
     else:
         tx = LazyTransaction(engine, sessions)
         tx.begin()
+        gate.record(tx, "wecom", "left-open", AT)
         tx.close()  # the pool's reset rolls it back through psycopg
     assert _ours_on_server(engine) == set()  # psycopg's DEALLOCATE ALL took ours too
     for i in range(3):
@@ -107,3 +108,22 @@ def test_a_connection_keeps_at_most_max_prepared(one_connection, monkeypatch):
             speakers = _admit(engine, sessions, gate, f"r{round_}-{n}", USERS[:n])
             assert sorted(speakers) == sorted(USERS[:n])
     assert len(_ours_on_server(engine)) == 3
+
+
+@pytest.mark.parametrize("end", ["commit", "rollback"])
+def test_a_prepared_statement_sent_with_the_begin_is_inside_the_transaction_with_its_values_intact(
+        one_connection, end):
+    engine, sessions, gate = one_connection
+    for i in range(2):
+        _admit(engine, sessions, gate, f"warm{i}")
+    assert len(_ours_on_server(engine)) == 1  # from here on the BEGIN goes out with the statement
+    key = "msg:it's \\ \"quoted\" 中文 %s $1 ]]>"
+    tx = LazyTransaction(engine, sessions)
+    tx.begin()
+    new, speakers = gate.admit_many(tx, "wecom", [(key, "demo-shuji")], AT)
+    assert new == {key} and speakers["demo-shuji"].name
+    getattr(tx, end)()
+    tx.close()
+    tx = LazyTransaction(engine, sessions)
+    assert gate.record(tx, "wecom", key, AT) is (end == "rollback")  # new again only if it was rolled back
+    tx.close()
