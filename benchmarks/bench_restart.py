@@ -8,6 +8,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from benchmarks.postgres import postgres_cluster
 from benchmarks.report import Figure
 
 MEMBERS = int(os.environ.get("BENCH_RESTART_MEMBERS", "500"))
@@ -17,18 +18,17 @@ CONCURRENCY = 32
 def main() -> list[Figure]:
     from tests.conftest import WECOM_AGENT_ID, WECOM_CORP_ID, WECOM_SECRET
     from tests.fakes.wecom_server import FakeWecomServer
-    from tests.pg import Cluster, free_port
+    from tests.pg import free_port
     from tests.restart_burst import run_burst
 
-    cluster = Cluster().start()
-    try:
+    with postgres_cluster() as cluster:
+        if cluster is None:
+            return []
         with tempfile.TemporaryDirectory() as tmp, \
                 FakeWecomServer(corp_id=WECOM_CORP_ID, secret=WECOM_SECRET, agent_id=WECOM_AGENT_ID) as wecom:
             folder = Path(tmp)
             result = run_burst(cluster.create_db("bench_restart"), free_port(), folder, wecom.url, MEMBERS,
                                CONCURRENCY)
-    finally:
-        cluster.stop()
     print(f"   restart mid-burst: {result.summary()}", flush=True)
     if result.rows_per_member != Counter({1: MEMBERS}):
         raise AssertionError(f"sign-ins lost or doubled: {dict(result.rows_per_member)}")

@@ -26,12 +26,14 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
                                **kwargs)
         event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_timeout_ms))
     else:
+        from storage.libpq import follow_psycopg_rollbacks  # psycopg: not imported on SQLite
+
         engine = create_engine(url, **kwargs)
         # in autocommit, psycopg sends no BEGIN of its own: every transaction opens with ours (the "begin" event
         # below, or storage.lazy_transaction's), sent through libpq like the message path's statements
         event.listen(engine, "connect", lambda conn, record: setattr(conn, "autocommit", True))
         _ping_when_idle(engine)
-        _forget_prepared_on_rollback(engine)
+        follow_psycopg_rollbacks(engine)
     # the driver is left in autocommit: every transaction opens with the BEGIN that begin_on_driver sends
     event.listen(engine, "begin", _begin)
     return engine
@@ -59,23 +61,6 @@ def _ping_when_idle(engine: Engine) -> None:
 
     event.listen(engine, "checkin", returned)
     event.listen(engine, "checkout", checkout)
-
-
-def _forget_prepared_on_rollback(engine: Engine) -> None:
-    """psycopg drops every prepared statement on a connection (DEALLOCATE ALL) when it rolls back a transaction
-    there: storage.libpq's are forgotten with them, whether SQLAlchemy rolls back or the pool's reset does."""
-    from storage.libpq import forget_prepared
-
-    def rolled_back(conn: Connection) -> None:
-        if in_transaction(conn.connection.driver_connection, conn.dialect):
-            forget_prepared(conn.connection.info)
-
-    def reset(dbapi_connection, record, _reset_state) -> None:
-        if in_transaction(dbapi_connection, engine.dialect):
-            forget_prepared(record.info)
-
-    event.listen(engine, "rollback", rolled_back)
-    event.listen(engine, "reset", reset)
 
 
 def _sqlite_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:

@@ -27,14 +27,11 @@ class DriverStatement:
     sql: str
     bound: dict[str, Any]  # values bound inside the statement itself (an IN list, a literal)
     order: tuple[str, ...]  # the parameters' names, in their positions
-    # known when compiled: asking the cursor (its `description`) costs the driver an object per column every time
-    returns_rows: bool
 
     @classmethod
     def of(cls, statement, dialect: Dialect) -> DriverStatement:
         compiled = statement.compile(dialect=_positional(dialect), compile_kwargs={"render_postcompile": True})
-        return cls(compiled.string, compiled.params, tuple(compiled.positiontup),
-                   statement.is_select or bool(compiled.effective_returning))
+        return cls(compiled.string, compiled.params, tuple(compiled.positiontup))
 
     def args(self, values: dict[str, Any] | None) -> list[Any]:
         params = {**self.bound, **values} if values else self.bound
@@ -49,14 +46,14 @@ def run_on_driver(driver: PoolProxiedConnection, dialect: Dialect, work: list[tu
     if dialect.name == "postgresql":
         from storage import libpq
 
-        return [libpq.rows(driver, statement.sql, statement.args(values), statement.returns_rows, begin and i == 0)
+        return [libpq.rows(driver, statement.sql, statement.args(values), begin and i == 0)
                 for i, (statement, values) in enumerate(work)]
     out = []
     cursor = driver.cursor()
     try:
         for statement, values in work:
             cursor.execute(statement.sql, statement.args(values))
-            out.append(cursor.fetchall() if statement.returns_rows else [])
+            out.append(cursor.fetchall())  # [] for a statement without rows
     finally:
         cursor.close()
     return out

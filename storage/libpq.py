@@ -4,7 +4,7 @@ storage.driver_sql.
 psycopg's cursor waits for the server in a loop of Python steps. Each step gives the GIL back and takes it
 again, and under load every retake waits behind the request threads; the routing thread, which every message
 passes through, pays that on each round trip. PQexecPrepared releases the GIL once for the whole round trip, and
-costs a few microseconds of Python where the cursor costs tens.
+runs no Python while it waits.
 
 Values go in and come out through psycopg's own adapters (psycopg.adapt.Transformer), so they have the types
 psycopg's cursor would give. A statement is prepared on its connection from its PREPARE_AFTER-th execution (the
@@ -12,8 +12,8 @@ message path's few forms run thousands of times; the planner's bulk reads run on
 connection are kept, so that a connection never holds an unbounded number of them on the server.
 
 psycopg prepares statements of its own, and drops every prepared statement on the connection (DEALLOCATE ALL)
-when it rolls back a transaction or runs DDL. storage.db calls `forget_prepared` on those rollbacks, and the
-next use asks the server which of ours are left. If a statement is gone anyway, its execution fails once and the
+when it rolls back a transaction or runs DDL. `follow_psycopg_rollbacks` (storage.db's engines) marks ours stale
+on those rollbacks, and the next use asks the server which are left. If a statement is gone anyway, its execution fails once and the
 same happens.
 """
 from __future__ import annotations
@@ -23,7 +23,11 @@ from typing import Any
 import psycopg
 from psycopg import pq
 from psycopg.adapt import PyFormat, Transformer
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
+
+from storage.driver_sql import in_transaction
 
 PREPARE_AFTER = 2
 MAX_PREPARED = 200
@@ -39,8 +43,7 @@ def command(driver: PoolProxiedConnection, sql: bytes) -> None:
     _check(pgconn, pgconn.exec_(sql))
 
 
-def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows: bool, begin: bool = False
-         ) -> list[tuple]:
+def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], begin: bool = False) -> list[tuple]:
     """The rows of `sql` (its parameters numbered $1, $2 …) run with `args`; [] when it returns none. `begin`: open
     a transaction first, in the same round trip once the statement is prepared."""
     conn = driver.driver_connection
@@ -53,7 +56,7 @@ def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows:
     name = prepared.name(pgconn, sql, tx.types)
     if name is None:
         if begin:
-            _check(pgconn, pgconn.exec_(b"BEGIN"))
+            command(driver, b"BEGIN")
         result = pgconn.exec_params(sql.encode(), values, tx.types, tx.formats)
     else:
         if begin:  # one simple query, one round trip; the values as quoted literals, cast to the statement's types
@@ -65,13 +68,26 @@ def rows(driver: PoolProxiedConnection, sql: str, args: list[Any], returns_rows:
         if result.status not in _OK and result.error_field(pq.DiagnosticField.SQLSTATE) == _NO_SUCH_STATEMENT:
             prepared.stale = True  # dropped behind our back: the next transaction finds out what is left
     _check(pgconn, result)
-    if not returns_rows:
-        return []
-    tx.set_pgresult(result)
+    tx.set_pgresult(result)  # a statement without rows has none to load
     return tx.load_rows(0, result.ntuples, tuple)
 
 
-def forget_prepared(info: dict) -> None:
+def follow_psycopg_rollbacks(engine: Engine) -> None:
+    """psycopg drops every prepared statement on a connection (DEALLOCATE ALL) when it rolls back a transaction
+    there: ours are marked stale then, whether SQLAlchemy rolls back or the pool's reset does."""
+    def rolled_back(conn: Connection) -> None:
+        if in_transaction(conn.connection.driver_connection, conn.dialect):
+            _forget_prepared(conn.connection.info)
+
+    def reset(dbapi_connection, record, _reset_state) -> None:
+        if in_transaction(dbapi_connection, engine.dialect):
+            _forget_prepared(record.info)
+
+    event.listen(engine, "rollback", rolled_back)
+    event.listen(engine, "reset", reset)
+
+
+def _forget_prepared(info: dict) -> None:
     """The server may have dropped what was prepared on this connection (its pool record's `info`): ask it before
     the next use which statements are left."""
     state = info.get(_INFO_KEY)
