@@ -29,12 +29,11 @@ def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
         from storage.libpq import follow_psycopg_rollbacks  # psycopg: not imported on SQLite
 
         engine = create_engine(url, **kwargs)
-        # in autocommit, psycopg sends no BEGIN of its own: every transaction opens with ours (the "begin" event
-        # below, or storage.lazy_transaction's), sent through libpq like the message path's statements
         event.listen(engine, "connect", lambda conn, record: setattr(conn, "autocommit", True))
         _ping_when_idle(engine)
         follow_psycopg_rollbacks(engine)
-    # the driver is left in autocommit: every transaction opens with the BEGIN that begin_on_driver sends
+    # both drivers are left in autocommit (sqlite3's isolation_level None, psycopg's autocommit), so neither sends a
+    # BEGIN of its own: every transaction opens with begin_on_driver's, from this event or storage.lazy_transaction
     event.listen(engine, "begin", _begin)
     return engine
 

@@ -13,8 +13,8 @@ connection are kept, so that a connection never holds an unbounded number of the
 
 psycopg prepares statements of its own, and drops every prepared statement on the connection (DEALLOCATE ALL)
 when it rolls back a transaction or runs DDL. `follow_psycopg_rollbacks` (storage.db's engines) marks ours stale
-on those rollbacks, and the next use asks the server which are left. If a statement is gone anyway, its execution fails once and the
-same happens.
+on those rollbacks, and the next use asks the server which are left. A statement gone without such a rollback fails
+its execution once (26000), which marks the connection stale the same way.
 """
 from __future__ import annotations
 
