@@ -50,7 +50,8 @@ class Reply:
     card: Card | None = None
     attachment: Attachment | None = None
     private: bool = False  # must not be shown in a group chat: channels answer in private instead
-    duplicate: bool = False  # a repeat of a handled message: channels answer with their empty ack
+    duplicate: bool = False  # a repeat of a message still being handled: channels answer with their empty ack
+    repeat: bool = False  # the stored answer to a repeat of a handled message (its first answer was lost)
     extra: dict = field(default_factory=dict)
 
     @classmethod

@@ -1,76 +1,37 @@
-"""The router: dedupe, identity, pending choices, roles, then the first handler whose matcher accepts the text."""
+"""The router: one unit of work per message — dedupe, identity, pending choices, roles, then the first handler whose
+matcher accepts the text."""
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.context import Context, Services, UserError
+from bot.core import Context, Handler, Incoming, Reply, Services, UserError
 from bot.intent import normalize
-from bot.messages import Incoming, Reply
-from bot.roles import Predicate, RoleSet, any_member
-from storage.lazy_transaction import LazyTransaction
-from storage.message_gate import MessageGate, Speaker
-from storage.models import ConversationState, Member
-from storage.writer_lock import WriterLock
+from bot.roles import RoleSet
+from storage.members import find_by_platform_id
+from storage.models import ConversationState
+from storage.processed import record_message, save_reply, stored_reply
 
 log = logging.getLogger(__name__)
 request_log = logging.getLogger("zhibu.requests")
 
-HandlerFunc = Callable[[Incoming, Context], Reply]
 PendingFunc = Callable[[Incoming, Context, dict], Reply]
 
 BUSY = "系统繁忙，请稍后再试。"
-
-# built once (building a statement costs more than running it on SQLite); the gate has the per-message ones
-_SET_LAST_PLATFORM = update(Member.__table__).where(Member.__table__.c.id == bindparam("member_id")).values(
-    last_platform=bindparam("platform"))
-_STATES = ConversationState.__table__  # Core: the ORM form of this delete would also sync the session's objects
-_TAKE_PENDING = delete(_STATES).where(
-    _STATES.c.member_id == bindparam("member_id"), _STATES.c.platform == bindparam("platform")
-).returning(_STATES.c.kind, _STATES.c.payload, _STATES.c.expires_at)
 FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
+MAX_TEXT = 2000  # characters; a longer message is answered briefly and never routed (bounded work per message)
+TOO_LONG = f"消息太长了（超过 {MAX_TEXT} 字），请分几条发，或只发要问的那一句。"
+FRESH_FOR = timedelta(days=1)  # a message the platform dated further from now than this is a replay: no effect
 
-
-@dataclass(frozen=True, eq=False)  # hashed by identity: 帮助's menu is cached per (handlers, roles)
-class Handler:
-    name: str
-    func: HandlerFunc
-    commands: tuple[str, ...] = ()  # the text starts with one of these words (after normalisation)
-    keywords: tuple[frozenset[str], ...] = ()  # or its jieba words contain every word of one of these sets
-    match: Callable[[str, list[str]], bool] | None = None  # or this returns True
-    allowed: Predicate = any_member
-    roles_text: str = ""  # who may use it, said when someone else tries
-    summary: str = ""  # one line for 帮助
-    example: str = ""
-    section: str = "党员"  # which part of 帮助 lists it
-
-    def __post_init__(self) -> None:
-        # longest first, lowered once: every message is tried against every handler
-        object.__setattr__(self, "_prefixes", tuple(sorted((c.lower() for c in self.commands), key=len, reverse=True)))
-
-    def accepts(self, text: str, lowered: str, words: Callable[[], list[str]]) -> tuple[bool, str]:
-        """(accepted, the text after the command word). `words()` segments the text, only when a matcher needs it."""
-        for cmd in self._prefixes:
-            if lowered.startswith(cmd):
-                return True, text[len(cmd):].strip()
-        # a jieba word is a piece of the text: a keyword set whose words are not all in the text cannot match
-        if any(all(k in text for k in ks) for ks in self.keywords):
-            wordset = set(words())
-            if any(ks <= wordset for ks in self.keywords):
-                return True, text
-        if self.match is not None and self.match(text, words()):
-            return True, text
-        return False, ""
+__all__ = ["BUSY", "FAILED", "Handler", "Router", "not_registered_text", "user_hash"]
 
 
 def not_registered_text(incoming: Incoming) -> str:
@@ -79,14 +40,9 @@ def not_registered_text(incoming: Incoming) -> str:
 
 
 class Router:
-    def __init__(self, sessions: sessionmaker[Session], services: Services,
-                 writer: WriterLock | None = None) -> None:
+    def __init__(self, sessions: sessionmaker[Session], services: Services) -> None:
         self.sessions = sessions
-        self.engine = sessions.kw["bind"]
-        self.gate = MessageGate(self.engine.dialect)
         self.services = services
-        # every message writes (its processed_messages row): on SQLite, writers queue here (storage.writer_lock)
-        self.writer = writer
         self.handlers: tuple[Handler, ...] = ()  # a tuple: every message's Context shares it
         self.fallback: Handler | None = None
         self.pending: dict[str, PendingFunc] = {}
@@ -98,150 +54,89 @@ class Router:
         self.handlers = (*self.handlers, handler)
 
     def register_fallback(self, handler: Handler) -> None:
-        """What answers when no handler matched (the knowledge base, once it exists)."""
+        """What answers when no handler matched (the knowledge base)."""
         self.fallback = handler
 
     def register_pending(self, kind: str, func: PendingFunc) -> None:
         self.pending[kind] = func
 
     # handling -----------------------------------------------------------------------------------------------
-    def handle(self, incoming: Incoming) -> Reply:
-        """Never raises: a member sees a short Chinese line, the log gets the traceback."""
-        reply, after = self.process(incoming)
-        run_after(after)
-        return reply
+    def process(self, incoming: Incoming) -> Reply:
+        """The reply to one message. Never raises: a member sees a short Chinese line, the log gets the traceback.
 
-    def process(self, incoming: Incoming) -> tuple[Reply, list[Callable[[], None]]]:
-        """`handle` without running what the handler deferred (pushes): the reply, and those actions to run next.
-
-        For a channel that routes in its own thread and runs the pushes elsewhere. Never raises.
+        Notices the handler queued (outbox rows) are handed to `services.send_notices` once its work is committed.
         """
         started = time.perf_counter()
         trace = {"handler": None, "outcome": "ok"}
-        after: list[Callable[[], None]] = []
+        notices: list[int] = []
         try:
-            reply, after = self._transact(incoming, trace)
+            reply = self._transact(incoming, trace, notices)
         except OperationalError:
             log.warning("database busy or unreachable while handling a %s message", incoming.platform, exc_info=True)
             trace["outcome"], reply = "busy", Reply(text=BUSY)
         except Exception:
             log.exception("handler failed on a %s message", incoming.platform)
             trace["outcome"], reply = "error", Reply(text=FAILED)
+        else:
+            if notices:
+                try:
+                    self.services.send_notices(notices)
+                except Exception:  # they stay in the outbox: the scheduler's dispatcher sends them
+                    log.exception("sending notices failed")
         _log_request(incoming, trace, started)
-        return reply, after
+        return reply
 
-    def process_batch(self, incomings: list[Incoming]) -> list[tuple[Reply, list[Callable[[], None]]]]:
-        """`process` for messages that queued up together: the replies to a prefix of them, in order (at least one).
+    handle = process  # the console's and tests' name for it
 
-        The prefix is one platform's messages from distinct members. They are handled in one transaction whose
-        keys and speakers are one statement each, so BEGIN, COMMIT, the write lock, the pooled connection and the
-        lookups are paid once per batch, not per message. If any message fails (bad input, an error, a busy
-        database), the whole transaction is rolled back and the messages are handled again each on its own, which
-        gives each its own outcome as `process` would. Never raises.
-        """
-        batch = _distinct_prefix(incomings)
-        if len(batch) == 1:
-            return [self.process(batch[0])]
-        started = time.perf_counter()
-        traces = [{"handler": None, "outcome": "ok"} for _ in batch]
+    def _transact(self, incoming: Incoming, trace: dict, notices: list[int]) -> Reply:
+        now = self.services.clock()
+        if not _is_fresh(incoming.received_at, now):
+            trace["outcome"] = "stale"  # a captured message replayed after its key could have been pruned
+            return Reply.of_duplicate()
+        with self.sessions.begin() as session:
+            seen = record_message(session, incoming.platform, incoming.message_id, now)
+            if seen is None:
+                trace["outcome"] = "duplicate"
+                earlier = stored_reply(session, incoming.platform, incoming.message_id)
+                return Reply(text=earlier[0], private=earlier[1], repeat=True) if earlier else Reply.of_duplicate()
+            reply = self._answer(session, incoming, now.astimezone(self.services.settings.tz), trace, notices)
+            if not reply.duplicate:
+                save_reply(session, seen, reply.as_text(), reply.private)
+            return reply
+
+    def _answer(self, session: Session, incoming: Incoming, now: datetime, trace: dict,
+                notices: list[int]) -> Reply:
+        """The reply to a message seen for the first time, inside its transaction."""
+        if len(incoming.text or "") > MAX_TEXT:
+            trace["outcome"] = "too_long"
+            return Reply(text=TOO_LONG)
+        member = find_by_platform_id(session, incoming.platform, incoming.user_id)
+        if member is None:
+            trace["outcome"] = "not_registered"
+            return Reply(text=not_registered_text(incoming))
+        if member.last_platform != incoming.platform and incoming.platform != "console":
+            member.last_platform = incoming.platform
+        ctx = Context(session=session, member=member, roles=RoleSet.of((r.role, r.organization_id) for r in member.roles),
+                      incoming=incoming, services=self.services, now=now, handlers=self.handlers)
         try:
-            with self._transaction() as tx, self._admitted(tx, batch) as (new, speakers, seen_at):
-                answered = [self._answer(tx, self.gate.is_new(incoming.message_id, new),
-                                         speakers.get(incoming.user_id), seen_at, incoming, trace)
-                            for incoming, trace in zip(batch, traces, strict=True)]
-                tx.commit()
-        except Exception:
-            return [self.process(incoming) for incoming in batch]
-        for incoming, trace in zip(batch, traces, strict=True):
-            _log_request(incoming, trace, started)
-        return answered
-
-    def _transact(self, incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        with self._transaction() as tx, self._admitted(tx, [incoming]) as (new, speakers, seen_at):
-            return self._in_transaction(tx, self.gate.is_new(incoming.message_id, new),
-                                        speakers.get(incoming.user_id), seen_at, incoming, trace)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[LazyTransaction]:
-        """A transaction on a pooled connection: rolled back if its block raises, given back to the pool after."""
-        tx = LazyTransaction(self.engine, self.sessions)
-        try:
-            yield tx
-        except BaseException:
-            tx.rollback()
-            raise
-        finally:
-            tx.close()
-
-    @contextmanager
-    def _admitted(self, tx: LazyTransaction, batch: list[Incoming]
-                  ) -> Iterator[tuple[set[str], dict[str, Speaker], datetime]]:
-        """Begin `tx` with the messages' keys recorded: (the keys not seen before, the speakers by user id, the
-        time they were seen). Inside the write lock where there is one; the caller ends the transaction."""
-        platform = batch[0].platform
-        if self.writer is None:
-            # no write lock (PostgreSQL): the keys and the speakers in one statement (MessageGate.admit_many)
-            tx.begin()
-            seen_at = self.services.clock()
-            yield *self.gate.admit_many(tx, platform, [(i.message_id, i.user_id) for i in batch], seen_at), seen_at
-            return
-        # SQLite: who is speaking is read before the write lock is taken. Every driver call lets go of the GIL, and
-        # the lock holder then waits for it back while other workers wait for the lock: the fewer calls inside, the
-        # shorter the queue. The speaker's ORM row, if a handler wants it, is read inside.
-        speakers = self.gate.speakers(tx, platform, [incoming.user_id for incoming in batch])
-        with self.writer:
-            tx.begin()
-            seen_at = self.services.clock()
-            yield self.gate.record_many(tx, platform, [i.message_id for i in batch], seen_at), speakers, seen_at
-
-    def _in_transaction(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
-                        incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        """`_answer`, then the end of this one message's transaction."""
-        try:
-            reply, after = self._answer(tx, new, speaker, seen_at, incoming, trace)
+            with session.begin_nested():  # bad input undoes the handler's work; the message's key stays
+                reply = self._dispatch(ctx, trace)
         except UserError as err:
             trace["outcome"] = "refused"
-            # bad input changes nothing but the record that the message was seen
-            tx.rollback()
-            tx.begin()
-            self.gate.record(tx, incoming.platform, incoming.message_id, seen_at)
-            tx.commit()
-            return Reply(text=str(err)), []
-        if new:
-            tx.commit()
-        else:
-            tx.rollback()  # a duplicate wrote nothing
-        return reply, after
-
-    def _answer(self, tx: LazyTransaction, new: bool, speaker: Speaker | None, seen_at: datetime,
-                incoming: Incoming, trace: dict) -> tuple[Reply, list[Callable[[], None]]]:
-        """The reply to an admitted message, inside a transaction its caller ends (UserError is raised through)."""
-        if not new:
-            trace["outcome"] = "duplicate"
-            return Reply.of_duplicate(), []
-        if speaker is None:
-            trace["outcome"] = "not_registered"
-            return Reply(text=not_registered_text(incoming)), []
-        if speaker.last_platform != incoming.platform and incoming.platform != "console":
-            tx.connection.execute(_SET_LAST_PLATFORM, {"member_id": speaker.id, "platform": incoming.platform})
-        ctx = Context(tx=tx, speaker=speaker, roles=RoleSet(speaker.roles), incoming=incoming,
-                      services=self.services, now=seen_at.astimezone(self.services.settings.tz),
-                      handlers=self.handlers)
-        return self._dispatch(ctx, trace), ctx.deferred
+            return Reply(text=str(err))
+        notices.extend(ctx.notices)
+        return reply
 
     def _dispatch(self, ctx: Context, trace: dict) -> Reply:
-        incoming, now = ctx.incoming, ctx.now
+        incoming = ctx.incoming
         text = normalize(incoming.text)
         ctx.args = text
-        if ctx.speaker.pending:
-            # any message ends a pending choice; only a bare 1–9 answers it (DELETE … RETURNING is one round trip)
-            pending = ctx.tx.connection.execute(
-                _TAKE_PENDING, {"member_id": ctx.speaker.id, "platform": incoming.platform}).first()
-            if pending is not None:
-                resolver = self.pending.get(pending.kind)
-                if resolver is not None and pending.expires_at > now and _is_choice(text):
-                    trace["handler"] = f"pending:{pending.kind}"
-                    return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
+        pending = self._take_pending(ctx)
+        if pending is not None:
+            resolver = self.pending.get(pending.kind)
+            if resolver is not None and pending.expires_at > ctx.now and _is_choice(text):
+                trace["handler"] = f"pending:{pending.kind}"
+                return resolver(incoming, ctx, {**pending.payload, "choice": int(text)})
 
         if not text:
             return Reply(text="请发送文字消息。发送「帮助」看看我能做什么。")
@@ -273,15 +168,19 @@ class Router:
             return self.fallback.func(incoming, ctx)
         return Reply(text=f"没听懂“{_clip(text)}”。发送「帮助」看看我能做什么。")
 
+    @staticmethod
+    def _take_pending(ctx: Context) -> ConversationState | None:
+        """Any message ends a pending choice; the caller decides whether this one answers it."""
+        state = ctx.session.scalar(select(ConversationState).where(
+            ConversationState.member_id == ctx.member.id, ConversationState.platform == ctx.incoming.platform))
+        if state is not None:
+            ctx.session.execute(delete(ConversationState).where(ConversationState.id == state.id))
+        return state
 
 
-def run_after(actions: list[Callable[[], None]]) -> None:
-    """Run what handlers deferred until their writes were committed (and the write lock was free)."""
-    for action in actions:
-        try:
-            action()
-        except Exception:
-            log.exception("a deferred push failed")
+def _is_fresh(sent_at: datetime | None, now: datetime) -> bool:
+    """A message without a platform timestamp (the console) is always fresh."""
+    return sent_at is None or abs(now - sent_at) <= FRESH_FOR
 
 
 def _log_request(incoming: Incoming, trace: dict, started: float) -> None:
@@ -297,23 +196,10 @@ def user_hash(user_id: str) -> str:
     return hashlib.sha256(user_id.encode()).hexdigest()[:12]
 
 
-def _distinct_prefix(incomings: list[Incoming]) -> list[Incoming]:
-    """The leading messages of one platform with no member or key twice (a member's second message must see what
-    the first one did; a key twice is a re-send, found a duplicate only once the first is recorded)."""
-    users: set[str] = set()
-    keys: set[str] = set()
-    for n, incoming in enumerate(incomings):
-        if (incoming.platform != incomings[0].platform or incoming.user_id in users
-                or incoming.message_id in keys):
-            return incomings[:n]
-        users.add(incoming.user_id)
-        keys.add(incoming.message_id)
-    return incomings
-
-
 def _is_choice(text: str) -> bool:
     return text.isdigit() and 1 <= int(text) <= 9
 
 
 def _clip(text: str, n: int = 20) -> str:
     return text if len(text) <= n else text[:n] + "…"
+

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.context import Services
+from bot.core import Incoming, Reply, Services
 from bot.intent import Segmenter
 from bot.log_redact import redact_library_logs
 from bot.push import ConsolePusher, Pusher
@@ -17,7 +18,6 @@ from bot.router import Router
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import utcnow
-from storage.writer_lock import WriterLock, writer_lock_for
 
 
 @dataclass
@@ -27,24 +27,43 @@ class Runtime:
     sessions: sessionmaker[Session]
     services: Services
     router: Router
-    writer: WriterLock | None  # SQLite's one-writer queue (storage.writer_lock), shared by all who write
+    # the one pool that runs messages' handlers (and the notices they send): a slow handler holds only its thread
+    executor: ThreadPoolExecutor
+    _dispatcher: object | None = field(default=None, repr=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work (storage.db.transaction), queued behind the other writers on SQLite."""
-        with self.writer or nullcontext(), transaction(self.sessions) as session:
+        """One unit of work (storage.db.transaction)."""
+        with transaction(self.sessions) as session:
             yield session
 
+    def submit(self, incoming: Incoming) -> Future[Reply]:
+        """Route a message on the pool; a channel waits on the future for as long as its platform allows."""
+        return self.executor.submit(self.router.process, incoming)
+
+    def send_notices(self, ids: list[int]) -> None:
+        """Deliver these outbox rows now, through the dispatcher (the scheduler's pass retries what fails here)."""
+        if self._dispatcher is None:
+            from reminders.outbox import dispatcher_for
+
+            self._dispatcher = dispatcher_for(self.sessions, self.services)
+        self._dispatcher.dispatch(only=ids)
+
     def close(self) -> None:
+        self.executor.shutdown(wait=True)
         self.engine.dispose()
 
 
 def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
-                  pushers: dict[str, Pusher] | None = None, segmenter: Segmenter | None = None) -> Runtime:
+                  pushers: dict[str, Pusher] | None = None, segmenter: Segmenter | None = None,
+                  background_notices: bool = False) -> Runtime:
+    """`background_notices`: a web process answers the asker first and sends the notices on its pool; the console
+    sends them before it prints the reply."""
     from handlers import register_all
 
     redact_library_logs()  # before any library logs a URL or a row with a credential in it
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, prepare_threshold=settings.database_prepare,
+                         pool_size=settings.handler_threads, max_overflow=settings.handler_threads)
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
@@ -61,7 +80,12 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     from handlers.knowledge import LazyKnowledgeBase
 
     services.extras["kb"] = LazyKnowledgeBase(services.segmenter)  # the index is built on the first question
-    writer = writer_lock_for(engine)
-    router = Router(sessions, services, writer=writer)
+    router = Router(sessions, services)
     register_all(router)
-    return Runtime(settings, engine, sessions, services, router, writer)
+    executor = ThreadPoolExecutor(max_workers=settings.handler_threads, thread_name_prefix="zhibu-handler")
+    runtime = Runtime(settings, engine, sessions, services, router, executor)
+    if background_notices:
+        services.send_notices = lambda ids: executor.submit(runtime.send_notices, ids)
+    else:
+        services.send_notices = runtime.send_notices
+    return runtime

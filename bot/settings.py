@@ -50,6 +50,9 @@ class Settings:
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
     wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
     log_level: str = "WARNING"
+    database_prepare: int | None = 5  # psycopg's prepare_threshold; None: no prepared statements (transaction pooler)
+    handler_threads: int = 8  # each process's pool that runs messages' handlers
+    dedupe_days: int = 7  # how long a message key is kept: longer than a platform retries or a message stays fresh
 
     @property
     def tz(self) -> ZoneInfo:
@@ -66,7 +69,7 @@ KNOWN = {
     "DATABASE_URL", "TIMEZONE", "PUBLIC_URL", "SECRET_KEY",
     *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE", "WECOM_OAUTH_URL",
     *(f"DINGTALK_{k}" for k in DINGTALK_KEYS), "DINGTALK_CORP_ID", "DINGTALK_MODE", "DINGTALK_API_BASE",
-    "LOG_LEVEL", "BIND",
+    "LOG_LEVEL", "BIND", "DATABASE_PREPARE", "HANDLER_THREADS", "DEDUPE_DAYS",
 }
 
 
@@ -125,8 +128,22 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"{PREFIX}LOG_LEVEL: 只能是 DEBUG、INFO、WARNING 或 ERROR")
 
+    prepare = get("DATABASE_PREPARE", "5").lower()
+    if prepare in ("0", "off"):
+        database_prepare = None
+    elif prepare.isascii() and prepare.isdigit() and int(prepare) <= 1000:
+        database_prepare = int(prepare)
+    else:
+        raise SettingsError(f"{PREFIX}DATABASE_PREPARE: 须为 0 到 1000 的整数，或 off（连接池代理后面请设为 off）")
+
+    handler_threads = _bounded_int(get("HANDLER_THREADS", "8"), "HANDLER_THREADS", 1, 64)
+    dedupe_days = _bounded_int(get("DEDUPE_DAYS", "7"), "DEDUPE_DAYS", 2, 365)
+
     return Settings(
         database_url=database_url,
+        database_prepare=database_prepare,
+        handler_threads=handler_threads,
+        dedupe_days=dedupe_days,
         timezone=timezone,
         public_url=public_url,
         secret_key=secret_key,
@@ -135,6 +152,12 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         wecom_oauth_url=wecom_oauth_url,
         log_level=log_level,
     )
+
+
+def _bounded_int(value: str, key: str, low: int, high: int) -> int:
+    if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
+        raise SettingsError(f"{PREFIX}{key}: 须为 {low} 到 {high} 的整数，当前为 {value[:20]!r}")
+    return int(value)
 
 
 def _scheme(url: str) -> str:

@@ -1,7 +1,8 @@
 """What the bot can do, one module per capability. `register_all` is the one place that lists them."""
 from __future__ import annotations
 
-from bot.router import Router
+from typing import TYPE_CHECKING
+
 from handlers import (
     attendance_views,
     branch_admin,
@@ -18,6 +19,9 @@ from handlers import (
     reminder_settings,
     schedule_views,
 )
+
+if TYPE_CHECKING:
+    from bot.router import Router
 
 # Order matters where command words overlap: dues_ledger before branch_admin ("设置党费 …" is not the generic
 # "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler

@@ -1,10 +1,8 @@
 """签到情况: who is present, late, on leave and missing, and the participation rate against the branch's threshold."""
 from __future__ import annotations
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from handlers.checkin import summary_lines
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, show_hm

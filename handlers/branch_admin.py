@@ -1,10 +1,8 @@
 """A secretary's own branch: its members, its settings (shown and changed, audited)."""
 from __future__ import annotations
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from handlers.common import active_members, managed_org
 from storage.org_settings import describe, set_setting
 

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import re
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from bot.signin_links import screen_url
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time

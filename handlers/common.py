@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
+from bot.core import Context, UserError
 from bot.roles import SECRETARY_ROLES
 from storage.models import Member, Organization
 

@@ -11,10 +11,8 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Attachment, Incoming, Reply
+from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
 from bot.roles import DUES_ROLES
-from bot.router import Handler
 from handlers.common import managed_org
 from handlers.dues_calculator import (
     BASE_CATEGORIES,

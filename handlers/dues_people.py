@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.context import Context, UserError
-from bot.messages import Reply
+from bot.core import Context, Reply, UserError
 from handlers.people import chosen_member
 from storage.dues import branch_members
 from storage.models import Member, Organization

@@ -8,9 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
-from bot.router import Handler
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from handlers.dues_calculator import (
     ALIASES,
     ANNUAL,

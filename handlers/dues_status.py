@@ -11,10 +11,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import DUES_ROLES, role_predicate
-from bot.router import Handler
 from handlers.common import managed_org
 from handlers.dues_calculator import fen_to_yuan
 from handlers.dues_people import ask_which, pick, resolve_member_by_name

@@ -12,10 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, show_hm, show_time
 from handlers.people import chosen_member, members_named, pick_from, pick_member, push_to, secretaries_of

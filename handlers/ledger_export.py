@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import re
 
-from bot.context import Context, UserError
-from bot.messages import Attachment, Incoming, Reply
+from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE
 from storage.ledger_data import LedgerError, month_ledger

@@ -11,10 +11,8 @@ from datetime import date, datetime, time
 
 from sqlalchemy import func, select
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
-from bot.router import Handler
 from handlers.common import managed_org
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting, label, parse_kinds
 from storage.models import Attendance, Meeting, Organization

@@ -3,17 +3,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from bot.context import Context
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply
 from bot.roles import RoleSet
-from bot.router import Handler
 
 SECTIONS = ("党员", "支部委员", "党费管理员", "上级管理员")
 
 
 def help_reply(incoming: Incoming, ctx: Context) -> Reply:
     roles = "、".join(sorted(ctx.roles.names())) or "党员"
-    return Reply(text=f"{ctx.speaker.name}同志，你好！你的身份：{roles}。可以发送：\n{menu(ctx.handlers, ctx.roles)}")
+    return Reply(text=f"{ctx.member.name}同志，你好！你的身份：{roles}。可以发送：\n{menu(ctx.handlers, ctx.roles)}")
 
 
 @lru_cache(maxsize=64)

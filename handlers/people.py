@@ -12,9 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Reply
-from bot.push import choose_platform, platform_account
+from bot.core import Context, Reply, UserError
+from bot.push import choose_platform
 from handlers.common import mask_mobile
 from storage.models import Member, Organization, Role
 
@@ -75,23 +74,13 @@ def secretaries_of(ctx: Context, org: Organization) -> list[Member]:
     return []
 
 
-def push_to(ctx: Context, member: Member, reply: Reply, dedupe_key: str) -> bool:
-    """Push one message through the member's platform once this message's writes are committed.
+def push_to(ctx: Context, member: Member, reply: Reply, key: str) -> bool:
+    """Tell `member` (not the asker) through the outbox once this message's writes are committed (Context.notify).
 
-    True when a platform reaches the member (the push itself is attempted after the commit, so a handler never
-    holds the database while a platform answers); a failure is logged, never raised to the speaker.
+    True when a platform reaches the member; when none does, nothing is queued and the caller says so.
     """
-    pushers = ctx.services.pushers
-    platform = choose_platform(member, member.organization, set(pushers))
-    if platform is None:
-        log.warning("no platform reaches member %s for %s", member.id, dedupe_key)
+    if choose_platform(member, member.organization, set(ctx.services.pushers)) is None:
+        log.warning("no platform reaches member %s for %s", member.id, key)
         return False
-    pusher, account = pushers[platform], platform_account(member, platform)
-
-    def send() -> None:
-        result = pusher.push(account, reply, dedupe_key)
-        if not result.ok:
-            log.warning("push %s failed: %s", dedupe_key, result.error)
-
-    ctx.after_commit(send)
+    ctx.notify(member, reply.as_text(), key)
     return True

@@ -1,9 +1,7 @@
 """我的信息: the member's own record."""
 from __future__ import annotations
 
-from bot.context import Context
-from bot.messages import Incoming, Reply
-from bot.router import Handler
+from bot.core import Context, Handler, Incoming, Reply
 from storage.models import Organization
 
 

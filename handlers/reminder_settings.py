@@ -9,10 +9,8 @@ from datetime import date
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import role_predicate
-from bot.router import Handler
 from storage.models import CommitteeTerm, Organization
 from storage.orgs import add_years, current_term, descendants, find_org
 

@@ -6,10 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from bot.context import Context, UserError
-from bot.messages import Incoming, Reply
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet, is_committee
-from bot.router import Handler
 from handlers.common import managed_org
 from reminders.rules import TITLES, TZ, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -146,11 +146,12 @@ class Dispatcher:
 
     # ---- one pass ------------------------------------------------------------------------------------------------
 
-    def dispatch(self, on_outcome: Callable[[Outcome], None] | None = None) -> DispatchReport:
-        """Send every row due now, batch after batch, until none is left to claim."""
+    def dispatch(self, on_outcome: Callable[[Outcome], None] | None = None,
+                 only: Collection[int] | None = None) -> DispatchReport:
+        """Send every row due now (or only those of these ids), batch after batch, until none is left to claim."""
         report = DispatchReport()
         for _ in range(self.policy.max_passes):
-            claims, settled = self.claim()
+            claims, settled = self.claim(only)
             for outcome in settled:
                 report.outcomes.append(outcome)
                 if on_outcome:
@@ -166,15 +167,15 @@ class Dispatcher:
 
     # ---- claiming ------------------------------------------------------------------------------------------------
 
-    def claim(self) -> tuple[list[_Claim], list[Outcome]]:
+    def claim(self, only: Collection[int] | None = None) -> tuple[list[_Claim], list[Outcome]]:
         """One short transaction: pick due rows, settle those that cannot be sent, mark the rest in flight."""
         now = self.clock()
         with transaction(self.sessions) as session:
-            rows = self._due_rows(session, now)
+            rows = self._due_rows(session, now, only)
             claims, settled = self._claim_rows(session, rows, now) if rows else ([], [])
         return claims, settled
 
-    def _due_rows(self, session: Session, now: datetime) -> list[OutboxMessage]:
+    def _due_rows(self, session: Session, now: datetime, only: Collection[int] | None) -> list[OutboxMessage]:
         query = (select(OutboxMessage)
                  .where(or_(and_(OutboxMessage.status == "pending", OutboxMessage.due_at <= now,
                                  or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)),
@@ -182,6 +183,8 @@ class Dispatcher:
                             and_(OutboxMessage.status == "in_flight", OutboxMessage.next_attempt_at <= now)))
                  .order_by(OutboxMessage.due_at, OutboxMessage.id)
                  .limit(self.policy.batch_size))
+        if only is not None:
+            query = query.where(OutboxMessage.id.in_(list(only)))
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         return list(session.scalars(query))

@@ -28,7 +28,6 @@ from reminders.rules import TITLES, Due, due_items
 from reminders.state import chunked_rows, load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.db import transaction
-from storage.driver_sql import bind_converter
 from storage.models import OutboxMessage, PlannerState, utcnow
 
 BATCH_ROWS = 10_000  # outbox rows per batch handed to the writer
@@ -113,7 +112,7 @@ def outbox_rows(dues: Iterable[Due], org_ids: dict[str, int], now: datetime,
 def _time_converter(conn: Connection) -> Callable[[datetime], Any]:
     """The time columns' own bind processing (UTC naive text on SQLite), remembered: a run has thousands of Dues
     but only a few dozen distinct times. The three time columns share one type."""
-    proc = bind_converter(OutboxMessage.__table__.c.due_at, conn.dialect)
+    proc = OutboxMessage.__table__.c.due_at.type._cached_bind_processor(conn.dialect) or (lambda v: v)
     memo: dict[datetime, Any] = {}
 
     def convert(value: datetime) -> Any:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -27,7 +27,7 @@ from reminders.planner import plan_day
 from storage.db import transaction
 from storage.heartbeats import SCHEDULER
 from storage.heartbeats import beat as record_beat
-from storage.message_gate import prune_seen
+from storage.processed import prune_seen
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,9 @@ class SchedulerJobs:
     """The jobs as plain methods, so tests can run them without a scheduler."""
 
     def __init__(self, sessions: sessionmaker[Session], dispatcher: Dispatcher, clock: Callable[[], datetime],
-                 tz, plan_day: PlanDay = plan_day) -> None:
+                 tz, plan_day: PlanDay = plan_day, keep_keys: timedelta = timedelta(days=7)) -> None:
         self.sessions = sessions
+        self.keep_keys = keep_keys  # ZHIBU_DEDUPE_DAYS
         self.dispatcher = dispatcher
         self.clock = clock
         self.tz = tz
@@ -72,7 +73,7 @@ class SchedulerJobs:
         beat(self.sessions, self.clock())
 
     def prune(self) -> None:
-        removed = prune_seen(self.sessions, self.clock())
+        removed = prune_seen(self.sessions, self.clock(), self.keep_keys)
         if removed:
             log.info("forgot %d message keys older than the dedupe window", removed)
 

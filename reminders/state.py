@@ -21,7 +21,6 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reminders.rules import TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
-from storage.driver_sql import DriverStatement, run_on_driver
 from storage.dues import month_key
 from storage.models import (
     CalendarOverride,
@@ -57,11 +56,7 @@ def chunked_rows(session: Session, stmt: Select, column: Any, ids: Sequence[Any]
 
 
 def _raw_rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[tuple]:
-    """As `chunked_rows`, as the driver's own tuples: for the big reads (a row per member or payment), whose columns
-    need no conversion (integers and text; a date from SQLite arrives as ISO text, see `_date`)."""
-    conn = session.connection()  # inside the session's transaction
-    work = [(DriverStatement.of(part, conn.dialect), {}) for part in _parts(stmt, column, ids)]
-    return [row for rows in run_on_driver(conn.connection, conn.dialect, work) for row in rows]
+    return chunked_rows(session, stmt, column, ids)
 
 
 def _date(value: date | str | None) -> date | None:

@@ -1,81 +1,57 @@
 """Engine, sessions and migrations."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Insert, Table, create_engine, event, inspect
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.driver_sql import begin_on_driver, in_transaction
-
 MIGRATIONS = Path(__file__).with_name("migrations")
-# a pooled PostgreSQL connection idle longer than this is pinged before use (a restarted server dropped it)
-PING_AFTER_IDLE = 1.0
+PSYCOPG_PREPARE_THRESHOLD = 5  # psycopg's own default: a statement run this often on a connection is prepared
 
 
-def make_engine(url: str, busy_timeout_ms: int = 30000, **kwargs) -> Engine:
+def make_engine(url: str, busy_timeout_ms: int = 30000, prepare_threshold: int | None = PSYCOPG_PREPARE_THRESHOLD,
+                **kwargs) -> Engine:
+    """An engine for SQLite or PostgreSQL.
+
+    `prepare_threshold` is psycopg's: None turns server-side prepared statements off, which a transaction-mode
+    pooler (PgBouncer, a cloud proxy) needs.
+    """
     # SQL logging (sqlalchemy.engine at INFO) would otherwise print every token, mobile and amount bound
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": False},
                                **kwargs)
-        event.listen(engine, "connect", lambda conn, record: _sqlite_pragmas(conn, busy_timeout_ms))
-    else:
-        from storage.libpq import follow_psycopg_rollbacks  # psycopg: not imported on SQLite
-
-        engine = create_engine(url, **kwargs)
-        event.listen(engine, "connect", lambda conn, record: setattr(conn, "autocommit", True))
-        _ping_when_idle(engine)
-        follow_psycopg_rollbacks(engine)
-    # both drivers are left in autocommit (sqlite3's isolation_level None, psycopg's autocommit), so neither sends a
-    # BEGIN of its own: every transaction opens with begin_on_driver's, from this event or storage.lazy_transaction
-    event.listen(engine, "begin", _begin)
-    return engine
+        _sqlite_transactions(engine, busy_timeout_ms)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)  # a connection a restarted server dropped is replaced, not handed out
+    connect_args = {**kwargs.pop("connect_args", {}), "prepare_threshold": prepare_threshold}
+    return create_engine(url, connect_args=connect_args, **kwargs)
 
 
-def _ping_when_idle(engine: Engine) -> None:
-    """SQLAlchemy's pool_pre_ping, only for connections that sat in the pool for PING_AFTER_IDLE.
+def _sqlite_transactions(engine: Engine, busy_timeout_ms: int) -> None:
+    """SQLAlchemy's pysqlite recipe: the driver's own transaction handling off, BEGIN IMMEDIATE from the engine.
 
-    The pre-ping costs every message a round trip (SELECT 1) for a check that matters only
-    after the server went away, which takes longer than a busy connection's moment back in the pool. A connection
-    that failed anyway is thrown away when it comes back (its reset fails), and the member is told to try again.
+    pysqlite would otherwise begin late and never for SAVEPOINTs. IMMEDIATE takes the write lock at the start, so two
+    transactions that read and then write wait for each other (busy_timeout) instead of one failing at its first
+    write; nearly every transaction here writes (each message records its key).
     """
-    def returned(dbapi_connection, record) -> None:
-        record.info["returned_at"] = time.monotonic()
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, record) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
 
-    def checkout(dbapi_connection, record, proxy) -> None:
-        returned_at = record.info.get("returned_at")
-        if returned_at is None or time.monotonic() - returned_at < PING_AFTER_IDLE:
-            return
-        try:
-            dbapi_connection.execute("SELECT 1")
-            dbapi_connection.rollback()
-        except engine.dialect.loaded_dbapi.Error as err:
-            raise DisconnectionError() from err  # the pool connects afresh and tries again
-
-    event.listen(engine, "checkin", returned)
-    event.listen(engine, "checkout", checkout)
-
-
-def _sqlite_pragmas(dbapi_conn, busy_timeout_ms: int) -> None:
-    dbapi_conn.isolation_level = None  # autocommit at the driver: SQLAlchemy's "begin" event starts transactions
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.close()
-
-
-def _begin(conn: Connection) -> None:
-    # a transaction begun on the driver (storage.lazy_transaction) is joined, not begun twice
-    if not in_transaction(conn.connection.driver_connection, conn.dialect):
-        begin_on_driver(conn.connection, conn.dialect)
+    @event.listens_for(engine, "begin")
+    def on_begin(conn) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert:

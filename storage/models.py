@@ -231,6 +231,7 @@ class ProcessedMessage(Base):
     platform: Mapped[str] = mapped_column(String(16))
     key: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    reply: Mapped[str | None] = mapped_column(Text)  # the answer given, for a platform's retry of the message
 
 
 class ConversationState(Base):

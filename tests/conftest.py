@@ -197,11 +197,12 @@ def fake_wecom():
 
 
 @pytest.fixture
-def wecom_client():
-    """Encrypts messages exactly as WeCom does, for the callback (tests/fakes/wecom_client.py)."""
+def wecom_client(clock):
+    """Encrypts messages exactly as WeCom does, for the callback (tests/fakes/wecom_client.py), dated by the test's
+    clock."""
     from tests.fakes.wecom_client import WecomClient
 
-    return WecomClient(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID)
+    return WecomClient(WECOM_TOKEN, WECOM_AES_KEY, WECOM_CORP_ID, WECOM_AGENT_ID, clock=lambda: clock().timestamp())
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 from bot.channels import console
+from bot.core import Handler
 from bot.messages import Incoming
 from storage.db import transaction
 from storage.models import AuditLog, ProcessedMessage
@@ -33,11 +34,12 @@ def test_unknown_text_says_what_to_do(say):
     assert "现在没有等你选择的问题" in say("demo-dangyuan", "3")
 
 
-def test_same_message_id_is_handled_once(demo):
+def test_same_message_id_is_handled_once_and_answered_again(demo):
+    """A platform's retry (the first answer was lost) gets the same answer, with no second effect."""
     msg = Incoming(platform="wecom", user_id="demo-shuji", text="设置 参与率下限 85%", message_id="m-1")
     first = demo.router.handle(msg)
     second = demo.router.handle(msg)
-    assert "已修改" in first.text and second.duplicate
+    assert "已修改" in first.text and second.text == first.text and not second.duplicate
     with transaction(demo.sessions) as s:
         assert s.query(ProcessedMessage).filter_by(platform="wecom", key="m-1").count() == 1
         assert s.query(AuditLog).filter_by(action="org.set").count() == 1
@@ -91,7 +93,6 @@ def test_pending_choice_is_routed_to_its_resolver(demo):
     def resolve(incoming, ctx, payload):
         return Reply(text=f"选了{payload['options'][payload['choice'] - 1]}")
 
-    from bot.router import Handler
 
     demo.router.register(Handler(name="ask", func=ask, commands=("选择测试",)))
     demo.router.register_pending("pick", resolve)

@@ -79,7 +79,8 @@ class RouterHandler(AsyncChatbotHandler):
             self.quota.note(parsed)
             return
         reply = self.router.handle(parsed.incoming)
-        if reply.duplicate or reply.is_empty:
+        # a frame comes again only when our ack was lost, not our reply (it went out over HTTP): answer it once
+        if reply.duplicate or reply.repeat or reply.is_empty:
             return
         self.send(parsed, deliver_private(self.pushers, parsed, reply))
 

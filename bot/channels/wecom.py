@@ -1,17 +1,17 @@
 """The WeCom callback: GET /wecom/callback verifies the URL, POST receives messages and answers passively.
 
 Verify → decrypt → parse → Incoming → Router (which dedupes through processed_messages) → encrypted passive reply.
-The router runs on the `routing` queue's threads (bot.routing_queue), so that a handler still running after
-HANDLER_TIMEOUT gets an empty 200 (WeCom's "received, no reply") and its reply is pushed when ready. A reply over
-2048 bytes is answered with its first part and the rest is pushed in order. Pushes (late replies, later parts, what
-handlers deferred) run on the `background` executor, never on the routing threads: a slow WeCom API must not hold
-up the next message.
+The router runs on the app's handler pool (Runtime.submit), so that a handler still running after HANDLER_TIMEOUT
+gets an empty 200 (WeCom's "received, no reply") and its reply is pushed when ready. A reply over 2048 bytes is
+answered with its first part and the rest is pushed in order. Those pushes (late replies, later parts) run on the
+`background` executor: a slow WeCom API must not hold up a handler thread.
 """
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import Executor
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -23,8 +23,7 @@ from bot.channels.wecom_text import late_reply_text, reply_parts
 from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
-from bot.router import run_after, user_hash
-from bot.routing_queue import RoutingQueue
+from bot.router import user_hash
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -40,12 +39,12 @@ def _empty(status: int = 200) -> Response:
 class WecomCallback:
     """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
 
-    def __init__(self, settings: WecomSettings, routing: RoutingQueue, pusher: Pusher | None,
+    def __init__(self, settings: WecomSettings, submit: Callable[[Incoming], Future[Reply]], pusher: Pusher | None,
                  background: Executor, *, tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
         self.settings = settings
         self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
         self.pusher = pusher
-        self.routing = routing
+        self.submit = submit
         self.background = background
         self.tz = tz
         self.handler_timeout = handler_timeout
@@ -106,24 +105,19 @@ class WecomCallback:
 
     def _route(self, incoming: Incoming) -> Reply | None:
         """The router's reply, or None when it is still working after the timeout (it will be pushed then)."""
-        future = self.routing.submit(incoming)
+        future = self.submit(incoming)
         try:
-            reply, after = future.result(timeout=self.handler_timeout)
+            return future.result(timeout=self.handler_timeout)
         except FutureTimeout:
             log.warning("wecom handler still running after %.1f s: acknowledged, the reply will be pushed",
                         self.handler_timeout)
             future.add_done_callback(lambda f: self.background.submit(self._push_late, incoming, f.result()))
             return None
-        if after:
-            self.background.submit(run_after, after)
-        return reply
 
     def _asked_at(self, incoming: Incoming) -> datetime | None:
         return incoming.received_at.astimezone(self.tz) if incoming.received_at else None
 
-    def _push_late(self, incoming: Incoming, handled: tuple[Reply, list]) -> None:
-        reply, after = handled
-        run_after(after)
+    def _push_late(self, incoming: Incoming, reply: Reply) -> None:
         if reply.duplicate or reply.is_empty or self.pusher is None:
             return
         text = late_reply_text(reply.as_text(), self._asked_at(incoming))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from datetime import timedelta
 
 from bot.commands.common import runtime
 
@@ -24,7 +25,8 @@ def cmd_scheduler(args) -> int:
     logging.getLogger("reminders").setLevel(logging.INFO)
     with runtime() as rt:
         tz = rt.settings.tz
-        jobs = SchedulerJobs(rt.sessions, dispatcher_for(rt.sessions, rt.services), rt.services.clock, tz)
+        jobs = SchedulerJobs(rt.sessions, dispatcher_for(rt.sessions, rt.services), rt.services.clock, tz,
+                             keep_keys=timedelta(days=rt.settings.dedupe_days))
         scheduler = build_scheduler(jobs, tz)
         signal.signal(signal.SIGTERM, _stop)
         print(f"提醒调度已启动（{rt.settings.timezone}）：每天 8:00 规划，每分钟发送；Ctrl+C 停止。", flush=True)

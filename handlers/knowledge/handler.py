@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from bot.context import Context
-from bot.messages import Incoming, Reply
-from bot.router import Handler, Router
+from bot.core import Context, Handler, Incoming, Reply
 from handlers.knowledge.entries import Entry, KnowledgeError
 from handlers.knowledge.exclusions import POINTERS, other_handler
 from handlers.knowledge.index import Hit, KnowledgeBase
+
+if TYPE_CHECKING:
+    from bot.router import Router
 
 log = logging.getLogger(__name__)
 

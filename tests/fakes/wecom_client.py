@@ -12,6 +12,7 @@ import itertools
 import os
 import struct
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -44,7 +45,9 @@ class Opened:
 class WecomClient:
     _msg_ids = itertools.count(int(time.time() * 1000) * 1000)
 
-    def __init__(self, token: str, aes_key: str, corp_id: str, agent_id: int = 1000002) -> None:
+    def __init__(self, token: str, aes_key: str, corp_id: str, agent_id: int = 1000002,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # CreateTime: the bot refuses a message dated a day away from its own clock
         self.token = token
         self.key = base64.b64decode(aes_key + "=")
         assert len(self.key) == 32
@@ -80,7 +83,7 @@ class WecomClient:
         return ("<xml>"
                 f"<ToUserName>{cdata(self.corp_id)}</ToUserName>"
                 f"<FromUserName>{cdata(user)}</FromUserName>"
-                f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+                f"<CreateTime>{create_time or int(self.clock())}</CreateTime>"
                 f"<MsgType>{cdata('text')}</MsgType>"
                 f"<Content>{cdata(content)}</Content>"
                 f"<MsgId>{msg_id if msg_id is not None else self.next_msg_id()}</MsgId>"
@@ -91,7 +94,7 @@ class WecomClient:
         return ("<xml>"
                 f"<ToUserName>{cdata(self.corp_id)}</ToUserName>"
                 f"<FromUserName>{cdata(user)}</FromUserName>"
-                f"<CreateTime>{create_time or int(time.time())}</CreateTime>"
+                f"<CreateTime>{create_time or int(self.clock())}</CreateTime>"
                 f"<MsgType>{cdata('event')}</MsgType>"
                 f"<AgentID>{self.agent_id}</AgentID>"
                 f"<Event>{cdata(event)}</Event>"
@@ -101,7 +104,7 @@ class WecomClient:
     def image_xml(self, user: str, msg_id: int | None = None) -> str:
         return ("<xml>"
                 f"<ToUserName>{cdata(self.corp_id)}</ToUserName><FromUserName>{cdata(user)}</FromUserName>"
-                f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata('image')}</MsgType>"
+                f"<CreateTime>{int(self.clock())}</CreateTime><MsgType>{cdata('image')}</MsgType>"
                 f"<PicUrl>{cdata('http://127.0.0.1/p.jpg')}</PicUrl><MediaId>{cdata('m1')}</MediaId>"
                 f"<MsgId>{msg_id if msg_id is not None else self.next_msg_id()}</MsgId>"
                 f"<AgentID>{self.agent_id}</AgentID></xml>")

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 import storage.db
-from bot.context import Services
+from bot.core import Services
 from bot.messages import Incoming
 from bot.router import BUSY, Router
 from handlers import register_all
