@@ -40,7 +40,7 @@ def test_locked_sqlite_answers_busy_then_the_retry_succeeds(demo, db_url, segmen
         assert s.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action == "org.set")) == 0
     retried = router.handle(message)  # the platform retries the same message id
     assert "已修改" in retried.text
-    assert router.handle(message).duplicate
+    assert router.handle(message).repeat  # answered again, not handled again
     engine.dispose()
 
 
