@@ -21,15 +21,12 @@ def warm_worker(worker) -> None:
 
 def gunicorn_options(bind: str = "127.0.0.1:8000", database_url: str = "") -> dict[str, Any]:
     cores = multiprocessing.cpu_count()
-    if database_url.startswith("sqlite"):
-        # one writer at a time: more workers only queue on its lock
-        workers, threads = 2, 4
-    else:
-        # One worker per core, not gunicorn's 2 × cores + 1: the threads already cover the waits on the network and
-        # the database, and each worker's routing thread handles what its threads have queued as one batch
-        # (bot.routing_queue), so fewer, fuller workers do less work per message. Compare setups with
-        # BENCH_WECOM_CONFIGS=postgres:5x4,postgres:2x8 python -m benchmarks wecom
-        workers, threads = min(max(cores, 2), 9), 8
+    # A worker per core (at least two, so one restarting never leaves none). Request threads only wait: on the
+    # platform's budget while the worker's handler pool (ZHIBU_HANDLER_THREADS) routes the message. SQLite takes one
+    # writer at a time, so more workers there only queue on its lock. Compare setups with
+    # BENCH_WECOM_CONFIGS=postgres:4x8,postgres:2x8 python -m benchmarks wecom
+    workers = 2 if database_url.startswith("sqlite") else min(max(cores, 2), 8)
+    threads = 8
     return {
         "bind": bind,
         "workers": workers,

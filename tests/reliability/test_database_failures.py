@@ -5,7 +5,6 @@ import sqlite3
 import pytest
 from sqlalchemy import func, select, text
 
-import storage.db
 from bot.core import Services
 from bot.messages import Incoming
 from bot.router import BUSY, Router
@@ -67,29 +66,11 @@ def _ask_help(router, message_id: str):
     return router.handle(Incoming(platform="wecom", user_id="demo-shuji", text="帮助", message_id=message_id))
 
 
-def test_a_postgresql_connection_dropped_while_idle_is_replaced_before_use(demo, db_url, segmenter, clock,
-                                                                            monkeypatch):
+def test_a_postgresql_connection_dropped_in_the_pool_is_replaced_before_use(demo, db_url, segmenter, clock):
     if db_url.startswith("sqlite"):
         pytest.skip("pooled server connections are PostgreSQL's")
-    monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 0.0)  # every connection back in the pool counts as idle
     router, engine = _router(db_url, segmenter, clock, busy_ms=200)
     assert "看看我能做什么" in _ask_help(router, "idle-1").text
     _drop_connection_of(engine, demo)
-    assert "看看我能做什么" in _ask_help(router, "idle-2").text  # pinged, found dead, connected afresh
-    engine.dispose()
-
-
-def test_a_postgresql_connection_dropped_while_busy_costs_one_busy_reply(demo, db_url, segmenter, clock,
-                                                                         monkeypatch):
-    if db_url.startswith("sqlite"):
-        pytest.skip("pooled server connections are PostgreSQL's")
-    monkeypatch.setattr(storage.db, "PING_AFTER_IDLE", 3600.0)  # in use a moment ago: not pinged
-    router, engine = _router(db_url, segmenter, clock, busy_ms=200)
-    assert "看看我能做什么" in _ask_help(router, "busy-1").text
-    _drop_connection_of(engine, demo)
-    assert _ask_help(router, "busy-2").text == BUSY  # nothing written, so WeCom's retry is handled in full
-    assert "看看我能做什么" in _ask_help(router, "busy-2").text  # the dead connection was thrown away
-    with transaction(demo.sessions) as s:
-        assert s.scalar(select(func.count()).select_from(ProcessedMessage)
-                        .where(ProcessedMessage.key.in_(["busy-1", "busy-2"]))) == 2
+    assert "看看我能做什么" in _ask_help(router, "idle-2").text  # pool_pre_ping found it dead: connected afresh
     engine.dispose()

@@ -1,0 +1,49 @@
+"""The house's boundaries: handlers know only the core's small API, storage imports nothing above it, the Party rules
+do no I/O. Checked on the code as it is, so a stray import fails here rather than in a review."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FORBIDDEN_FOR_HANDLERS = ("flask", "werkzeug", "wechatpy", "dingtalk_stream", "requests", "psycopg", "sqlite3",
+                          "_sqlite3", "bot.channels", "bot.app", "bot.web_signin", "bot.web_files", "bot.runtime")
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module a file imports, at any depth of the file (functions included)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_importing_every_handler_loads_no_web_framework_channel_or_driver():
+    code = ("import importlib, pkgutil, sys, handlers\n"
+            "for m in pkgutil.walk_packages(handlers.__path__, 'handlers.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "print('\\n'.join(sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules = loaded.stdout.split()
+    assert "handlers.checkin" in modules  # the walk really imported the handlers
+    bad = [m for m in modules if m.startswith(FORBIDDEN_FOR_HANDLERS) and
+           any(m == f or m.startswith(f + ".") for f in FORBIDDEN_FOR_HANDLERS)]
+    assert bad == []
+
+
+def test_storage_imports_nothing_above_it():
+    for path in (ROOT / "storage").rglob("*.py"):
+        upward = {m for m in _imports(path) if m.split(".")[0] in ("bot", "handlers", "reminders")}
+        assert not upward, f"{path.relative_to(ROOT)} imports {sorted(upward)}"
+
+
+def test_the_reminder_rules_do_no_io():
+    allowed = {"__future__", "calendar", "collections", "collections.abc", "dataclasses", "datetime", "decimal",
+               "enum", "functools", "itertools", "math", "re", "typing", "zoneinfo", "reminders.workdays"}
+    imported = _imports(ROOT / "reminders" / "rules.py")
+    assert imported <= allowed, f"reminders/rules.py imports {sorted(imported - allowed)}"
