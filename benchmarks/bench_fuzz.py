@@ -19,9 +19,9 @@ EXAMPLES = int(os.environ.get("BENCH_FUZZ_EXAMPLES", "1000"))
 
 
 def main() -> list[Figure]:
+    from bot.demo import seed_demo
     from bot.intent import Segmenter
     from storage.db import make_engine, make_session_factory, transaction, upgrade
-    from storage.demo import seed_demo
     from tests.conftest import WECOM_AGENT_ID, WECOM_CORP_ID, WECOM_SECRET, Clock
     from tests.fakes.dingtalk_server import FakeDingtalk
     from tests.fakes.tls import make_cert

@@ -32,10 +32,10 @@ def main() -> list[Figure]:
 
     from bot.app import create_app
     from bot.channels import console
+    from bot.demo import seed_demo
     from bot.runtime import build_runtime
     from bot.settings import load_settings
     from storage.db import transaction, upgrade
-    from storage.demo import seed_demo
     from storage.models import Member, Organization
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -43,8 +43,8 @@ USERS = ["demo-shuji", "demo-zuzhi", "demo-dangyuan", "demo-yubei", "demo-shuji2
 
 
 def _prepare_db(url: str) -> None:
+    from bot.demo import seed_demo
     from storage.db import make_engine, make_session_factory, transaction, upgrade
-    from storage.demo import seed_demo
 
     upgrade(url)
     engine = make_engine(url)

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.channels import console
+from bot.demo import seed_demo
 from bot.intent import Segmenter
 from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from tests.pg import Cluster, server_bin
 
 # 2026-11-24 10:00 in Beijing: a Tuesday
@@ -132,7 +132,7 @@ def pytest_collection_modifyitems(config, items):
 def dues_demo(demo, clock) -> Runtime:
     """The demo with this year's dues as of the frozen clock: paid to last month, demo-b1-04 (郑强) three months
     behind, demo-b1-06 (何军) six."""
-    from storage.demo import seed_demo_dues
+    from bot.demo import seed_demo_dues
 
     with transaction(demo.sessions) as session:
         seed_demo_dues(session, clock().astimezone(demo.settings.tz).date())

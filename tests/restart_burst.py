@@ -19,9 +19,9 @@ import requests
 from sqlalchemy import func, select
 
 from bot.channels import console
+from bot.demo import seed_demo
 from bot.runtime import build_runtime
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from storage.models import Attendance, Member, Organization
 from tests.conftest import WECOM_AES_KEY, WECOM_AGENT_ID, WECOM_CORP_ID, WECOM_TOKEN, make_settings, wecom_env
 from tests.deploy_smoke import Deployment

@@ -187,9 +187,9 @@ def test_web_app_never_starts_the_scheduler(db_url):
 
 @pytest.mark.postgres
 def test_two_scheduler_processes_on_postgresql_push_each_row_once(pg_cluster, segmenter, tmp_path):
+    from bot.demo import seed_demo
     from bot.runtime import build_runtime
     from storage.db import upgrade
-    from storage.demo import seed_demo
     from tests.conftest import make_settings
 
     url = pg_cluster.create_db("two_schedulers")

@@ -5,8 +5,8 @@ from datetime import date
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
+from bot.demo import seed_demo, seed_demo_dues
 from storage.db import make_engine, make_session_factory, transaction, upgrade
-from storage.demo import seed_demo, seed_demo_dues
 from storage.dues import arrears_signals, tracking_starts
 from storage.dues_export import export_dues
 from storage.dues_import import import_dues

@@ -1,9 +1,9 @@
 """党费怎么算 and what counts in the base, asked in everyday words."""
 import pytest
 
+from bot.demo import seed_demo
 from bot.runtime import build_runtime
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from tests.conftest import Clock, make_settings
 from tests.dues_helpers import send
 

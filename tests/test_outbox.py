@@ -6,11 +6,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.demo import seed_demo
 from bot.push import ConsolePusher, PushResult
 from bot.runtime import build_runtime
 from reminders.outbox import Dispatcher, DispatchPolicy, plain_renderer
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from storage.models import Member, OutboxMessage
 from tests.conftest import make_settings
 from tests.delivery_helpers import ScriptedPusher, add_rows, minutes, rows_by_key

@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 
+from bot.demo import seed_demo
 from reminders import planner
 from reminders.planner import content_json, plan
 from reminders.rules import KINDS, Due, Person
 from storage.db import make_engine, make_session_factory, transaction, upgrade
-from storage.demo import seed_demo
 from storage.models import OutboxMessage, PlannerState
 from tests.reminder_helpers import local
 

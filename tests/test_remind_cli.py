@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cli import main as zhibu
+from bot.demo import seed_demo
 from reminders.planner import insert_absent, plan
 from reminders.rules import Due
 from storage.db import make_engine, make_session_factory, transaction, upgrade
-from storage.demo import seed_demo
 from storage.models import AuditLog, CalendarOverride, OutboxMessage, PlannerState
 from tests.reminder_helpers import local
 

@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels import console
+from bot.demo import seed_demo
 from bot.messages import Incoming
 from bot.push import ConsolePusher
 from bot.runtime import build_runtime
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from storage.models import Attendance, Member, Organization
 from tests.conftest import make_settings
 from tests.signin_helpers import code_of, later, rows

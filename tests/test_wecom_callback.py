@@ -298,9 +298,9 @@ def test_no_500_even_when_the_reply_cannot_be_built(http, wecom_client, wecom_de
 
 def test_retries_reaching_two_workers_have_one_effect(any_db_url, segmenter, fake_wecom, wecom_client, clock):
     """Two app instances with their own engines (as two gunicorn workers) on one database, SQLite and PostgreSQL."""
+    from bot.demo import seed_demo
     from bot.runtime import build_runtime
     from storage.db import transaction, upgrade
-    from storage.demo import seed_demo
     from tests.conftest import make_settings, wecom_env
 
     upgrade(any_db_url)

@@ -6,9 +6,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import create_app
+from bot.demo import seed_demo
 from bot.runtime import build_runtime
 from storage.db import transaction, upgrade
-from storage.demo import seed_demo
 from tests.conftest import make_settings, wecom_env
 
 URL = "/wecom/callback"

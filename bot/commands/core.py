@@ -5,8 +5,8 @@ import argparse
 
 from bot.channels import console
 from bot.commands.common import runtime, settings, today
+from bot.demo import demo_ids_text, seed_demo
 from storage.db import transaction, upgrade
-from storage.demo import demo_ids_text, seed_demo
 
 
 def register(sub: argparse._SubParsersAction) -> None:

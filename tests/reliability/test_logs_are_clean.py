@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.channels.dingtalk_push import dingtalk_pushers
+from bot.demo import seed_demo_dues
 from bot.messages import Reply
 from bot.router import user_hash
 from storage.db import transaction
-from storage.demo import seed_demo_dues
 from storage.models import Member
 from tests.conftest import DINGTALK_ENV, WECOM_AES_KEY, WECOM_SECRET, WECOM_TOKEN
 from tests.reliability.fuzz_harness import build_fuzz_runtime

@@ -73,7 +73,7 @@ DEMO_BASES = (4200, 6500, 8800, 12000, 3000, 5600, 9800, 4800, 7300)
 
 def seed_demo_dues(session: Session, today: date) -> tuple[int, int]:
     """Idempotent: adds only the rates and payments that are missing. Returns (rates added, payments added)."""
-    from handlers.dues_calculator import RETIRED, WAGE, calculate  # here: the handlers package loads the router
+    from handlers.dues_calculator import RETIRED, WAGE, calculate
 
     year, last = today.year, previous_month(today)
     ids = [row[2] for row in member_rows()]
