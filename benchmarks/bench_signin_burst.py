@@ -1,12 +1,12 @@
 """A sign-in burst: 1,000 members of one branch each send `签到 CODE` twice within 10 s through the WeCom callback.
 
-gunicorn on loopback (2 workers × 4 threads, as deployed), on SQLite and then on a throwaway PostgreSQL cluster.
+gunicorn on loopback (2 workers × 8 threads, as `zhibu serve` deploys SQLite), on SQLite and then on a throwaway PostgreSQL cluster.
 All 2,000 requests are encrypted before the clock starts and offered on a fixed schedule of 200 requests/s over 64
 keep-alive connections; latency counts from each request's scheduled moment. The baseline is the same 2,000
 requests, on the same schedule, to the bare decrypt-and-echo endpoint of the same server, measured just before.
 
 BENCH_SIGNIN_MEMBERS, BENCH_SIGNIN_SECONDS, BENCH_SIGNIN_DBS (sqlite,postgres) and BENCH_SIGNIN_SERVER
-(workers x threads, 2x4) change the run.
+(workers x threads, 2x8) change the run.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from benchmarks.signin_load import burst_requests, fake_wecom_api, open_meeting,
 MEMBERS = int(os.environ.get("BENCH_SIGNIN_MEMBERS", "1000"))
 SECONDS = float(os.environ.get("BENCH_SIGNIN_SECONDS", "10"))
 DBS = os.environ.get("BENCH_SIGNIN_DBS", "sqlite,postgres").split(",")
-WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_SIGNIN_SERVER", "2x4").split("x"))
+WORKERS, THREADS = (int(x) for x in os.environ.get("BENCH_SIGNIN_SERVER", "2x8").split("x"))
 CLIENTS = 64
 WARM_UP = 200
 

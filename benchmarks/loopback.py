@@ -50,7 +50,8 @@ def wecom_client():
 
 def wecom_env(db_url: str) -> dict[str, str]:
     """The server's environment: this database, the WeCom channel on, pushes aimed at a closed port."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
+    # the server's own ZHIBU_* only; ZHIBU_HANDLER_THREADS may be set to compare pool sizes
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_") or k == "ZHIBU_HANDLER_THREADS"}
     env.update({"ZHIBU_DATABASE_URL": db_url, "ZHIBU_SECRET_KEY": "bench-secret-key-0123456789",
                 "ZHIBU_WECOM_CORP_ID": CORP_ID, "ZHIBU_WECOM_AGENT_ID": str(AGENT_ID),
                 "ZHIBU_WECOM_SECRET": "unused", "ZHIBU_WECOM_TOKEN": TOKEN, "ZHIBU_WECOM_AES_KEY": AES_KEY,
