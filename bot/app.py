@@ -51,12 +51,12 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         return jsonify(status="ok")
 
     if runtime.settings.dingtalk is not None and runtime.settings.dingtalk.mode == "http":
-        from bot.channels.dingtalk import make_blueprint as dingtalk_blueprint
+        from bot.channels.dingtalk.callback import make_blueprint as dingtalk_blueprint
 
         app.register_blueprint(dingtalk_blueprint(runtime))
 
     if runtime.settings.wecom is not None:
-        from bot.channels.wecom_app import register_wecom
+        from bot.channels.wecom import register_wecom
 
         register_wecom(app, runtime)
 

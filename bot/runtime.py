@@ -67,13 +67,13 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
-    from bot.channels.dingtalk_push import dingtalk_pushers
+    from bot.channels.dingtalk.push import dingtalk_pushers
 
     for name, pusher in dingtalk_pushers(settings, sessions, clock).items():
         services.pushers.setdefault(name, pusher)  # a pusher handed in (tests) wins
 
     if settings.wecom is not None and "wecom" not in services.pushers:
-        from bot.channels.wecom_push import WecomPusher
+        from bot.channels.wecom.push import WecomPusher
 
         services.pushers["wecom"] = WecomPusher(settings.wecom, sessions)
 

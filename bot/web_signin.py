@@ -16,8 +16,8 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from sqlalchemy.orm import Session
 
-from bot.channels.wecom_oauth import OAuthError, WecomOAuth, authorize_url, is_dingtalk_browser, is_wecom_browser
-from bot.channels.wecom_push import WecomPusher
+from bot.channels.wecom.oauth import OAuthError, WecomOAuth, authorize_url, is_dingtalk_browser, is_wecom_browser
+from bot.channels.wecom.push import WecomPusher
 from bot.runtime import Runtime
 from bot.signin_links import (
     ROTATE_SECONDS,

@@ -7,7 +7,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.app import create_app
-from bot.channels.dingtalk_render import EMPTY, PRIVATE_SENT
+from bot.channels.dingtalk.render import EMPTY, PRIVATE_SENT
 from storage.db import transaction
 from storage.models import AuditLog, ProcessedMessage
 from tests.conftest import make_settings
@@ -133,7 +133,7 @@ def test_bad_body_is_400_and_stores_nothing(mutate, client, signer, dingtalk_rt)
 def test_quota_notice_is_acknowledged_and_logged_once(client, signer, dingtalk_rt, caplog):
     notice = {"errorCode": "20001", "errorMessage": "受调用量超量影响，当前我的消息服务已经暂停", "createAt": 1,
               "conversationType": "1", "senderStaffId": "demo-dangyuan"}
-    with caplog.at_level(logging.ERROR, logger="bot.channels.dingtalk_reply"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels.dingtalk.reply"):
         assert signer.post_flask(client, notice) == (200, EMPTY)
         assert signer.post_flask(client, dict(notice)) == (200, EMPTY)
     assert len([r for r in caplog.records if "quota" in r.getMessage()]) == 1

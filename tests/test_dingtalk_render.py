@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, parse_body
-from bot.channels.dingtalk_render import EMPTY, openapi_message, webhook_body
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, parse_body
+from bot.channels.dingtalk.render import EMPTY, openapi_message, webhook_body
 from bot.messages import Attachment, Button, Card, Reply
 
 CARD = Card("签到情况", ("应到 12 人，已到 9 人", "未到：张伟、陈晨"),

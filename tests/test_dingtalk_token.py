@@ -1,7 +1,7 @@
 """The access token is shared through platform_tokens: processes that all find it stale make one fetch."""
 import threading
 
-from bot.channels.dingtalk_api import DingtalkApi
+from bot.channels.dingtalk.api import DingtalkApi
 from storage.db import make_engine, make_session_factory, upgrade
 from tests.conftest import DINGTALK_ENV, make_settings
 

@@ -10,10 +10,10 @@ import logging
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, parse_body
-from bot.channels.dingtalk_render import EMPTY, webhook_body
-from bot.channels.dingtalk_reply import QuotaLog, deliver_private
-from bot.channels.dingtalk_sign import verify_callback
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, parse_body
+from bot.channels.dingtalk.render import EMPTY, webhook_body
+from bot.channels.dingtalk.reply import QuotaLog, deliver_private
+from bot.channels.dingtalk.sign import verify_callback
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from bot.channels.wecom_push import TOKEN_ERRORS, WecomApiError, WecomPusher
+from bot.channels.wecom.push import TOKEN_ERRORS, WecomApiError, WecomPusher
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 
-from bot.channels.dingtalk_parse import QuotaNotice, RobotMessage
-from bot.channels.dingtalk_render import PRIVATE_FAILED, PRIVATE_SENT
+from bot.channels.dingtalk.parse import QuotaNotice, RobotMessage
+from bot.channels.dingtalk.render import PRIVATE_FAILED, PRIVATE_SENT
 from bot.messages import Reply
 
 log = logging.getLogger(__name__)

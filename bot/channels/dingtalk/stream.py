@@ -27,10 +27,10 @@ import websockets
 from dingtalk_stream import AsyncChatbotHandler, CallbackMessage, ChatbotMessage
 from dingtalk_stream.version import VERSION_STRING
 
-from bot.channels.dingtalk_api import ApiError, post_webhook
-from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, RobotMessage, parse_body
-from bot.channels.dingtalk_render import openapi_message, webhook_body
-from bot.channels.dingtalk_reply import QuotaLog, deliver_private
+from bot.channels.dingtalk.api import ApiError, post_webhook
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, RobotMessage, parse_body
+from bot.channels.dingtalk.render import openapi_message, webhook_body
+from bot.channels.dingtalk.reply import QuotaLog, deliver_private
 from bot.messages import Reply
 from bot.router import Router
 from bot.settings import DingtalkSettings
@@ -123,7 +123,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
     def __init__(self, settings: DingtalkSettings, handler: RouterHandler, *, http: requests.Session | None = None,
                  backoff: Backoff | None = None, idle_timeout: float = 1800.0, http_timeout: float = 10.0,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
-        sdk_log = logging.getLogger("bot.channels.dingtalk_stream.sdk")
+        sdk_log = logging.getLogger("bot.channels.dingtalk.stream.sdk")
         sdk_log.addFilter(_QuietPings())
         super().__init__(dingtalk_stream.Credential(settings.app_key, settings.app_secret), logger=sdk_log)
         handler.logger = sdk_log

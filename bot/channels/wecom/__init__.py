@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
-from bot.channels.wecom import WecomCallback
+from bot.channels.wecom.callback import WecomCallback
 from bot.runtime import Runtime
 
 # pushes: late replies and the later parts of long ones (each waits on the WeCom API)

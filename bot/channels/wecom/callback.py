@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 
-from bot.channels.wecom_inbound import Inbound, parse_inbound
-from bot.channels.wecom_text import late_reply_text, reply_parts
-from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
+from bot.channels.wecom.inbound import Inbound, parse_inbound
+from bot.channels.wecom.text import late_reply_text, reply_parts
+from bot.channels.wecom.wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
 from bot.router import user_hash

@@ -14,9 +14,9 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.dingtalk_api import ApiError, DingtalkApi, post_webhook
-from bot.channels.dingtalk_render import openapi_message, webhook_body
-from bot.channels.dingtalk_sign import signed_webhook_url
+from bot.channels.dingtalk.api import ApiError, DingtalkApi, post_webhook
+from bot.channels.dingtalk.render import openapi_message, webhook_body
+from bot.channels.dingtalk.sign import signed_webhook_url
 from bot.messages import Reply
 from bot.push import PushResult
 from storage.models import Organization

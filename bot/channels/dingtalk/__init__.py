@@ -1,0 +1,1 @@
+"""The DingTalk channel: everything that knows DingTalk."""
