@@ -30,7 +30,7 @@ def test_processes_share_one_refresh(any_db_url, fake_dingtalk, clock, trusting_
         fake_dingtalk.expire_tokens()
         stale = tokens[0]
         replaced = []
-        threads = [threading.Thread(target=lambda a=api: replaced.append(a.tokens.invalidate(stale))) for api in apis]
+        threads = [threading.Thread(target=lambda a=api: replaced.append(a.tokens.get(rejected=stale))) for api in apis]
         for t in threads:
             t.start()
         for t in threads:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.channels.dingtalk.push import dingtalk_pushers
+from bot.channels.dingtalk import make_pushers as dingtalk_pushers
 from bot.messages import Reply
 from bot.router import user_hash
 from storage.db import transaction

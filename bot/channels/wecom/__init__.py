@@ -1,22 +1,60 @@
-"""Mounting the WeCom channel on the Flask app (only when ZHIBU_WECOM_* is configured)."""
+"""The WeCom (企业微信) channel: everything that knows WeCom.
+
+    callback.py  GET/POST /wecom/callback: verify, decrypt, route on the app's pool, answer passively or push later
+    wire.py      the callback's XML envelope, signature and encryption
+    inbound.py   a decrypted message or event → Incoming
+    text.py      WeCom's 2048-byte limit: long replies in parts
+    push.py      proactive messages (message/send): the Pusher
+    oauth.py     web OAuth: who opened a page inside WeCom, the Identity the sign-in pages ask
+
+`mount(app, runtime)` adds the callback and registers the Identity when ZHIBU_WECOM_* is configured;
+`make_pushers(...)` builds the Pusher. Nothing here is imported until one of them is called.
+"""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from flask import Flask
+if TYPE_CHECKING:
+    import requests
+    from flask import Flask
+    from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.wecom.callback import WecomCallback
-from bot.runtime import Runtime
+    from bot.push import Pusher
+    from bot.runtime import Runtime
+    from bot.settings import Settings
 
-# pushes: late replies and the later parts of long ones (each waits on the WeCom API)
-BACKGROUND_THREADS = 4
+PLATFORM = "wecom"
+APP_NAME = "企业微信"
 
 
-def register_wecom(app: Flask, runtime: Runtime) -> WecomCallback:
-    assert runtime.settings.wecom is not None
-    background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="wecom-push")
-    callback = WecomCallback(runtime.settings.wecom, runtime.submit, runtime.services.pushers.get("wecom"), background,
-                             tz=runtime.settings.tz)
+def opened_in(user_agent: str) -> bool:
+    """WeCom's built-in browser says wxwork; plain WeChat (MicroMessenger alone) is not WeCom."""
+    return "wxwork" in (user_agent or "").lower()
+
+
+def make_pushers(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
+                 http: requests.Session | None = None) -> dict[str, Pusher]:
+    """The WeCom pusher when the channel is configured (wechatpy makes its own HTTP session, so `http` is unused)."""
+    if settings.wecom is None:
+        return {}
+    from bot.channels.wecom.push import WecomPusher
+
+    return {PLATFORM: WecomPusher(settings.wecom, sessions, clock=clock)}
+
+
+def mount(app: Flask, runtime: Runtime) -> None:
+    settings = runtime.settings
+    if settings.wecom is None:
+        return
+    from bot.channels.wecom.callback import WecomCallback
+    from bot.channels.wecom.oauth import WecomIdentity, WecomOAuth
+    from bot.channels.wecom.push import WecomPusher
+
+    pusher = runtime.services.pushers.get(PLATFORM)
+    callback = WecomCallback(settings.wecom, runtime.submit, pusher, runtime.background, tz=settings.tz)
     app.register_blueprint(callback.blueprint())
     app.extensions["zhibu.wecom"] = callback
-    return callback
+    if isinstance(pusher, WecomPusher):  # its client and token cache: one access token for pushes and sign-ins
+        runtime.identities[PLATFORM] = WecomIdentity(settings.wecom, settings.wecom_oauth_url, WecomOAuth(pusher))
