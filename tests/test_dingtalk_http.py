@@ -66,6 +66,18 @@ def test_duplicate_msgid_has_one_effect_and_the_same_answer(client, signer, ding
     assert processed(dingtalk_rt) == 1
 
 
+def test_message_dated_two_days_ago_has_no_effect(client, signer, dingtalk_rt):
+    body = signer.message("demo-shuji", "设置 参与率下限 85%")
+    body["createAt"] = signer.now_ms() - 2 * 86_400_000  # a captured message replayed with fresh headers
+    assert signer.post_flask(client, body) == (200, EMPTY)
+    assert processed(dingtalk_rt) == 0
+    with transaction(dingtalk_rt.sessions) as s:
+        assert s.query(AuditLog).filter_by(action="org.set").count() == 0
+    body = signer.message("demo-shuji", "设置 参与率下限 85%")  # dated by the test's clock, as DingTalk would
+    status, answer = signer.post_flask(client, body)
+    assert status == 200 and "已修改" in answer["text"]["content"]
+
+
 def test_unknown_user_is_told_whom_to_ask(client, signer):
     _, body = signer.post_flask(client, signer.message("stranger01", "帮助"))
     assert "不在支部助手的党员名单里" in body["text"]["content"]

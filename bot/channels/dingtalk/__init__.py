@@ -1,10 +1,10 @@
 """The DingTalk (钉钉) channel: everything that knows DingTalk.
 
-    callback.py  HTTP mode, POST /dingtalk/callback: verify, parse, route, answer
-    stream.py    Stream mode: the outbound WebSocket (`zhibu dingtalk-stream`)
+    callback.py  HTTP mode, POST /dingtalk/callback: verify, parse, route on the app's pool, answer or reply later
+    stream.py    Stream mode: the outbound WebSocket (`zhibu dingtalk-stream`), acks at once, routes on the same pool
     parse.py     a robot message body → Incoming
     render.py    Reply → DingTalk message bodies
-    reply.py     what both modes share after routing: private replies in groups, the quota notice
+    reply.py     what both modes share after routing: private replies in groups, replies sent after the ack
     sign.py      the callback's and the group robots' signatures
     api.py       the OpenAPI calls (access token, robot 1:1 and group sends, sessionWebhook posts)
     push.py      proactive messages: 1:1 through the robot, a branch's group through its custom robot
@@ -54,6 +54,8 @@ def make_pushers(settings: Settings, sessions: sessionmaker[Session], clock: Cal
 def mount(app: Flask, runtime: Runtime) -> None:
     if runtime.settings.dingtalk is None or runtime.settings.dingtalk.mode != "http":
         return  # Stream mode needs no endpoint: `zhibu dingtalk-stream` connects out
-    from bot.channels.dingtalk.callback import make_blueprint
+    from bot.channels.dingtalk.callback import DingtalkCallback
 
-    app.register_blueprint(make_blueprint(runtime))
+    callback = DingtalkCallback(runtime)
+    app.register_blueprint(callback.blueprint())
+    app.extensions["zhibu.dingtalk"] = callback
