@@ -15,7 +15,7 @@ from flask import Flask, jsonify, request
 
 from benchmarks.report import Figure
 from bot.app import create_app
-from bot.channels.dingtalk_sign import robot_sign, verify_callback
+from bot.channels.dingtalk.sign import robot_sign, verify_callback
 from bot.demo import seed_demo
 from bot.runtime import build_runtime
 from bot.settings import load_settings

@@ -13,7 +13,7 @@ from flask import Flask, Response, request
 from wechatpy.enterprise import create_reply, parse_message
 
 from bot.app import create_app
-from bot.channels.wecom_wire import CallbackCrypto
+from bot.channels.wecom.wire import CallbackCrypto
 from bot.settings import load_settings
 from storage.db import insert_unless_present
 from storage.models import ProcessedMessage, utcnow

@@ -1,4 +1,4 @@
-"""The Flask app factory. Channels register their blueprints here; handlers never see Flask."""
+"""The Flask app factory. Channels mount their endpoints here; handlers never see Flask."""
 from __future__ import annotations
 
 import logging
@@ -50,15 +50,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return jsonify(status="not_ready", problems=problems), 503
         return jsonify(status="ok")
 
-    if runtime.settings.dingtalk is not None and runtime.settings.dingtalk.mode == "http":
-        from bot.channels.dingtalk import make_blueprint as dingtalk_blueprint
+    from bot.channels import mount
 
-        app.register_blueprint(dingtalk_blueprint(runtime))
-
-    if runtime.settings.wecom is not None:
-        from bot.channels.wecom_app import register_wecom
-
-        register_wecom(app, runtime)
+    mount(app, runtime)  # each configured platform's endpoints (before the pages that ask runtime.identities)
 
     from bot.web_files import files_blueprint
 

@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels import make_pushers
 from bot.core import Incoming, Reply, Services
+from bot.identity import Identity
 from bot.intent import Segmenter
 from bot.log_redact import redact_library_logs
 from bot.push import ConsolePusher, Pusher
@@ -18,6 +20,8 @@ from bot.router import Router
 from bot.settings import Settings
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import utcnow
+
+BACKGROUND_THREADS = 4
 
 
 @dataclass
@@ -29,6 +33,12 @@ class Runtime:
     router: Router
     # the one pool that runs messages' handlers (and the notices they send): a slow handler holds only its thread
     executor: ThreadPoolExecutor
+    # replies pushed after a platform's budget, and the later parts of long ones: each waits on a platform's API, so
+    # not on a handler thread (threads start only when a push is submitted)
+    background: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(
+        max_workers=BACKGROUND_THREADS, thread_name_prefix="zhibu-push"))
+    # who opened a web page on a phone, by platform: registered by the channels that can tell (bot.identity)
+    identities: dict[str, Identity] = field(default_factory=dict)
     _dispatcher: object | None = field(default=None, repr=False)
 
     @contextmanager
@@ -50,7 +60,8 @@ class Runtime:
         self._dispatcher.dispatch(only=ids)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=True)
+        self.executor.shutdown(wait=True)  # a handler that finishes now may still hand its late reply to `background`
+        self.background.shutdown(wait=True)
         self.engine.dispose()
 
 
@@ -67,15 +78,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
                         pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
-    from bot.channels.dingtalk_push import dingtalk_pushers
-
-    for name, pusher in dingtalk_pushers(settings, sessions, clock).items():
+    for name, pusher in make_pushers(settings, sessions, clock).items():
         services.pushers.setdefault(name, pusher)  # a pusher handed in (tests) wins
-
-    if settings.wecom is not None and "wecom" not in services.pushers:
-        from bot.channels.wecom_push import WecomPusher
-
-        services.pushers["wecom"] = WecomPusher(settings.wecom, sessions)
 
     from handlers.knowledge import LazyKnowledgeBase
 

@@ -3,8 +3,9 @@
     GET /signin/screen/<token>             the projector page (a signed link 发起签到 gives the secretary)
     GET /signin/screen/<token>/state.json  what the page polls: count, names, participation, the current QR slot
     GET /signin/screen/<token>/qr.svg      the QR of one 30-second slot
-    GET /signin/s/<token>                  what the QR encodes: in WeCom → OAuth → signed in; elsewhere, the code
-    GET /signin/wecom/callback             WeCom's OAuth redirect back: exchange the code, sign in, confirm
+    GET /signin/s/<token>                  what the QR encodes: inside a chat app that can say who the member is
+                                           → its login page → signed in; elsewhere, the code to send
+    GET /signin/<platform>/callback        the chat app's login redirect back: who it is, sign in, confirm
 
 The rules (once per member, branch, window) are storage/signin.py's, the same as for 签到 4827.
 """
@@ -16,8 +17,8 @@ from datetime import datetime
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from sqlalchemy.orm import Session
 
-from bot.channels.wecom_oauth import OAuthError, WecomOAuth, authorize_url, is_dingtalk_browser, is_wecom_browser
-from bot.channels.wecom_push import WecomPusher
+from bot.channels import app_opened_in
+from bot.identity import Identity, IdentityError
 from bot.runtime import Runtime
 from bot.signin_links import (
     ROTATE_SECONDS,
@@ -65,10 +66,7 @@ def _page(status: int, title: str, lines: list[str], *, ok: bool = False, code: 
 def signin_blueprint(runtime: Runtime) -> Blueprint:
     settings = runtime.settings
     tz = settings.tz
-    pusher = runtime.services.pushers.get("wecom")
-    oauth = None
-    if settings.wecom is not None and isinstance(pusher, WecomPusher):
-        oauth = WecomOAuth(pusher)  # its client and token cache: one access token for pushes and sign-ins
+    identities = runtime.identities  # registered by the channels as the app mounts them (bot.identity)
     bp = Blueprint("signin", __name__, template_folder="templates")
 
     def now() -> datetime:
@@ -177,18 +175,18 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
                 return _page(410, "签到已结束", ["这次会议的签到已经结束。如确实参加了会议，请联系书记补签。"])
             code, what = meeting.code, label(meeting)
         agent = request.headers.get("User-Agent", "")
-        if is_wecom_browser(agent) and oauth is not None:
-            redirect_uri = f"{settings.public_url.rstrip('/')}/signin/wecom/callback"
-            return redirect(authorize_url(settings.wecom, settings.wecom_oauth_url, redirect_uri,
-                                          state_token(settings, meeting_id, at)), code=302)
-        where = "钉钉" if is_dingtalk_browser(agent) else "企业微信或钉钉"
-        lines = [f"会议：{what}", f"请在{where}里给支部助手发送：签到 {code}"]
-        if not is_dingtalk_browser(agent):
-            lines.append("用企业微信扫码可一步完成签到。")
+        identity = next((i for i in identities.values() if i.opened_in(agent)), None)
+        if identity is not None:
+            redirect_uri = f"{settings.public_url.rstrip('/')}/signin/{identity.platform}/callback"
+            return redirect(identity.login_url(redirect_uri, state_token(settings, meeting_id, at)), code=302)
+        app_name = app_opened_in(agent)
+        lines = [f"会议：{what}", f"请在{app_name or '企业微信或钉钉'}里给支部助手发送：签到 {code}"]
+        if app_name is None:  # a plain browser: the chat apps that sign in at one scan
+            lines += [f"用{i.app_name}扫码可一步完成签到。" for i in identities.values()]
         return _page(200, "发送签到码完成签到", lines, code=code)
 
-    @bp.get("/signin/wecom/callback")
-    def wecom_callback():
+    @bp.get("/signin/<platform>/callback")
+    def login_callback(platform: str):
         at = now()
         try:
             meeting_id = meeting_of(settings, STATE, request.args.get("state", ""), at)
@@ -196,29 +194,31 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             return _page(410, "等待超时", ["请重新扫描会议室大屏上的二维码。"])
         except BadToken:
             return _page(403, "链接无效", ["请扫描会议室大屏上的二维码签到。"])
-        if oauth is None:
-            return _page(503, "暂不能扫码签到", ["企业微信未接入，请给支部助手发送“签到”加4位签到码。"])
+        identity: Identity | None = identities.get(platform)
+        if identity is None:
+            return _page(503, "暂不能扫码签到", ["扫码签到没有接入，请给支部助手发送“签到”加4位签到码。"])
         code = request.args.get("code", "")
-        if not code:  # WeCom sends no code when the member declined or the app may not see them
-            return _page(403, "未能确认身份", ["请在企业微信里扫码，或给支部助手发送“签到”加4位签到码。"])
+        if not code:  # no code when the member declined or the app may not see them
+            return _page(403, "未能确认身份", [f"请在{identity.app_name}里扫码，或给支部助手发送“签到”加4位签到码。"])
         try:
-            user_id = oauth.user_id(code)
-        except OAuthError as err:
+            user_id = identity.identify(code)
+        except IdentityError as err:
             tail = "请重新扫描大屏上的二维码。" if err.retry else "请联系支部书记。"
             return _page(403 if not err.retry else 502, "未能确认身份", [f"{err}。", tail])
         with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
-            member = find_by_platform_id(session, "wecom", user_id)
+            member = find_by_platform_id(session, identity.platform, user_id)
             if meeting is None:
                 return _page(410, "签到已结束", ["这次会议已不存在。"])
             if member is None:
-                return _page(403, "不在党员名单中", ["支部助手的名单里没有你的企业微信账号。", "请联系支部书记核对。"])
+                return _page(403, "不在党员名单中", [f"支部助手的名单里没有你的{identity.app_name}账号。",
+                                               "请联系支部书记核对。"])
             try:
                 done = signin.sign_in(session, meeting, member, at, via="qr")
             except signin.SignInRefused as err:
                 return _page(409, "未签到", [refusal_text(err, member, tz)])
-            if member.last_platform != "wecom":
-                member.last_platform = "wecom"
+            if member.last_platform != identity.platform:
+                member.last_platform = identity.platform
             text = outcome_text(member, meeting, done, tz)
             title = "已签到" if done.new else "已签过到"
             late = done.new and done.status == att.LATE

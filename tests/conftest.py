@@ -225,7 +225,7 @@ def dingtalk_rt(demo_db_template, tmp_path, clock, segmenter, pushed, fake_dingt
     """The demo data, with DingTalk configured against the fake; its pushers trust the fake's certificate."""
     import shutil
 
-    from bot.channels.dingtalk_push import dingtalk_pushers
+    from bot.channels.dingtalk import make_pushers as dingtalk_pushers
     from bot.push import ConsolePusher
 
     db = tmp_path / "dingtalk.db"

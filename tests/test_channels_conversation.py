@@ -84,7 +84,7 @@ class DingtalkStreamDriver:
     name = "dingtalk-stream"
 
     def start(self, request) -> Say:
-        from bot.channels.dingtalk_stream import build_stream_client
+        from bot.channels.dingtalk.stream import build_stream_client
         from tests.fakes.dingtalk_client import SignedClient
         from tests.fakes.dingtalk_server import FakeStreamGateway
 

@@ -7,7 +7,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from bot.app import create_app
-from bot.channels.dingtalk_render import EMPTY, PRIVATE_SENT
+from bot.channels.dingtalk.render import EMPTY, PRIVATE_SENT
 from storage.db import transaction
 from storage.models import AuditLog, ProcessedMessage
 from tests.conftest import make_settings
@@ -64,6 +64,18 @@ def test_duplicate_msgid_has_one_effect_and_the_same_answer(client, signer, ding
     with transaction(dingtalk_rt.sessions) as s:
         assert s.query(AuditLog).filter_by(action="org.set").count() == 1
     assert processed(dingtalk_rt) == 1
+
+
+def test_message_dated_two_days_ago_has_no_effect(client, signer, dingtalk_rt):
+    body = signer.message("demo-shuji", "设置 参与率下限 85%")
+    body["createAt"] = signer.now_ms() - 2 * 86_400_000  # a captured message replayed with fresh headers
+    assert signer.post_flask(client, body) == (200, EMPTY)
+    assert processed(dingtalk_rt) == 0
+    with transaction(dingtalk_rt.sessions) as s:
+        assert s.query(AuditLog).filter_by(action="org.set").count() == 0
+    body = signer.message("demo-shuji", "设置 参与率下限 85%")  # dated by the test's clock, as DingTalk would
+    status, answer = signer.post_flask(client, body)
+    assert status == 200 and "已修改" in answer["text"]["content"]
 
 
 def test_unknown_user_is_told_whom_to_ask(client, signer):
@@ -133,7 +145,7 @@ def test_bad_body_is_400_and_stores_nothing(mutate, client, signer, dingtalk_rt)
 def test_quota_notice_is_acknowledged_and_logged_once(client, signer, dingtalk_rt, caplog):
     notice = {"errorCode": "20001", "errorMessage": "受调用量超量影响，当前我的消息服务已经暂停", "createAt": 1,
               "conversationType": "1", "senderStaffId": "demo-dangyuan"}
-    with caplog.at_level(logging.ERROR, logger="bot.channels.dingtalk_reply"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels.dingtalk.reply"):
         assert signer.post_flask(client, notice) == (200, EMPTY)
         assert signer.post_flask(client, dict(notice)) == (200, EMPTY)
     assert len([r for r in caplog.records if "quota" in r.getMessage()]) == 1

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels.dingtalk_api import DingtalkApi
-from bot.channels.dingtalk_push import DingtalkPusher, GroupRobotPusher, msg_uuid
+from bot.channels.dingtalk.api import DingtalkApi
+from bot.channels.dingtalk.push import DingtalkPusher, GroupRobotPusher, msg_uuid
 from bot.messages import Button, Card, Reply
 from storage.db import transaction
 from storage.models import Organization, PlatformToken

@@ -1,10 +1,11 @@
 """Reply → DingTalk bodies, and robot message bodies → Incoming."""
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, parse_body
-from bot.channels.dingtalk_render import EMPTY, openapi_message, webhook_body
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, parse_body
+from bot.channels.dingtalk.render import EMPTY, openapi_message, webhook_body
 from bot.messages import Attachment, Button, Card, Reply
 
 CARD = Card("签到情况", ("应到 12 人，已到 9 人", "未到：张伟、陈晨"),
@@ -60,6 +61,16 @@ def test_parse_rich_text_and_quota():
     del rich["text"]
     assert parse_body(rich).incoming.text == "我的信息"
     assert parse_body({"errorCode": "20001", "errorMessage": "超量"}) == QuotaNotice("20001", "超量")
+
+
+def test_parse_dates_the_message_by_its_create_at():
+    sent = parse_body(body(createAt=1795485600123)).incoming.received_at  # milliseconds
+    assert sent == datetime(2026, 11, 24, 2, 0, 0, 123000, tzinfo=UTC)
+    assert parse_body(body(createAt="1795485600123")).incoming.received_at == sent
+    # no date, or none that can be read: the message is not refused for it (the router treats it as fresh)
+    for missing in (None, "yesterday", True, 10 ** 30, [1]):
+        assert parse_body(body(createAt=missing)).incoming.received_at is None
+    assert parse_body(body()).incoming.received_at is None
 
 
 @pytest.mark.parametrize("bad", [[], "x", body(msgId=""), body(senderStaffId=None), body(text=None),

@@ -3,7 +3,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bot.channels.dingtalk_sign import robot_sign, signed_webhook_url, verify_callback
+from bot.channels.dingtalk.sign import robot_sign, signed_webhook_url, verify_callback
 
 # callback header: the official receive-message sample inputs; value from StateKnot/JiaClaw dingtalk.rs @4f62ecf
 CB_TS, CB_SECRET, CB_SIGN = "1577262236757", "this is a secret", "DJrE6qdyVGCQz9z5r2MDuNcNAhwYnuAkyj13cx169CA="

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.channels.dingtalk_render import PRIVATE_SENT
-from bot.channels.dingtalk_stream import Backoff, build_stream_client
+from bot.channels.dingtalk.render import PRIVATE_SENT
+from bot.channels.dingtalk.stream import Backoff, build_stream_client
 from bot.cli import main
 from storage.db import transaction
 from storage.models import AuditLog, ProcessedMessage

@@ -1,7 +1,7 @@
 """The access token is shared through platform_tokens: processes that all find it stale make one fetch."""
 import threading
 
-from bot.channels.dingtalk_api import DingtalkApi
+from bot.channels.dingtalk.api import DingtalkApi
 from storage.db import make_engine, make_session_factory, upgrade
 from tests.conftest import DINGTALK_ENV, make_settings
 
@@ -30,7 +30,7 @@ def test_processes_share_one_refresh(any_db_url, fake_dingtalk, clock, trusting_
         fake_dingtalk.expire_tokens()
         stale = tokens[0]
         replaced = []
-        threads = [threading.Thread(target=lambda a=api: replaced.append(a.tokens.invalidate(stale))) for api in apis]
+        threads = [threading.Thread(target=lambda a=api: replaced.append(a.tokens.get(rejected=stale))) for api in apis]
         for t in threads:
             t.start()
         for t in threads:

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from bot.app import create_app
-from bot.channels.wecom_oauth import OAuthError, WecomOAuth, authorize_url
+from bot.channels.wecom.oauth import OAuthError, WecomOAuth, authorize_url
 from bot.messages import Incoming, Reply
 from bot.runtime import build_runtime
 from bot.signin_links import (

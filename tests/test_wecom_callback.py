@@ -286,7 +286,7 @@ def test_long_reply_first_part_passive_rest_pushed_in_order(http, wecom_client, 
 
 
 def test_no_500_even_when_the_reply_cannot_be_built(http, wecom_client, wecom_demo, monkeypatch):
-    from bot.channels import wecom as channel
+    from bot.channels.wecom import callback as channel
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -7,7 +7,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from bot.channels.wecom_push import WecomPusher, message_bodies
+from bot.channels.wecom.push import WecomPusher, message_bodies
 from bot.messages import Button, Card, Reply
 from bot.settings import WecomSettings
 from storage.db import make_engine, make_session_factory, upgrade
@@ -145,7 +145,7 @@ def test_invalid_user_is_recorded_and_not_retried(pusher, fake_wecom, wecom_demo
 
 def test_trusted_ip_error_logs_one_clear_line(pusher, fake_wecom, caplog):
     fake_wecom.blocked_ip = True
-    with caplog.at_level(logging.ERROR, logger="bot.channels.wecom_push"):
+    with caplog.at_level(logging.ERROR, logger="bot.channels.wecom.push"):
         first = pusher.push("demo-dangyuan", Reply(text="一"), "k1")
         second = pusher.push("demo-dangyuan", Reply(text="二"), "k2")
     assert not first.ok and first.retry and "60020" in first.error and "127.0.0.1" in first.error

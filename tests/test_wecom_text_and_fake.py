@@ -7,7 +7,7 @@ import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.wecom_text import LIMIT, reply_parts, split_utf8
+from bot.channels.wecom.text import LIMIT, reply_parts, split_utf8
 
 TEXT = st.text(alphabet=st.sampled_from(list("党支部ab\n1😀 ，")), max_size=3000)
 

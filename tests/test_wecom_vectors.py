@@ -9,8 +9,8 @@ import pytest
 import wechatpy.enterprise.crypto as wecrypto
 from flask import Flask
 
-from bot.channels.wecom_inbound import parse_inbound
-from bot.channels.wecom_wire import CallbackCrypto
+from bot.channels.wecom.inbound import parse_inbound
+from bot.channels.wecom.wire import CallbackCrypto
 from tests.fakes.wecom_client import WecomClient
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "wecom_vectors.json").read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ def cmd_stream(args) -> int:
     if s.dingtalk.mode != "stream":
         raise CommandError("ZHIBU_DINGTALK_MODE 不是 stream：要用 Stream 模式请设为 stream，"
                            "并在钉钉开发者后台把机器人的消息接收模式改为 Stream 模式")
-    from bot.channels.dingtalk_stream import build_stream_client
+    from bot.channels.dingtalk.stream import build_stream_client
 
     with runtime() as rt:
         client = build_stream_client(rt)

@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 import requests
 
-from bot.channels.wecom_push import WecomApiError, WecomClient
+from bot.channels.wecom.push import WecomApiError, WecomClient
 from bot.commands.common import CommandError, settings
 from bot.settings import WecomSettings
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-from bot.channels.wecom_push import WecomPusher
+from bot.channels.wecom.push import WecomPusher
 from bot.settings import WecomSettings
 from storage.db import make_engine, make_session_factory
 

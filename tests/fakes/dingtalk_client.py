@@ -7,7 +7,7 @@ from datetime import datetime
 
 import requests
 
-from bot.channels.dingtalk_sign import robot_sign
+from bot.channels.dingtalk.sign import robot_sign
 
 
 class SignedClient:

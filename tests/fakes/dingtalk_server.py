@@ -22,7 +22,7 @@ from pathlib import Path
 from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
-from bot.channels.dingtalk_sign import robot_sign
+from bot.channels.dingtalk.sign import robot_sign
 
 MSG_KEYS = {"sampleText": {"content"}, "sampleMarkdown": {"title", "text"},
             "sampleActionCard": {"title", "text", "singleTitle", "singleURL"},

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.channels.dingtalk_push import dingtalk_pushers
+from bot.channels.dingtalk import make_pushers as dingtalk_pushers
 from bot.demo import seed_demo_dues
 from bot.messages import Reply
 from bot.router import user_hash

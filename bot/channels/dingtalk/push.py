@@ -14,9 +14,9 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.dingtalk_api import ApiError, DingtalkApi, post_webhook
-from bot.channels.dingtalk_render import openapi_message, webhook_body
-from bot.channels.dingtalk_sign import signed_webhook_url
+from bot.channels.dingtalk.api import ApiError, DingtalkApi, post_webhook
+from bot.channels.dingtalk.render import openapi_message, webhook_body
+from bot.channels.dingtalk.sign import signed_webhook_url
 from bot.messages import Reply
 from bot.push import PushResult
 from storage.models import Organization
@@ -168,12 +168,3 @@ class GroupRobotPusher:
             return PushResult(ok=False, retry=False, error=f"{WEBHOOK_ERRORS[errcode]}（{errcode} {errmsg}）")
         return PushResult(ok=False, retry=True, error=f"群机器人发送失败（{errcode} {errmsg}）")
 
-
-def dingtalk_pushers(settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
-                     http: requests.Session | None = None) -> dict[str, object]:
-    """The group robot needs no app (its address is a per-organisation setting); 1:1 pushes need the app."""
-    http = http or requests.Session()
-    pushers: dict[str, object] = {"dingtalk_group": GroupRobotPusher(sessions, clock, http)}
-    if settings.dingtalk is not None:
-        pushers["dingtalk"] = DingtalkPusher(DingtalkApi(settings.dingtalk, sessions, clock, http))
-    return pushers

@@ -1,8 +1,8 @@
-"""The access token, shared by every process through the platform_tokens table.
+"""Platform access tokens (WeCom, DingTalk), shared by every process through the platform_tokens table.
 
-One gettoken per expiry for the whole deployment: a process that finds the stored token stale takes the row's lock
+One fetch per expiry for the whole deployment: a process that finds the stored token stale takes the row's lock
 (SELECT … FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE write lock), looks again, and only then fetches. A token
-WeCom rejected early is passed back as `rejected`, so the next fetch is forced unless another process already
+the platform rejected early is passed back as `rejected`, so the next fetch is forced unless another process already
 replaced it.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from storage.models import PlatformToken, utcnow
 
-# stop using a token this long before WeCom's stated expiry (at most a quarter of its life), so it never expires
+# stop using a token this long before the platform's stated expiry (at most a quarter of its life), so it never expires
 # between the check and the call; platform_tokens.expires_at stores that earlier moment
 MARGIN = timedelta(minutes=5)
 NEVER = datetime(1970, 1, 1, tzinfo=UTC)
@@ -26,6 +26,8 @@ Fetch = Callable[[], tuple[str, int]]  # -> (token, expires_in seconds); raises 
 
 
 class TokenStore:
+    """The access token of one app (`platform`, `app`); `fetch` asks the platform for a new one."""
+
     def __init__(self, sessions: sessionmaker[Session], platform: str, app: str, fetch: Fetch,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.sessions = sessions
@@ -35,7 +37,7 @@ class TokenStore:
         self.clock = clock
         self._lock = threading.Lock()  # threads of one process queue here rather than on the database
         self._cached: tuple[str, datetime] | None = None
-        self.fetches = 0  # gettoken calls made by this store (for the operator check and tests)
+        self.fetches = 0  # fetches made by this store (for the operator check and tests)
 
     def _fresh(self, token: str | None, expires_at: datetime | None, rejected: str | None) -> bool:
         return bool(token) and token != rejected and expires_at is not None and expires_at > self.clock()
@@ -61,6 +63,8 @@ class TokenStore:
         return (row[0], row[1]) if row else None
 
     def _ensure_row(self) -> None:
+        """An expired placeholder row, so that the refresh always has a row to lock (PostgreSQL locks rows, not gaps:
+        without it, processes finding no row would all fetch at once)."""
         with self.sessions() as session:
             exists = session.scalar(select(PlatformToken.id).where(
                 PlatformToken.platform == self.platform, PlatformToken.app == self.app))

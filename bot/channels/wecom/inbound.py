@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from wechatpy.enterprise import parse_message
 
-from bot.channels.wecom_wire import Malformed, Rejected, xml_fields
+from bot.channels.wecom.wire import Malformed, Rejected, xml_fields
 from bot.messages import Incoming
 
 PLATFORM = "wecom"

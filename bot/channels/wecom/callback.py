@@ -4,7 +4,7 @@ Verify → decrypt → parse → Incoming → Router (which dedupes through proc
 The router runs on the app's handler pool (Runtime.submit), so that a handler still running after HANDLER_TIMEOUT
 gets an empty 200 (WeCom's "received, no reply") and its reply is pushed when ready. A reply over 2048 bytes is
 answered with its first part and the rest is pushed in order. Those pushes (late replies, later parts) run on the
-`background` executor: a slow WeCom API must not hold up a handler thread.
+runtime's `background` executor: a slow WeCom API must not hold up a handler thread.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, request
 
-from bot.channels.wecom_inbound import Inbound, parse_inbound
-from bot.channels.wecom_text import late_reply_text, reply_parts
-from bot.channels.wecom_wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
+from bot.channels.wecom.inbound import Inbound, parse_inbound
+from bot.channels.wecom.text import late_reply_text, reply_parts
+from bot.channels.wecom.wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
 from bot.router import user_hash

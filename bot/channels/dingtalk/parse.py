@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.messages import Incoming
@@ -59,10 +60,20 @@ def parse_body(body: Any) -> RobotMessage | QuotaNotice:
     expires = body.get("sessionWebhookExpiredTime")
     incoming = Incoming(platform=PLATFORM, user_id=body["senderStaffId"], text=text.strip(),
                         message_id=body["msgId"], chat_type="group" if group else "private",
-                        conversation_id=body.get("conversationId") or None)
+                        conversation_id=body.get("conversationId") or None, received_at=_sent_at(body.get("createAt")))
     return RobotMessage(incoming=incoming, sender_staff_id=body["senderStaffId"],
                         conversation_id=body.get("conversationId") or "",
                         session_webhook=body.get("sessionWebhook") or None,
                         session_webhook_expires_ms=int(expires) if isinstance(expires, int | str) and
                         str(expires).isdigit() else None,
                         robot_code=body.get("robotCode") or None)
+
+
+def _sent_at(create_at: Any) -> datetime | None:
+    """`createAt` is DingTalk's send time in milliseconds; None when it is missing or not a number."""
+    if isinstance(create_at, bool) or not isinstance(create_at, int | str):
+        return None
+    try:
+        return datetime.fromtimestamp(int(create_at) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None

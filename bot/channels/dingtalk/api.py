@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import requests
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.channels.tokens import TokenStore
 from bot.settings import DingtalkSettings
-from storage.db import transaction
-from storage.models import PlatformToken
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "dingtalk"
-TOKEN_MARGIN = timedelta(minutes=5)  # refresh this long before DingTalk's expiry, as the official SDK does
 RETRYABLE_CODES = {"send.too.fast", "send.byToken.tooFast", "system.error", "Forbidden.AccessDenied.QpsLimitForApi",
                    "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "ServiceUnavailable", "Throttling"}
 AUTH_CODES = {"InvalidAuthentication", "invalidAuthentication"}
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ApiError(Exception):
@@ -47,63 +42,13 @@ def _error_of(resp: requests.Response) -> ApiError:
                     status=resp.status_code)
 
 
-class TokenCache:
-    """One access token per app for every process: read from platform_tokens, refreshed under a row lock so that
-    many processes noticing expiry at once make one fetch between them."""
-
-    def __init__(self, sessions: sessionmaker[Session], app: str, fetch: Callable[[], tuple[str, int]],
-                 clock: Callable[[], datetime]) -> None:
-        self.sessions = sessions
-        self.app = app
-        self.fetch = fetch
-        self.clock = clock
-        self.fetches = 0  # how many times this process asked DingTalk (for tests and the log)
-
-    def get(self) -> str:
-        with self.sessions() as session:
-            row = self._row(session)
-            if row is not None and row.token and row.expires_at - TOKEN_MARGIN > self.clock():
-                return row.token
-        return self._refresh(stale=None)
-
-    def invalidate(self, token: str) -> str:
-        """DingTalk refused `token`: fetch a new one, unless another process already replaced it."""
-        return self._refresh(stale=token)
-
-    def _row(self, session: Session, lock: bool = False) -> PlatformToken | None:
-        query = select(PlatformToken).where(PlatformToken.platform == PLATFORM, PlatformToken.app == self.app)
-        return session.scalars(query.with_for_update() if lock else query).first()
-
-    def _ensure_row(self) -> None:
-        """An expired placeholder row, so that the refresh below always has a row to lock (PostgreSQL locks rows,
-        not gaps: without it, processes finding no row would all fetch at once)."""
-        try:
-            with transaction(self.sessions) as session:
-                if self._row(session) is None:
-                    session.add(PlatformToken(platform=PLATFORM, app=self.app, token="", expires_at=EPOCH))
-        except IntegrityError:
-            pass  # another process inserted it first
-
-    def _refresh(self, stale: str | None) -> str:
-        self._ensure_row()
-        with transaction(self.sessions) as session:
-            row = self._row(session, lock=True)  # other processes wait here, then find the fresh token
-            now = self.clock()
-            if row.token and row.token != stale and row.expires_at - TOKEN_MARGIN > now:
-                return row.token
-            token, expire_in = self.fetch()
-            self.fetches += 1
-            row.token, row.expires_at, row.updated_at = token, now + timedelta(seconds=max(expire_in, 0)), now
-            return token
-
-
 class DingtalkApi:
     def __init__(self, settings: DingtalkSettings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
                  http: requests.Session | None = None, timeout: float = 10.0) -> None:
         self.settings = settings
         self.http = http or requests.Session()
         self.timeout = timeout
-        self.tokens = TokenCache(sessions, settings.app_key, self._fetch_token, clock)
+        self.tokens = TokenStore(sessions, PLATFORM, settings.app_key, self._fetch_token, clock)
 
     def _fetch_token(self) -> tuple[str, int]:
         try:
@@ -137,7 +82,7 @@ class DingtalkApi:
             if resp.status_code == 401 or err.code in AUTH_CODES:
                 if attempt == 0:
                     log.info("DingTalk refused the access token; fetching a new one")
-                    token = self.tokens.invalidate(token)
+                    token = self.tokens.get(rejected=token)
                     continue
                 err.retry = True  # refused twice in a row: leave it to the outbox's back-off, not a loop here
             raise err

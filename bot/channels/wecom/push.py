@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from bot.channels.wecom_text import LIMIT, split_utf8
-from bot.channels.wecom_token import TokenStore
+from bot.channels.tokens import TokenStore
+from bot.channels.wecom.text import LIMIT, split_utf8
 from bot.messages import Reply
 from bot.push import PushResult
 from bot.settings import WecomSettings

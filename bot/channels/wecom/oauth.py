@@ -11,7 +11,9 @@ from urllib.parse import urlencode
 import requests
 from wechatpy.exceptions import WeChatClientException
 
-from bot.channels.wecom_push import TOKEN_ERRORS, WecomApiError, WecomPusher
+from bot.channels.wecom import APP_NAME, PLATFORM, opened_in
+from bot.channels.wecom.push import TOKEN_ERRORS, WecomApiError, WecomPusher
+from bot.identity import IdentityError
 from bot.settings import WecomSettings
 
 log = logging.getLogger(__name__)
@@ -19,21 +21,8 @@ log = logging.getLogger(__name__)
 INVALID_CODE = (40029, 50001)  # a code used twice, too old, or for another app / a redirect domain not trusted
 
 
-class OAuthError(Exception):
+class OAuthError(IdentityError):
     """The code could not be exchanged; `retry` says whether scanning again may help."""
-
-    def __init__(self, message: str, retry: bool = True) -> None:
-        super().__init__(message)
-        self.retry = retry
-
-
-def is_wecom_browser(user_agent: str) -> bool:
-    """WeCom's built-in browser says wxwork; plain WeChat (MicroMessenger alone) is not WeCom."""
-    return "wxwork" in (user_agent or "").lower()
-
-
-def is_dingtalk_browser(user_agent: str) -> bool:
-    return "dingtalk" in (user_agent or "").lower()
 
 
 def authorize_url(settings: WecomSettings, oauth_url: str, redirect_uri: str, state: str) -> str:
@@ -83,3 +72,24 @@ class WecomOAuth:
         if not isinstance(result, dict):
             raise WecomApiError(None, "user/getuserinfo 返回的不是 JSON")
         return result
+
+
+class WecomIdentity:
+    """bot.identity.Identity for pages opened inside WeCom: its snsapi_base OAuth names the member without a tap."""
+
+    platform = PLATFORM
+    app_name = APP_NAME
+
+    def __init__(self, settings: WecomSettings, oauth_url: str, oauth: WecomOAuth) -> None:
+        self.settings = settings
+        self.oauth_url = oauth_url
+        self.oauth = oauth
+
+    def opened_in(self, user_agent: str) -> bool:
+        return opened_in(user_agent)
+
+    def login_url(self, redirect_uri: str, state: str) -> str:
+        return authorize_url(self.settings, self.oauth_url, redirect_uri, state)
+
+    def identify(self, code: str) -> str:
+        return self.oauth.user_id(code)

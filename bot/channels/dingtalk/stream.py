@@ -1,12 +1,15 @@
 """DingTalk Stream mode: an outbound WebSocket, so no public URL is needed (what most intranets need).
 
 Built on the dingtalk-stream SDK 0.24.3 (frames, acks, the chatbot handler), with what that release lacks:
-- acknowledge at once and work in a thread pool (AsyncChatbotHandler), so DingTalk never re-pushes for slowness;
+- acknowledge at once and route on the app's handler pool (Runtime.submit, as the HTTP channels do), so DingTalk
+  never re-pushes for slowness and a slow handler delays only its own member;
 - de-duplication by the message's msgId through the Router (processed_messages), which holds across processes;
 - a bounded exponential reconnect back-off with jitter, reset once a connection delivers a frame;
 - a keepalive whose ping must be answered in time, a watchdog that reconnects when no frame (not even a
-  server ping) arrives for half an hour, timeouts on every HTTP call, and a clean stop.
-Replies go to the message's sessionWebhook; when that has expired, through the robot OpenAPI.
+  server ping) arrives for half an hour, timeouts on every HTTP call, and a clean stop that waits for the messages
+  already acknowledged.
+Replies go out on the runtime's background executor, to the message's sessionWebhook; when that has expired, through
+the robot OpenAPI (reply.Replier).
 """
 from __future__ import annotations
 
@@ -18,26 +21,22 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from concurrent.futures import Executor, Future
 from urllib.parse import quote_plus
 
 import dingtalk_stream
 import requests
 import websockets
-from dingtalk_stream import AsyncChatbotHandler, CallbackMessage, ChatbotMessage
+from dingtalk_stream import AckMessage, CallbackMessage, ChatbotHandler, ChatbotMessage
+from dingtalk_stream.frames import Headers
 from dingtalk_stream.version import VERSION_STRING
 
-from bot.channels.dingtalk_api import ApiError, post_webhook
-from bot.channels.dingtalk_parse import BadMessage, QuotaNotice, RobotMessage, parse_body
-from bot.channels.dingtalk_render import openapi_message, webhook_body
-from bot.channels.dingtalk_reply import QuotaLog, deliver_private
-from bot.messages import Reply
-from bot.router import Router
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, RobotMessage, parse_body
+from bot.channels.dingtalk.reply import QuotaLog, Replier
+from bot.messages import Incoming, Reply
 from bot.settings import DingtalkSettings
 
 log = logging.getLogger(__name__)
-
-WEBHOOK_SAFETY_MS = 10_000  # a sessionWebhook this close to its expiry is not trusted
 
 
 class Backoff:
@@ -56,20 +55,54 @@ class Backoff:
         self.attempt = 0
 
 
-class RouterHandler(AsyncChatbotHandler):
-    """The SDK acks the frame before process() runs in the pool; process() routes and replies."""
+class InFlight:
+    """Messages acknowledged and not yet answered, so that stopping can wait for them."""
 
-    def __init__(self, router: Router, pushers: dict, clock: Callable[[], datetime],
-                 http: requests.Session | None = None, max_workers: int = 4, timeout: float = 10.0) -> None:
-        super().__init__(max_workers=max_workers)
-        self.router = router
-        self.pushers = pushers
-        self.clock = clock
-        self.http = http or requests.Session()
-        self.timeout = timeout
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = threading.Condition()
+
+    def add(self) -> None:
+        with self._idle:
+            self._count += 1
+
+    def done(self) -> None:
+        with self._idle:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._count == 0, timeout)
+
+
+class RouterHandler(ChatbotHandler):
+    """Acks each robot message at once, as the SDK's AsyncChatbotHandler does, and hands it to the app's handler pool
+    (`submit`, Runtime.submit); the reply goes out on the `background` executor once the router has it."""
+
+    def __init__(self, submit: Callable[[Incoming], Future[Reply]], background: Executor, replier: Replier) -> None:
+        super().__init__()
+        self.submit = submit
+        self.background = background
+        self.replier = replier
         self.quota = QuotaLog()
+        self.in_flight = InFlight()
 
-    def process(self, callback: CallbackMessage) -> None:  # noqa: D401 - SDK signature, runs in a worker thread
+    async def raw_process(self, callback: CallbackMessage) -> AckMessage:  # on the event loop: nothing here waits
+        try:
+            self.accept(callback)
+        except Exception:
+            log.exception("DingTalk Stream message could not be handed to the router")
+        ack = AckMessage()
+        ack.code = AckMessage.STATUS_OK
+        ack.headers.message_id = callback.headers.message_id
+        ack.headers.content_type = Headers.CONTENT_TYPE_APPLICATION_JSON
+        ack.message = "ok"
+        ack.data = callback.data
+        return ack
+
+    def accept(self, callback: CallbackMessage) -> None:
         try:
             parsed = parse_body(callback.data)
         except BadMessage as err:
@@ -78,38 +111,29 @@ class RouterHandler(AsyncChatbotHandler):
         if isinstance(parsed, QuotaNotice):
             self.quota.note(parsed)
             return
-        reply = self.router.handle(parsed.incoming)
-        # a frame comes again only when our ack was lost, not our reply (it went out over HTTP): answer it once
-        if reply.duplicate or reply.repeat or reply.is_empty:
-            return
-        self.send(parsed, deliver_private(self.pushers, parsed, reply))
-
-    def send(self, message: RobotMessage, reply: Reply) -> bool:
-        now_ms = int(self.clock().timestamp() * 1000)
-        expires = message.session_webhook_expires_ms
-        if message.session_webhook and (expires is None or expires - WEBHOOK_SAFETY_MS > now_ms):
-            errcode, errmsg = post_webhook(self.http, message.session_webhook, webhook_body(reply), self.timeout)
-            if errcode == 0:
-                return True
-            log.warning("sessionWebhook reply failed (%s %s); using the robot API", errcode, errmsg)
-        return self._send_by_api(message, reply)
-
-    def _send_by_api(self, message: RobotMessage, reply: Reply) -> bool:
-        pusher = self.pushers.get("dingtalk")
-        if pusher is None:
-            log.error("a DingTalk reply was lost: sessionWebhook expired and no DingTalk pusher is configured")
-            return False
-        if not message.incoming.in_group:
-            result = pusher.push(message.sender_staff_id, reply, f"dingtalk-reply:{message.incoming.message_id}")
-            if not result.ok:
-                log.warning("DingTalk reply not delivered: %s", result.error)
-            return result.ok
+        self.in_flight.add()
         try:
-            pusher.api.group_send(message.conversation_id, *openapi_message(reply))
-            return True
-        except ApiError as err:
-            log.warning("DingTalk group reply not delivered: %s", err)
-            return False
+            future = self.submit(parsed.incoming)
+        except BaseException:
+            self.in_flight.done()
+            raise
+        future.add_done_callback(lambda f: self._hand_over(parsed, f))
+
+    def _hand_over(self, message: RobotMessage, routed: Future[Reply]) -> None:
+        """In the handler's thread once the router is done: the sending waits on DingTalk, so not here."""
+        try:
+            self.background.submit(self._answer, message, routed.result())
+        except Exception:  # cancelled, or the runtime is closing
+            self.in_flight.done()
+            log.warning("a DingTalk Stream reply was dropped: the service is stopping")
+
+    def _answer(self, message: RobotMessage, reply: Reply) -> None:
+        try:
+            self.replier.answer(message, reply)
+        except Exception:
+            log.exception("DingTalk Stream reply failed")
+        finally:
+            self.in_flight.done()
 
 
 class _QuietPings(logging.Filter):
@@ -123,7 +147,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
     def __init__(self, settings: DingtalkSettings, handler: RouterHandler, *, http: requests.Session | None = None,
                  backoff: Backoff | None = None, idle_timeout: float = 1800.0, http_timeout: float = 10.0,
                  sleep: Callable[[float], Awaitable[None]] | None = None) -> None:
-        sdk_log = logging.getLogger("bot.channels.dingtalk_stream.sdk")
+        sdk_log = logging.getLogger("bot.channels.dingtalk.stream.sdk")
         sdk_log.addFilter(_QuietPings())
         super().__init__(dingtalk_stream.Credential(settings.app_key, settings.app_secret), logger=sdk_log)
         handler.logger = sdk_log
@@ -202,7 +226,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         finally:
             for task in list(tasks):
                 task.cancel()
-            self.handler.async_executor.shutdown(wait=True)
+            self.handler.in_flight.wait()  # every message acknowledged so far gets its reply
 
     async def _one_connection(self, tasks: set[asyncio.Task]) -> None:
         connection = await asyncio.get_running_loop().run_in_executor(None, self.open_connection)
@@ -254,7 +278,7 @@ class StreamClient(dingtalk_stream.DingTalkStreamClient):
         asyncio.run(self.run())
 
     def stop(self) -> None:
-        """Thread-safe: ends run() after the current frame; the worker pool finishes what it has."""
+        """Thread-safe: ends run() after the current frame, once the messages already acknowledged are answered."""
         self._stopping.set()
         loop = self._loop
         if loop is not None and not loop.is_closed():
@@ -272,5 +296,6 @@ def build_stream_client(runtime, http: requests.Session | None = None, **kwargs)
     if settings is None:
         raise ValueError("DingTalk is not configured")
     http = http or requests.Session()
-    handler = RouterHandler(runtime.router, runtime.services.pushers, runtime.services.clock, http)
+    replier = Replier(runtime.services.pushers, runtime.services.clock, http)
+    handler = RouterHandler(runtime.submit, runtime.background, replier)
     return StreamClient(settings, handler, http=http, **kwargs)
