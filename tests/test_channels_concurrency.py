@@ -12,7 +12,6 @@ import time
 from contextlib import contextmanager
 
 import pytest
-from storage.demo import seed_demo
 from werkzeug.serving import make_server
 
 from bot.app import create_app
@@ -22,6 +21,7 @@ from bot.channels.dingtalk.render import EMPTY
 from bot.channels.dingtalk.stream import build_stream_client
 from bot.channels.wecom.callback import HANDLER_TIMEOUT as WECOM_BUDGET
 from bot.core import Handler
+from bot.demo import seed_demo
 from bot.messages import Reply
 from bot.runtime import build_runtime
 from storage.db import transaction, upgrade
