@@ -7,12 +7,17 @@ from __future__ import annotations
 import base64
 import os
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PREFIX = "ZHIBU_"
+# keys anybody can read (the old built-in default, the .env.example placeholder): they sign nothing in a service
+KNOWN_SECRET_KEYS = frozenset({"dev-only-secret-change-me", "change-me-to-a-long-random-string"})
+SERVICE_SECRET_MIN = 32
+SECRET_HINT = "请设为至少 32 个字符的随机值，可用 python3 -c 'import secrets; print(secrets.token_urlsafe(32))' 生成"
 
 
 class SettingsError(ValueError):
@@ -44,7 +49,9 @@ class Settings:
     database_url: str = "sqlite:///zhibu.db"
     timezone: str = "Asia/Shanghai"
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = "dev-only-secret-change-me"
+    # unset: a random key for this process only, so a link made by `zhibu say` works nowhere else
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key_generated: bool = True
     wecom: WecomSettings | None = None
     dingtalk: DingtalkSettings | None = None
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
@@ -107,9 +114,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SettingsError(f"{PREFIX}PUBLIC_URL: 须为 http(s):// 开头的完整地址，例如 https://dj.example.cn")
 
-    secret_key = get("SECRET_KEY", "dev-only-secret-change-me")
-    if len(secret_key) < 16:
-        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短，至少 16 个字符")
+    secret_key = get("SECRET_KEY")
+    if secret_key and len(secret_key) < 16:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短，{SECRET_HINT}")
 
     wecom_api_base = get("WECOM_API_BASE", "https://qyapi.weixin.qq.com/cgi-bin/")
     if not wecom_api_base.startswith(("http://", "https://")):
@@ -129,12 +136,43 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         database_url=database_url,
         timezone=timezone,
         public_url=public_url,
-        secret_key=secret_key,
+        secret_key=secret_key or secrets.token_urlsafe(32),
+        secret_key_generated=not secret_key,
         wecom=_wecom(values, wecom_api_base),
         dingtalk=_dingtalk(values),
         wecom_oauth_url=wecom_oauth_url,
         log_level=log_level,
     )
+
+
+def require_service_secret(settings: Settings) -> None:
+    """The processes that hand members signed links (serve, scheduler, dingtalk-stream) refuse a key somebody else
+    could know: unset, short, or one of the published ones. Anyone holding it could forge a projector or file link."""
+    key = settings.secret_key
+    if settings.secret_key_generated:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 未设置，{SECRET_HINT}")
+    if key in KNOWN_SECRET_KEYS:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 还是公开的示例值，{SECRET_HINT}")
+    if len(key) < SERVICE_SECRET_MIN:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短（{len(key)} 个字符），{SECRET_HINT}")
+
+
+def ensure_secret_key(dotenv: Path = Path(".env"), env: dict[str, str] | None = None) -> bool:
+    """For `zhibu demo`: when neither the environment nor `dotenv` sets ZHIBU_SECRET_KEY, append a random one to
+    `dotenv` (created readable by its owner only). True when it wrote one."""
+    name = f"{PREFIX}SECRET_KEY"
+    if (os.environ if env is None else env).get(name, "").strip() or _read_dotenv(dotenv).get(name, "").strip():
+        return False
+    line = f"{name}={secrets.token_urlsafe(32)}\n"
+    if dotenv.exists():
+        text = dotenv.read_text(encoding="utf-8")
+        with dotenv.open("a", encoding="utf-8") as f:
+            f.write(("" if not text or text.endswith("\n") else "\n") + line)
+    else:
+        fd = os.open(dotenv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("# 由 zhibu demo 生成：签名链接用的随机密钥，请勿泄露\n" + line)
+    return True
 
 
 def _scheme(url: str) -> str:
