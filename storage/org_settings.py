@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import CLI_ACTOR, record_audit
 from storage.models import Member, Organization
+from storage.quoting import clip
 
 WEEKDAYS = "一二三四五六日"
 CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "最后一": -1, "末": -1}
@@ -175,7 +176,7 @@ def resolve_key(name: str) -> SettingSpec:
     for spec in SPECS.values():
         if name in (spec.key, spec.label):
             return spec
-    raise ValueError(f"没有“{name}”这项设置。可设置：" + "、".join(f"{s.key}（{s.label}）" for s in SPECS.values()))
+    raise ValueError(f"没有“{clip(name)}”这项设置。可设置：" + "、".join(f"{s.key}（{s.label}）" for s in SPECS.values()))
 
 
 def set_setting(session: Session, org: Organization, key: str, raw: str, actor: Member | str = CLI_ACTOR) -> Any:
