@@ -13,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from storage.org_settings import RobotEndpoints
+
 PREFIX = "ZHIBU_"
 # keys anybody can read (the old built-in default, the .env.example placeholder): they sign nothing in a service
 KNOWN_SECRET_KEYS = frozenset({"dev-only-secret-change-me", "change-me-to-a-long-random-string"})
@@ -57,6 +59,8 @@ class Settings:
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
     wecom_oauth_url: str = "https://open.weixin.qq.com/connect/oauth2/authorize"
     log_level: str = "WARNING"
+    # the only addresses a branch's group_webhook may name: the platforms' group-robot send URLs on these API hosts
+    group_robots: RobotEndpoints = RobotEndpoints()
 
     @property
     def tz(self) -> ZoneInfo:
@@ -73,6 +77,7 @@ KNOWN = {
     "DATABASE_URL", "TIMEZONE", "PUBLIC_URL", "SECRET_KEY",
     *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE", "WECOM_OAUTH_URL",
     *(f"DINGTALK_{k}" for k in DINGTALK_KEYS), "DINGTALK_CORP_ID", "DINGTALK_MODE", "DINGTALK_API_BASE",
+    "DINGTALK_ROBOT_BASE",
     "LOG_LEVEL", "BIND",
 }
 
@@ -128,6 +133,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if not wecom_oauth_url.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}WECOM_OAUTH_URL: 须为 http(s):// 开头的完整地址")
 
+    robot_base = get("DINGTALK_ROBOT_BASE", "https://oapi.dingtalk.com").rstrip("/")
+    if not robot_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}DINGTALK_ROBOT_BASE: 须为 http(s):// 开头（钉钉群机器人地址的主机，默认 "
+                            "https://oapi.dingtalk.com）")
+
     log_level = get("LOG_LEVEL", "WARNING").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise SettingsError(f"{PREFIX}LOG_LEVEL: 只能是 DEBUG、INFO、WARNING 或 ERROR")
@@ -142,6 +152,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         dingtalk=_dingtalk(values),
         wecom_oauth_url=wecom_oauth_url,
         log_level=log_level,
+        group_robots=RobotEndpoints(dingtalk=f"{robot_base}/robot/send", wecom=f"{wecom_api_base}webhook/send"),
     )
 
 
