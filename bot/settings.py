@@ -51,9 +51,9 @@ class Settings:
     database_url: str = "sqlite:///zhibu.db"
     timezone: str = "Asia/Shanghai"
     public_url: str = "http://127.0.0.1:8000"
-    # unset: a random key for this process only, so a link made by `zhibu say` works nowhere else
-    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
-    secret_key_generated: bool = True
+    # "" (unset): a random key of this process only (__post_init__), so a link `zhibu say` makes works nowhere else
+    secret_key: str = field(default="", repr=False)
+    secret_key_generated: bool = False
     wecom: WecomSettings | None = None
     dingtalk: DingtalkSettings | None = None
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
@@ -61,6 +61,11 @@ class Settings:
     log_level: str = "WARNING"
     # the only addresses a branch's group_webhook may name: the platforms' group-robot send URLs on these API hosts
     group_robots: RobotEndpoints = RobotEndpoints()
+
+    def __post_init__(self) -> None:
+        if not self.secret_key:
+            object.__setattr__(self, "secret_key", secrets.token_urlsafe(32))
+            object.__setattr__(self, "secret_key_generated", True)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -146,8 +151,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         database_url=database_url,
         timezone=timezone,
         public_url=public_url,
-        secret_key=secret_key or secrets.token_urlsafe(32),
-        secret_key_generated=not secret_key,
+        secret_key=secret_key,
         wecom=_wecom(values, wecom_api_base),
         dingtalk=_dingtalk(values),
         wecom_oauth_url=wecom_oauth_url,
