@@ -1,7 +1,8 @@
 """Heavy endpoint fuzzing: the light test's strategies (tests/reliability/fuzz_harness.py) with thousands of examples.
 
 Prints how many requests each endpoint answered with each status; the run fails (raises) on any 500, any status
-other than 200/400/403, or any row stored by a refused request. The baseline is the same count of a plain 404 path
+other than 200/400/403, any row stored by a refused request, a hostile request (issue #24's classes) not refused,
+or any answer slower than 1 s. The baseline is the same count of a plain 404 path
 (nothing to fuzz) so the figures sit beside something measured in the same run."""
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ def main() -> list[Figure]:
         Fuzzer,
         build_fuzz_runtime,
         dingtalk_near_miss,
+        hostile_request,
         random_body,
         random_headers,
         random_query,
@@ -54,6 +56,7 @@ def main() -> list[Figure]:
         try:
             with FakeWecomServer(corp_id=WECOM_CORP_ID, secret=WECOM_SECRET, agent_id=WECOM_AGENT_ID) as wecom:
                 rt = build_fuzz_runtime(url, wecom.url, dingtalk.base_url, clock, Segmenter())
+                rt.services.extras["kb"].get()  # as a served worker does at start (bot.serve.warm_worker)
                 fuzzer = Fuzzer(rt, clock)
 
                 @heavy
@@ -78,11 +81,16 @@ def main() -> list[Figure]:
                         kind, endpoint, method, path, body, headers = data.draw(strategy)
                         status = fuzzer.send(endpoint, method, path, body=body, headers=headers)
                         assert kind not in MUST_REFUSE or status in (400, 403), f"{kind} was accepted"
+                    kind, endpoint, method, path, body, headers, expected = data.draw(hostile_request(fuzzer))
+                    status = fuzzer.send(endpoint, method, path, body=body, headers=headers)
+                    assert status == expected, f"{kind} answered {status}, not {expected}"
 
                 started = time.perf_counter()
                 for run in (wecom_get, wecom_post, dingtalk_post, near_misses):
                     run()
                 seconds = time.perf_counter() - started
+                slowest = max(fuzzer.slowest.values())
+                assert slowest <= 1.0, f"a fuzzed request took {slowest:.2f} s: {fuzzer.report()}"
                 total = sum(sum(c.values()) for c in fuzzer.counts.values())
                 print(f"   fuzz counts: {fuzzer.report()}", flush=True)
                 baseline_started = time.perf_counter()
@@ -98,4 +106,5 @@ def main() -> list[Figure]:
             figures.append(Figure(f"{endpoint} answered {status}", n, "requests"))
     figures.append(Figure("mean time per fuzzed request", seconds / total * 1000, "ms", baseline * 1000,
                           "a 404 through the same test client"))
+    figures.append(Figure("slowest fuzzed request (at most 1 s)", slowest * 1000, "ms"))
     return figures

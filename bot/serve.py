@@ -4,8 +4,24 @@ from __future__ import annotations
 import multiprocessing
 from typing import Any
 
+from gunicorn.glogging import Logger
+
+from bot.log_redact import redact_path
+
 # the access log leaves out the query string: WeCom callbacks carry their signatures there
 ACCESS_LOG_FORMAT = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with the bearer token of a signed link (/files/…, /signin/screen/…) replaced by '…' in the
+    path, and the request line without its query string, whatever access_log_format asks for."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        path = redact_path(environ.get("PATH_INFO"))
+        atoms["U"] = path
+        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {path} {environ.get('SERVER_PROTOCOL')}"
+        return atoms
 
 
 def warm_worker(worker) -> None:
@@ -39,6 +55,7 @@ def gunicorn_options(bind: str = "127.0.0.1:8000", database_url: str = "") -> di
         "limit_request_line": 8190,
         "accesslog": "-",
         "access_log_format": ACCESS_LOG_FORMAT,
+        "logger_class": RedactingLogger,
         "errorlog": "-",
         "post_worker_init": warm_worker,
     }

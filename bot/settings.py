@@ -7,12 +7,19 @@ from __future__ import annotations
 import base64
 import os
 import re
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from storage.org_settings import RobotEndpoints
+
 PREFIX = "ZHIBU_"
+# keys anybody can read (the old built-in default, the .env.example placeholder): they sign nothing in a service
+KNOWN_SECRET_KEYS = frozenset({"dev-only-secret-change-me", "change-me-to-a-long-random-string"})
+SERVICE_SECRET_MIN = 32
+SECRET_HINT = "请设为至少 32 个字符的随机值，可用 python3 -c 'import secrets; print(secrets.token_urlsafe(32))' 生成"
 
 
 class SettingsError(ValueError):
@@ -44,7 +51,9 @@ class Settings:
     database_url: str = "sqlite:///zhibu.db"
     timezone: str = "Asia/Shanghai"
     public_url: str = "http://127.0.0.1:8000"
-    secret_key: str = "dev-only-secret-change-me"
+    # "" (unset): a random key of this process only (__post_init__), so a link `zhibu say` makes works nowhere else
+    secret_key: str = field(default="", repr=False)
+    secret_key_generated: bool = False
     wecom: WecomSettings | None = None
     dingtalk: DingtalkSettings | None = None
     # the page WeCom opens for OAuth (scan to sign in); another address only for a test double
@@ -53,6 +62,13 @@ class Settings:
     database_prepare: int | None = 5  # psycopg's prepare_threshold; None: no prepared statements (transaction pooler)
     handler_threads: int = 8  # each process's pool that runs messages' handlers
     dedupe_days: int = 7  # how long a message key is kept: longer than a platform retries or a message stays fresh
+    # the only addresses a branch's group_webhook may name: the platforms' group-robot send URLs on these API hosts
+    group_robots: RobotEndpoints = RobotEndpoints()
+
+    def __post_init__(self) -> None:
+        if not self.secret_key:
+            object.__setattr__(self, "secret_key", secrets.token_urlsafe(32))
+            object.__setattr__(self, "secret_key_generated", True)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -69,6 +85,7 @@ KNOWN = {
     "DATABASE_URL", "TIMEZONE", "PUBLIC_URL", "SECRET_KEY",
     *(f"WECOM_{k}" for k in WECOM_KEYS), "WECOM_API_BASE", "WECOM_OAUTH_URL",
     *(f"DINGTALK_{k}" for k in DINGTALK_KEYS), "DINGTALK_CORP_ID", "DINGTALK_MODE", "DINGTALK_API_BASE",
+    "DINGTALK_ROBOT_BASE",
     "LOG_LEVEL", "BIND", "DATABASE_PREPARE", "HANDLER_THREADS", "DEDUPE_DAYS",
 }
 
@@ -110,9 +127,9 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise SettingsError(f"{PREFIX}PUBLIC_URL: 须为 http(s):// 开头的完整地址，例如 https://dj.example.cn")
 
-    secret_key = get("SECRET_KEY", "dev-only-secret-change-me")
-    if len(secret_key) < 16:
-        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短，至少 16 个字符")
+    secret_key = get("SECRET_KEY")
+    if secret_key and len(secret_key) < 16:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短，{SECRET_HINT}")
 
     wecom_api_base = get("WECOM_API_BASE", "https://qyapi.weixin.qq.com/cgi-bin/")
     if not wecom_api_base.startswith(("http://", "https://")):
@@ -123,6 +140,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
     wecom_oauth_url = get("WECOM_OAUTH_URL", Settings.wecom_oauth_url)
     if not wecom_oauth_url.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}WECOM_OAUTH_URL: 须为 http(s):// 开头的完整地址")
+
+    robot_base = get("DINGTALK_ROBOT_BASE", "https://oapi.dingtalk.com").rstrip("/")
+    if not robot_base.startswith(("http://", "https://")):
+        raise SettingsError(f"{PREFIX}DINGTALK_ROBOT_BASE: 须为 http(s):// 开头（钉钉群机器人地址的主机，默认 "
+                            "https://oapi.dingtalk.com）")
 
     log_level = get("LOG_LEVEL", "WARNING").upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -151,6 +173,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
         dingtalk=_dingtalk(values),
         wecom_oauth_url=wecom_oauth_url,
         log_level=log_level,
+        group_robots=RobotEndpoints(dingtalk=f"{robot_base}/robot/send", wecom=f"{wecom_api_base}webhook/send"),
     )
 
 
@@ -158,6 +181,34 @@ def _bounded_int(value: str, key: str, low: int, high: int) -> int:
     if not (value.isascii() and value.isdigit() and low <= int(value) <= high):
         raise SettingsError(f"{PREFIX}{key}: 须为 {low} 到 {high} 的整数，当前为 {value[:20]!r}")
     return int(value)
+def require_service_secret(settings: Settings) -> None:
+    """The processes that hand members signed links (serve, scheduler, dingtalk-stream) refuse a key somebody else
+    could know: unset, short, or one of the published ones. Anyone holding it could forge a projector or file link."""
+    key = settings.secret_key
+    if settings.secret_key_generated:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 未设置，{SECRET_HINT}")
+    if key in KNOWN_SECRET_KEYS:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 还是公开的示例值，{SECRET_HINT}")
+    if len(key) < SERVICE_SECRET_MIN:
+        raise SettingsError(f"{PREFIX}SECRET_KEY: 太短（{len(key)} 个字符），{SECRET_HINT}")
+
+
+def ensure_secret_key(dotenv: Path = Path(".env"), env: dict[str, str] | None = None) -> bool:
+    """For `zhibu demo`: when neither the environment nor `dotenv` sets ZHIBU_SECRET_KEY, append a random one to
+    `dotenv` (created readable by its owner only). True when it wrote one."""
+    name = f"{PREFIX}SECRET_KEY"
+    if (os.environ if env is None else env).get(name, "").strip() or _read_dotenv(dotenv).get(name, "").strip():
+        return False
+    line = f"{name}={secrets.token_urlsafe(32)}\n"
+    if dotenv.exists():
+        text = dotenv.read_text(encoding="utf-8")
+        with dotenv.open("a", encoding="utf-8") as f:
+            f.write(("" if not text or text.endswith("\n") else "\n") + line)
+    else:
+        fd = os.open(dotenv, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("# 由 zhibu demo 生成：签名链接用的随机密钥，请勿泄露\n" + line)
+    return True
 
 
 def _scheme(url: str) -> str:

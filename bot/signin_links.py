@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.settings import Settings
-from bot.signing import BadToken, make_token, read_token
+from bot.signing import id_field, make_token, read_token
 
 SCREEN, SCAN, STATE = "signin-screen", "signin-scan", "signin-oauth"
 ROTATE_SECONDS = 30
@@ -51,12 +51,9 @@ def scan_url(settings: Settings, token: str) -> str:
 
 
 def meeting_of(settings: Settings, purpose: str, token: str, now: datetime) -> int:
-    """The meeting id a token is bound to; raises BadToken / ExpiredToken."""
-    data = read_token(settings.secret_key, purpose, token, now)
-    meeting_id = data.get("m") if isinstance(data, dict) else None
-    if not isinstance(meeting_id, int):
-        raise BadToken("内容损坏")
-    return meeting_id
+    """The meeting id a token is bound to; raises BadToken (MalformedToken when signed but not a meeting's) or
+    ExpiredToken."""
+    return id_field(read_token(settings.secret_key, purpose, token, now), "m")
 
 
 def state_token(settings: Settings, meeting_id: int, now: datetime) -> str:

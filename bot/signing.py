@@ -22,6 +22,15 @@ class ExpiredToken(ValueError):
     """Genuine but past its expiry."""
 
 
+class MalformedToken(BadToken):
+    """Genuine (the signature holds) but its content is not what the link carries: an id that is not an id, an
+    expiry no calendar has. A bug or a leaked key, never a member's doing; refused like a forged token (400)."""
+
+
+MAX_EXP = int(datetime(9999, 12, 31, tzinfo=UTC).timestamp())  # the last expiry a datetime can hold
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds (PostgreSQL)
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
@@ -54,12 +63,28 @@ def read_token(secret: str, purpose: str, token: str, now: datetime) -> dict[str
         raise BadToken("签名不对")
     try:
         payload = json.loads(_unb64(body))
-        data, exp = payload["d"], int(payload["exp"])
-    except (ValueError, KeyError, TypeError):
-        raise BadToken("内容损坏") from None
+    except (ValueError, RecursionError):
+        raise MalformedToken("内容损坏") from None
+    data = payload.get("d") if isinstance(payload, dict) else None
+    exp = payload.get("exp") if isinstance(payload, dict) else None
+    if not isinstance(data, dict) or not is_int(exp, 0, MAX_EXP):
+        raise MalformedToken("内容损坏")
     if now >= datetime.fromtimestamp(exp, UTC):
         raise ExpiredToken("链接已过期")
     return data
+
+
+def is_int(value: Any, low: int, high: int) -> bool:
+    """A JSON whole number (not true/false, not 2.0, not "2") between low and high."""
+    return type(value) is int and low <= value <= high
+
+
+def id_field(data: dict[str, Any], key: str) -> int:
+    """A database id carried in a token's data; MalformedToken when it is missing or could not be one."""
+    value = data.get(key)
+    if not is_int(value, 1, MAX_ID):
+        raise MalformedToken("内容损坏")
+    return value
 
 
 def signed_url(public_url: str, secret: str, purpose: str, data: dict[str, Any], expires_at: datetime) -> str:

@@ -1,6 +1,8 @@
 """Files members open from a signed link in a push: GET /files/<purpose>/<token>.
 
 Each purpose has a maker that builds the file from the database on request; features add theirs to FILE_MAKERS.
+A maker checks the shape of the token's data (bot.signing.id_field and the like) and raises MalformedToken when it
+is not what the link carries: the page answers 400, never 500.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.messages import Attachment
 from bot.runtime import Runtime
-from bot.signing import BadToken, ExpiredToken, read_token
+from bot.signing import BadToken, ExpiredToken, MalformedToken, id_field, read_token
 
 FileMaker = Callable[[Session, dict[str, Any]], Attachment]
 
@@ -27,11 +29,18 @@ def term_letter_file(session: Session, data: dict[str, Any]) -> Attachment:
     from reminders.letter import DOCX_MIMETYPE, LetterError, build_letter, letter_facts, letter_filename
     from storage.models import Organization
 
-    org = session.get(Organization, int(data["org"]))
+    org_id, on = id_field(data, "org"), data.get("on")
+    try:
+        day = date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise MalformedToken("内容损坏")
+    org = session.get(Organization, org_id)
     if org is None:
         raise FileGone("该党组织已不存在")
     try:
-        facts = letter_facts(session, org, date.fromisoformat(data["on"]))
+        facts = letter_facts(session, org, day)
     except LetterError as err:
         raise FileGone(str(err)) from None
     return Attachment(letter_filename(facts), build_letter(facts), DOCX_MIMETYPE)
@@ -61,11 +70,15 @@ def files_blueprint(runtime: Runtime) -> Blueprint:
             data = read_token(secret, purpose, token, runtime.services.clock())
         except ExpiredToken:
             return _page(410, "链接已过期：请在机器人里重新获取。")
+        except MalformedToken:
+            return _page(400, "链接无效：请从机器人推送的消息里打开。")
         except BadToken:
             return _page(403, "链接无效：请从机器人推送的消息里打开。")
         try:
             with runtime.transaction() as session:
                 file = maker(session, data)
+        except MalformedToken:
+            return _page(400, "链接无效：请从机器人推送的消息里打开。")
         except FileGone as err:
             return _page(404, f"{err}。")
         resp = Response(file.data, mimetype=file.mimetype)

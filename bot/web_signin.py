@@ -32,7 +32,7 @@ from bot.signin_links import (
     slot_start,
     state_token,
 )
-from bot.signing import BadToken, ExpiredToken
+from bot.signing import BadToken, ExpiredToken, MalformedToken
 from handlers.checkin import outcome_text, refusal_text
 from handlers.meetings import show_hm, show_time
 from storage import attendance as att
@@ -58,6 +58,12 @@ def qr_svg(data: str) -> str:
     return out.getvalue().decode()
 
 
+def refused(err: BadToken) -> int:
+    """403 for a token that is not ours (forged, damaged, another purpose); 400 for one signed with our key whose
+    content is not a meeting's."""
+    return 400 if isinstance(err, MalformedToken) else 403
+
+
 def _page(status: int, title: str, lines: list[str], *, ok: bool = False, code: str | None = None) -> Response:
     html = render_template("signin_result.html", title=title, lines=lines, ok=ok, code=code)
     return Response(html, status=status, mimetype="text/html", headers=NO_STORE)
@@ -75,7 +81,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
     def bad_screen_link(err: Exception) -> Response:
         if isinstance(err, ExpiredToken):
             return _page(410, "大屏链接已过期", ["请在机器人里重新发送「发起签到」获取新的链接。"])
-        return _page(403, "大屏链接无效", ["请从机器人回复的「发起签到」消息里打开。"])
+        return _page(refused(err), "大屏链接无效", ["请从机器人回复的「发起签到」消息里打开。"])
 
     # the projector -------------------------------------------------------------------------------------------
     @bp.get("/signin/screen/<token>")
@@ -97,8 +103,10 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
         at = now()
         try:
             meeting_id = meeting_of(settings, SCREEN, token, at)
-        except (BadToken, ExpiredToken) as err:
-            return jsonify(error="大屏链接已过期" if isinstance(err, ExpiredToken) else "大屏链接无效"), 403
+        except ExpiredToken:
+            return jsonify(error="大屏链接已过期"), 403
+        except BadToken as err:
+            return jsonify(error="大屏链接无效"), refused(err)
         with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
@@ -118,8 +126,10 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             return Response("这个二维码已过期", status=410, mimetype="text/plain")
         try:
             meeting_id = meeting_of(settings, SCREEN, token, at)
-        except (BadToken, ExpiredToken):
+        except ExpiredToken:
             return Response("大屏链接无效", status=403, mimetype="text/plain")
+        except BadToken as err:
+            return Response("大屏链接无效", status=refused(err), mimetype="text/plain")
         with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not signin.is_live(meeting, at):
@@ -166,8 +176,8 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
         except ExpiredToken:
             return _page(410, "二维码已过期", ["二维码每30秒更新一次，请重新扫描会议室大屏上的二维码；",
                                           "或在企业微信/钉钉里给支部助手发送“签到”加大屏上的4位签到码。"])
-        except BadToken:
-            return _page(403, "二维码无效", ["请扫描会议室大屏上的二维码；",
+        except BadToken as err:
+            return _page(refused(err), "二维码无效", ["请扫描会议室大屏上的二维码；",
                                         "或在企业微信/钉钉里给支部助手发送“签到”加书记公布的4位签到码。"])
         with runtime.transaction() as session:
             meeting = session.get(Meeting, meeting_id)
@@ -192,8 +202,8 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             meeting_id = meeting_of(settings, STATE, request.args.get("state", ""), at)
         except ExpiredToken:
             return _page(410, "等待超时", ["请重新扫描会议室大屏上的二维码。"])
-        except BadToken:
-            return _page(403, "链接无效", ["请扫描会议室大屏上的二维码签到。"])
+        except BadToken as err:
+            return _page(refused(err), "链接无效", ["请扫描会议室大屏上的二维码签到。"])
         identity: Identity | None = identities.get(platform)
         if identity is None:
             return _page(503, "暂不能扫码签到", ["扫码签到没有接入，请给支部助手发送“签到”加4位签到码。"])

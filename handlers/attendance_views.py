@@ -7,6 +7,7 @@ from handlers.checkin import summary_lines
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, show_hm
 from storage.meetings import current_meeting, label, meeting_summary
+from storage.quoting import clip
 
 
 def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
@@ -15,7 +16,7 @@ def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
     meeting = current_meeting(ctx.session, org, ctx.now, code=code)
     if meeting is None:
         raise UserError("还没有会议签到记录。发起签到请发送：发起签到 主题党日" if code is None
-                        else f"没有签到码为 {code} 的会议。")
+                        else f"没有签到码为 {clip(code)} 的会议。")
     summary = meeting_summary(ctx.session, meeting)
     tz = ctx.settings.tz
     if meeting.status == "closed" or meeting.signin_closes_at <= ctx.now:

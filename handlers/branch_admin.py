@@ -31,7 +31,7 @@ def change_setting(incoming: Incoming, ctx: Context) -> Reply:
         raise UserError("请写成：设置 项目 值，例如“设置 主题党日 每月15日”。发送「支部设置」查看可设置的项目。")
     org = managed_org(ctx)
     try:
-        set_setting(ctx.session, org, parts[0], parts[1], actor=ctx.member)
+        set_setting(ctx.session, org, parts[0], parts[1], actor=ctx.member, robots=ctx.settings.group_robots)
     except ValueError as err:
         raise UserError(f"未修改：{err}") from None
     return Reply(text="\n".join([f"已修改{org.name}的设置：", *describe(org)]))

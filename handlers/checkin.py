@@ -14,7 +14,7 @@ from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time
 from handlers.people import push_to, secretaries_of
 from storage import attendance as att
-from storage import signin
+from storage import signin, signin_guard
 from storage.meetings import (
     WINDOW,
     MeetingError,
@@ -26,9 +26,11 @@ from storage.meetings import (
     label,
     may_attend,
     meeting_summary,
+    open_for_member,
 )
 from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
+from storage.quoting import clip
 
 SIGN_IN = re.compile(r"(?:签到|qd)\s*[:：#]?\s*(\d*)", re.IGNORECASE)
 CODE = re.compile(r"\d{4}")
@@ -85,20 +87,49 @@ def sign_in(incoming: Incoming, ctx: Context) -> Reply:
     if not code:
         raise UserError("请在“签到”后写上书记公布的4位签到码，例如：签到 4827")
     if not CODE.fullmatch(code):
-        raise UserError(f"签到码是4位数字，“{code}”不对。请核对后重发，例如：签到 4827")
+        raise UserError(f"签到码是4位数字，“{clip(code)}”不对。请核对后重发，例如：签到 4827")
     tz = ctx.settings.tz
+    # a wrong code is answered with a Reply, not a UserError: the record of it must be committed, not rolled back
+    signin_guard.lock_member(ctx.session, ctx.speaker.id)
+    paused = signin_guard.paused_until(ctx.session, ctx.speaker.id, ctx.now)
+    if paused is not None:
+        return Reply(text=paused_text(paused, tz))
     meeting = find_live_by_code(ctx.session, code, ctx.now)
     if meeting is None:
         old = find_latest_by_code(ctx.session, code)
         if old is not None and may_attend(old, ctx.member):
             raise UserError(f"{label(old)}（{show_time(old.starts_at, tz)}）的签到已经结束，签到码已失效。"
                             "如确实参加了会议，请联系书记补签。")
-        raise UserError(f"签到码 {code} 不对或已失效，请核对书记公布的签到码后重发。")
+        return wrong_code(ctx, None, f"签到码 {code} 不对或已失效，请核对书记公布的签到码后重发。")
     try:
         done = signin.sign_in(ctx.session, meeting, ctx.member, ctx.now, via="code")
     except signin.SignInRefused as err:
+        if err.reason == signin.OUT_OF_SCOPE:  # another branch's code: a wrong code for this member
+            return wrong_code(ctx, meeting, refusal_text(err, ctx.member, tz))
         raise UserError(refusal_text(err, ctx.member, tz)) from None
     return Reply(text=outcome_text(ctx.member, meeting, done, tz))
+
+
+def paused_text(until, tz) -> str:
+    return (f"签到码连续输错{signin_guard.MEMBER_LIMIT}次，签到已暂停到{show_hm(until, tz)}，请到时再发。"
+            "如在会场，可扫大屏上的二维码签到。")
+
+
+def wrong_code(ctx: Context, aimed_at: Meeting | None, text: str) -> Reply:
+    """Record a wrong code against the meeting it was aimed at (the other branch's meeting it opened, else the
+    member's own open one); say when it starts a pause; tell the meeting's secretaries when it is being guessed."""
+    meeting = aimed_at or open_for_member(ctx.session, ctx.member, ctx.now)
+    seen = signin_guard.record_failure(ctx.session, ctx.speaker.id, meeting.id if meeting else None, ctx.now)
+    if meeting is not None and seen >= signin_guard.MEETING_LIMIT:
+        window = int(signin_guard.MEETING_WINDOW.total_seconds() // 60)
+        signin_guard.alert_secretaries(
+            ctx.session, meeting, secretaries_of(ctx, meeting.organization),
+            f"{label(meeting)}（{show_time(meeting.starts_at, ctx.settings.tz)}开始）的签到{window}分钟内收到"
+            f"{seen}次错误的签到码，可能有人在试猜。请发送「签到情况」核对已签到的人，签到码只在会场公布。", ctx.now)
+    paused = signin_guard.paused_until(ctx.session, ctx.speaker.id, ctx.now)
+    if paused is not None:
+        return Reply(text=f"{text}\n{paused_text(paused, ctx.settings.tz)}")
+    return Reply(text=text)
 
 
 def refusal_text(err: signin.SignInRefused, member: Member, tz) -> str:
@@ -139,7 +170,7 @@ def close_signin(incoming: Incoming, ctx: Context) -> Reply:
     code = ctx.args.strip() or None
     meeting = current_meeting(ctx.session, org, ctx.now, code=code, open_only=code is None, hosted_only=True)
     if meeting is None:
-        raise UserError("没有进行中的签到。" if code is None else f"本支部没有签到码为 {code} 的会议。")
+        raise UserError("没有进行中的签到。" if code is None else f"本支部没有签到码为 {clip(code)} 的会议。")
     if meeting.status == "closed":
         raise UserError(f"{label(meeting)}的签到已于{show_time(meeting.signin_closes_at, ctx.settings.tz)}结束。"
                         "发送「签到情况」查看结果。")

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 
+from storage.quoting import clip
+
 RULES_2008 = "《关于中国共产党党费收缴、使用和管理的规定》（中组发〔2008〕3号）"
 NOTICE_2017 = "《关于进一步规范党费工作的通知》（组电明字〔2017〕5号）"
 CAP_FEN = 100_000  # ¥1000: "一般不超过1000元", more only voluntarily
@@ -85,9 +87,9 @@ def parse_yuan(text: str | int | float | Decimal) -> Decimal:
         try:
             value = Decimal(t) * factor
         except InvalidOperation:
-            raise ValueError(f"“{text}”不是金额，请写成 6500 或 62.50") from None
+            raise ValueError(f"“{clip(str(text))}”不是金额，请写成 6500 或 62.50") from None
     if not value.is_finite() or value < 0:
-        raise ValueError(f"“{text}”不是有效金额")
+        raise ValueError(f"“{clip(str(text))}”不是有效金额")
     return value
 
 
@@ -113,7 +115,7 @@ def calculate(category: str, base: Decimal | str | int | None = None, *, roundin
     `farmer_yuan` its farmer_dues setting (¥0.2–1)."""
     category = category_of(category) or category
     if category not in CATEGORIES:
-        raise ValueError(f"不认识的党员类别“{category}”，可用：{'、'.join(CATEGORIES)}")
+        raise ValueError(f"不认识的党员类别“{clip(category)}”，可用：{'、'.join(CATEGORIES)}")
     if category in (STUDENT, UNEMPLOYED, LOW_INCOME):
         who = {STUDENT: "学生党员", UNEMPLOYED: "下岗失业的党员", LOW_INCOME: "依靠抚恤、救济或领取最低生活保障金生活的党员"}
         return DuesResult(category, None, FIXED_LOW_FEN, None, f"{who[category]}每月固定0.20元",

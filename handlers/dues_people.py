@@ -11,6 +11,7 @@ from bot.core import Context, Reply, UserError
 from handlers.people import chosen_member
 from storage.dues import branch_members
 from storage.models import Member, Organization
+from storage.quoting import clip
 
 MAX_CHOICES = 9  # the router takes 1–9 as an answer
 
@@ -23,7 +24,7 @@ def resolve_member_by_name(ctx: Context, name: str, org: Organization) -> Member
         raise UserError("请写上党员姓名。")
     found = [m for m in branch_members(ctx.session, org) if m.name == name]
     if not found:
-        raise UserError(f"{org.name}没有名叫“{name}”的党员，请核对姓名。")
+        raise UserError(f"{org.name}没有名叫“{clip(name)}”的党员，请核对姓名。")
     return found[0] if len(found) == 1 else found[:MAX_CHOICES]
 
 

@@ -30,6 +30,7 @@ from storage.meetings import (
 from storage.models import Attendance, Meeting, Member
 from storage.org_settings import get_setting
 from storage.orgs import descendants
+from storage.quoting import clip
 
 CODE_TOKEN = re.compile(r"\d{4}")
 CLOCK_TOKEN = re.compile(r"\d{1,2}:\d{2}")
@@ -54,7 +55,7 @@ def meeting_for_manual(ctx: Context, code: str | None) -> Meeting:
     meeting = current_meeting(ctx.session, org, ctx.now, code=code)
     if meeting is None or ctx.now < meeting.signin_opens_at:
         raise UserError("没有可以登记的会议（签到开放后才能补签或登记请假）。" if code is None
-                        else f"没有签到码为 {code} 且已开始签到的会议。")
+                        else f"没有签到码为 {clip(code)} 且已开始签到的会议。")
     return meeting
 
 
@@ -86,7 +87,7 @@ def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | No
     if not members_named(ctx, name, scope):
         return None
     if meeting is None:
-        raise UserError(f"没有可以为{name}登记请假的会议。先“安排”或“发起签到”，再登记请假。")
+        raise UserError(f"没有可以为{clip(name)}登记请假的会议。先“安排”或“发起签到”，再登记请假。")
     return meeting
 
 
@@ -153,7 +154,7 @@ def arrival(ctx: Context, meeting: Meeting, hhmm: str) -> datetime:
     try:
         at = datetime.combine(meeting.starts_at.astimezone(tz).date(), time(hour, minute), tzinfo=tz)
     except ValueError:
-        raise UserError(f"“{hhmm}”不是有效的时间，请写成 14:20。") from None
+        raise UserError(f"“{clip(hhmm)}”不是有效的时间，请写成 14:20。") from None
     if not meeting.signin_opens_at <= at <= ctx.now:
         raise UserError(f"到会时间须在{show_hm(meeting.signin_opens_at, tz)}到现在之间。")
     return at
@@ -200,7 +201,7 @@ def refuse(incoming: Incoming, ctx: Context) -> Reply:
         Meeting.organization_id == org.id, Meeting.status != "closed", Meeting.signin_closes_at > ctx.now,
         Attendance.status == att.LEAVE, Member.name == tokens[0]).distinct().order_by(Member.id)))
     if not found:
-        raise UserError(f"没有找到{tokens[0]}待处理的请假。发送「签到情况」可查看请假名单。")
+        raise UserError(f"没有找到{clip(tokens[0])}待处理的请假。发送「签到情况」可查看请假名单。")
     payload = {"reason": tokens[1] if len(tokens) > 1 else None}
     picked = pick_from(ctx, tokens[0], found, kind=PENDING_REFUSE, payload=payload, action="不准假")
     return picked if isinstance(picked, Reply) else refuse_for(ctx, picked, payload)

@@ -8,6 +8,7 @@ from bot.roles import is_committee
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE
 from storage.ledger_data import LedgerError, month_ledger
+from storage.quoting import clip
 
 MONTH = re.compile(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?")
 
@@ -20,7 +21,7 @@ def parse_month(text: str, today) -> tuple[int, int]:
         return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
     m = MONTH.fullmatch(text) or re.fullmatch(r"(\d{4})(\d{2})", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise UserError(f"“{text}”不是月份，请写成：导出台账 2026-11")
+        raise UserError(f"“{clip(text)}”不是月份，请写成：导出台账 2026-11")
     return int(m.group(1)), int(m.group(2))
 
 

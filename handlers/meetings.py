@@ -17,6 +17,7 @@ from handlers.common import managed_org
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting, label, parse_kinds
 from storage.models import Attendance, Meeting, Organization
 from storage.orgs import find_org
+from storage.quoting import clip
 
 COMMITTEE = "支部书记、副书记、组织委员"
 WEEKDAY = "一二三四五六日"
@@ -50,7 +51,7 @@ def parse_extras(ctx: Context, tokens: list[str], host: Organization) -> Extras:
         orgs = [find_org(ctx.session, n) for n in names]
         if (inviting or prefixed) and not all(orgs):
             missing = next(n for n, o in zip(names, orgs, strict=True) if o is None)
-            raise UserError(f"没有找到党组织“{missing}”，请写它在名单中的全称。未做任何改动。")
+            raise UserError(f"没有找到党组织“{clip(missing)}”，请写它在名单中的全称。未做任何改动。")
         if orgs and all(orgs):
             out.invited.extend(o for o in orgs if o.id != host.id and o not in out.invited)
             inviting = False
@@ -97,7 +98,7 @@ def parse_start(text: str, now: datetime) -> tuple[datetime, str]:
         day = date(year, int(m["m"]), int(m["d"]))
         at = datetime.combine(day, time(hour, minute), tzinfo=now.tzinfo)
     except ValueError:
-        raise UserError(f"“{m.group(0)}”不是有效的日期时间，请写成 2026-12-18 14:30。") from None
+        raise UserError(f"“{clip(m.group(0))}”不是有效的日期时间，请写成 2026-12-18 14:30。") from None
     if not m["y"] and at <= now:
         at = at.replace(year=year + 1)  # 1月8日 written in December means next year
     if at <= now:
@@ -163,7 +164,7 @@ def cancel(incoming: Incoming, ctx: Context) -> Reply:
         Meeting.organization_id == org.id, Meeting.code == code, Meeting.status != "closed")
         .order_by(Meeting.starts_at.desc())).first()
     if meeting is None:
-        raise UserError(f"本支部没有签到码为 {code} 且未结束的会议。")
+        raise UserError(f"本支部没有签到码为 {clip(code)} 且未结束的会议。")
     signed = ctx.session.scalar(select(func.count()).select_from(Attendance).where(
         Attendance.meeting_id == meeting.id, Attendance.status.in_(("present", "late"))))
     if signed:

@@ -16,6 +16,7 @@ from bot.core import Context, Reply, UserError
 from bot.push import choose_platform
 from handlers.common import mask_mobile
 from storage.models import Member, Organization, Role
+from storage.quoting import clip
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ def pick_member(ctx: Context, name: str, org_ids: Iterable[int], *, kind: str, p
     """The one active member called `name` in `org_ids`; several → a numbered question (pending `kind`); none → error."""
     found = members_named(ctx, name, org_ids)
     if not found:
-        raise UserError(f"没有找到名为“{name}”的党员。请核对姓名（发送「党员名单」可查看本支部名单）。")
+        raise UserError(f"没有找到名为“{clip(name)}”的党员。请核对姓名（发送「党员名单」可查看本支部名单）。")
     return pick_from(ctx, name, found, kind=kind, payload=payload, action=action)
 
 
@@ -45,9 +46,9 @@ def pick_from(ctx: Context, name: str, found: list[Member], *, kind: str, payloa
     if len(found) == 1:
         return found[0]
     if len(found) > 9:
-        raise UserError(f"名为“{name}”的党员超过9位，请联系管理员在名单中区分后再试。")
+        raise UserError(f"名为“{clip(name)}”的党员超过9位，请联系管理员在名单中区分后再试。")
     ctx.set_pending(kind, {**payload, "candidates": [m.id for m in found]})
-    lines = [f"有 {len(found)} 位党员名叫“{name}”，{action}的是哪一位？请回复序号："]
+    lines = [f"有 {len(found)} 位党员名叫“{clip(name)}”，{action}的是哪一位？请回复序号："]
     lines += [f"{i}. {describe_member(m)}" for i, m in enumerate(found, start=1)]
     return Reply(text="\n".join(lines))
 

@@ -13,6 +13,7 @@ from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import role_predicate
 from storage.models import CommitteeTerm, Organization
 from storage.orgs import add_years, current_term, descendants, find_org
+from storage.quoting import clip
 
 USAGE = "请写成：换届完成 2027-06-10 任期3年（上级管理员请写支部名称：换届完成 第一党支部 2027-06-10 任期3年）"
 PATTERN = re.compile(r"(?:(?P<org>\S+?)\s+)?(?P<day>\d{4}-\d{1,2}-\d{1,2})(?:\s*任期\s*(?P<years>\d+)\s*年)?")
@@ -24,7 +25,7 @@ def _target(ctx: Context, name: str | None) -> Organization:
     if name:
         org = find_org(ctx.session, name)
         if org is None or org.type != "党支部":
-            raise UserError(f"没有名为“{name}”的党支部。{USAGE}")
+            raise UserError(f"没有名为“{clip(name)}”的党支部。{USAGE}")
         allowed = set(own)
         for a in admin:
             allowed |= {o.id for o in descendants(ctx.session, ctx.session.get(Organization, a))}
@@ -44,7 +45,7 @@ def record_election(incoming: Incoming, ctx: Context) -> Reply:
         y, mo, d = (int(x) for x in m.group("day").split("-"))
         elected = date(y, mo, d)
     except ValueError:
-        raise UserError(f"“{m.group('day')}”不是有效日期。{USAGE}") from None
+        raise UserError(f"“{clip(m.group('day'))}”不是有效日期。{USAGE}") from None
     org = _target(ctx, m.group("org"))
     previous = current_term(ctx.session, org)
     years = int(m.group("years")) if m.group("years") else (previous.term_years if previous else 3)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from storage.models import DuesPayment, DuesRate, Member, Organization
 from storage.orgs import descendants
+from storage.quoting import clip
 
 
 def month_key(d: date) -> str:
@@ -183,7 +184,7 @@ def parse_month(text: str) -> str:
     """'2026-11', '2026-9', '2026年9月', '2026/09', '2026.9' → 'YYYY-MM'; ValueError otherwise."""
     m = MONTH_RE.fullmatch(text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ValueError(f"“{text}”不是月份，请写成 2026-11")
+        raise ValueError(f"“{clip(text)}”不是月份，请写成 2026-11")
     return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
 
 
@@ -197,7 +198,7 @@ def parse_month_range(text: str) -> list[str]:
         if last < first:
             raise ValueError(f"结束月份 {last} 早于开始月份 {first}")
         return months_between(first, last)
-    raise ValueError(f"“{text}”不是月份，请写成 2026-11 或 2026-09至2026-11")
+    raise ValueError(f"“{clip(text)}”不是月份，请写成 2026-11 或 2026-09至2026-11")
 
 
 def rates_for(session: Session, member_ids: Iterable[int], years: Iterable[int]) -> dict[tuple[int, int], DuesRate]:

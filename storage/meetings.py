@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from storage.attendance import Summary, rows_by_member, summarize
 from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
 from storage.orgs import descendants
+from storage.quoting import clip
 
 WINDOW = timedelta(hours=2)  # sign-in stays open this long after the start
 OPENS_BEFORE = timedelta(minutes=30)  # a scheduled meeting's sign-in opens this long before it starts
@@ -34,7 +35,7 @@ def parse_kinds(token: str) -> list[str]:
     for part in parts:
         kind = KIND_ALIASES.get(part, part)
         if kind not in MEETING_KINDS:
-            raise MeetingError(f"“{part}”不是会议类型。可选：{'、'.join(MEETING_KINDS)}；"
+            raise MeetingError(f"“{clip(part)}”不是会议类型。可选：{'、'.join(MEETING_KINDS)}；"
                                "一次会议兼有几种时用“+”连接，如 主题党日+党课")
         if kind not in kinds:
             kinds.append(kind)
@@ -155,6 +156,15 @@ def current_meeting(session: Session, org: Organization, now: datetime, code: st
     if found is not None or open_only:
         return found
     return session.scalars(base.where(Meeting.starts_at <= now).order_by(Meeting.starts_at.desc())).first()
+
+
+def open_for_member(session: Session, member: Member, now: datetime) -> Meeting | None:
+    """The latest meeting the member may attend whose sign-in is open now (what a wrong code of theirs was aimed at)."""
+    chain = org_chain_ids(member.organization)
+    invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
+    return session.scalars(select(Meeting).where(
+        *live_filter(now), Meeting.signin_opens_at <= now,
+        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())).first()
 
 
 def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting | None:

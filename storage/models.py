@@ -160,6 +160,21 @@ class Attendance(Base):
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
 
 
+class SigninFailure(Base):
+    """A 签到 whose code opened no meeting the member may attend (storage/signin_guard.py): five in ten minutes pause
+    the member's sign-ins, twenty at one meeting in five minutes tell its secretary. Kept for a day."""
+
+    __tablename__ = "signin_failures"
+    __table_args__ = (Index("ix_signin_failures_member_id_at", "member_id", "at"),
+                      Index("ix_signin_failures_meeting_id_at", "meeting_id", "at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    # the meeting the wrong code was aimed at: the member's own live one, or the other branch's the code opened
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DuesRate(Base):
     __tablename__ = "dues_rates"
     __table_args__ = (UniqueConstraint("member_id", "year"),)

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy.orm import Session
 
 from storage.audit import CLI_ACTOR, record_audit
 from storage.models import Member, Organization
+from storage.quoting import clip
 
 WEEKDAYS = "一二三四五六日"
 CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "最后一": -1, "末": -1}
@@ -104,11 +105,48 @@ def parse_minutes(text: str) -> int:
     return int(t)
 
 
-def parse_webhook(text: str) -> str:
-    u = urlparse(text.strip())
-    if u.scheme != "https" or not u.netloc:
-        raise ValueError("群机器人地址须以 https:// 开头")
-    return text.strip()
+@dataclass(frozen=True)
+class RobotEndpoints:
+    """The send URLs a group_webhook may name: DingTalk's custom group robot and WeCom's group robot, on the API hosts
+    the settings configure (bot.settings builds them). The scheduler POSTs to the webhook, so it must be one of them."""
+
+    dingtalk: str = "https://oapi.dingtalk.com/robot/send"  # ?access_token=…
+    wecom: str = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send"  # ?key=…
+
+    def forms(self) -> tuple[tuple[str, str], ...]:
+        return ((self.dingtalk, "access_token"), (self.wecom, "key"))
+
+
+DEFAULT_PORTS = {"https": 443, "http": 80}
+ROBOT_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def _origin_and_path(url: str) -> tuple[str, str | None, int | None, str] | None:
+    """(scheme, host, port, path), the port filled in for the scheme; None for a URL with a user, a fragment or a
+    port that is not a number."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+    except ValueError:
+        return None
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        return None
+    return parts.scheme, parts.hostname, port, parts.path
+
+
+def parse_webhook(text: str, endpoints: RobotEndpoints = RobotEndpoints()) -> str:
+    """Exactly a group robot's send URL: same scheme, host, port and path as one of `endpoints`, and its token as the
+    only query parameter. Compared as parsed parts, so a look-alike host (oapi.dingtalk.com.example) or an address
+    inside the network (169.254.169.254) is refused."""
+    raw = text.strip()
+    if raw.isascii() and raw.isprintable() and " " not in raw and (target := _origin_and_path(raw)) is not None:
+        query = parse_qsl(urlsplit(raw).query, keep_blank_values=True)
+        for base, key in endpoints.forms():
+            if (target == _origin_and_path(base) and len(query) == 1 and query[0][0] == key
+                    and ROBOT_TOKEN.fullmatch(query[0][1])):
+                return raw
+    raise ValueError(f"只能填写钉钉群机器人地址 {endpoints.dingtalk}?access_token=… "
+                     f"或企业微信群机器人地址 {endpoints.wecom}?key=…（在群设置的机器人详情里复制）")
 
 
 def parse_secret(text: str) -> str:
@@ -153,7 +191,8 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("participation_threshold", "参与率下限", parse_percent, 0.8, "低于此参与率会被标出，如 80%", percent),
     SettingSpec("late_after_minutes", "迟到界限（分钟）", parse_minutes, 10, "开始后多少分钟签到算迟到"),
     SettingSpec("default_channel", "默认推送渠道", parse_choice("wecom", "dingtalk"), "wecom", "wecom 或 dingtalk"),
-    SettingSpec("group_webhook", "群机器人地址", parse_webhook, "", "钉钉群自定义机器人的 Webhook", secret_mask),
+    SettingSpec("group_webhook", "群机器人地址", parse_webhook, "", "钉钉或企业微信群机器人的 Webhook 地址",
+                secret_mask),
     SettingSpec("group_webhook_secret", "群机器人加签密钥", parse_secret, "", "以 SEC 开头", secret_mask),
     SettingSpec("dues_rounding", "党费取整方式", parse_choice("half_up", "down"), "half_up",
                 "half_up 四舍五入到分，down 舍去分以下"),
@@ -175,14 +214,16 @@ def resolve_key(name: str) -> SettingSpec:
     for spec in SPECS.values():
         if name in (spec.key, spec.label):
             return spec
-    raise ValueError(f"没有“{name}”这项设置。可设置：" + "、".join(f"{s.key}（{s.label}）" for s in SPECS.values()))
+    raise ValueError(f"没有“{clip(name)}”这项设置。可设置：" + "、".join(f"{s.key}（{s.label}）" for s in SPECS.values()))
 
 
-def set_setting(session: Session, org: Organization, key: str, raw: str, actor: Member | str = CLI_ACTOR) -> Any:
-    """Parse, store and audit one setting; raises ValueError with the reason and changes nothing."""
+def set_setting(session: Session, org: Organization, key: str, raw: str, actor: Member | str = CLI_ACTOR,
+                robots: RobotEndpoints = RobotEndpoints()) -> Any:
+    """Parse, store and audit one setting; raises ValueError with the reason and changes nothing. `robots` are the
+    group-robot send URLs group_webhook may name (the settings' API hosts)."""
     spec = resolve_key(key)
     try:
-        value = spec.parse(raw)
+        value = parse_webhook(raw, robots) if spec.parse is parse_webhook else spec.parse(raw)
     except ValueError as err:
         raise ValueError(f"{spec.label}：{err}") from None
     old = (org.settings or {}).get(spec.key)

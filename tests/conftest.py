@@ -231,7 +231,7 @@ def dingtalk_rt(demo_db_template, tmp_path, clock, segmenter, pushed, fake_dingt
     db = tmp_path / "dingtalk.db"
     shutil.copy(demo_db_template, db)
     settings = make_settings(f"sqlite:///{db}", **DINGTALK_ENV, ZHIBU_DINGTALK_API_BASE=fake_dingtalk.base_url,
-                             ZHIBU_DINGTALK_MODE=dingtalk_mode)
+                             ZHIBU_DINGTALK_ROBOT_BASE=fake_dingtalk.base_url, ZHIBU_DINGTALK_MODE=dingtalk_mode)
     rt = build_runtime(settings, clock=clock, segmenter=segmenter,
                        pushers={"console": ConsolePusher(write=lambda text: pushed.append(text))})
     rt.services.pushers.update(dingtalk_pushers(settings, rt.sessions, clock, trusting_http))

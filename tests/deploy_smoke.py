@@ -46,7 +46,7 @@ class Deployment:
         self.folder = folder
         self.base = f"http://127.0.0.1:{port}"
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("ZHIBU_", "GUNICORN_"))}
-        self.env = {**keep, "ZHIBU_DATABASE_URL": database_url, "ZHIBU_SECRET_KEY": "deploy-smoke-0123456789abcdef",
+        self.env = {**keep, "ZHIBU_DATABASE_URL": database_url, "ZHIBU_SECRET_KEY": "deploy-smoke-secret-0123456789abcdef",
                     "ZHIBU_PUBLIC_URL": self.base, "ZHIBU_BIND": f"127.0.0.1:{port}", **(env or {})}
         self.web: subprocess.Popen | None = None
         self.scheduler: subprocess.Popen | None = None

@@ -83,15 +83,28 @@ def test_remove_asks_when_ambiguous(zhibu):
 
 
 def test_serve_runs_gunicorn_with_healthz(zhibu, tmp_path):
+    """The access log of served requests: no query string, and no signed link's token (a bearer token) in a path."""
     import time
+    import urllib.error
     import urllib.request
+    from datetime import UTC, datetime, timedelta
 
+    from bot.settings import load_settings
+    from bot.signin_links import SCAN, SCREEN
+    from bot.signing import make_token
+    from reminders.letter import LETTER_PURPOSE
     from tests.pg import free_port
 
-    assert zhibu("db", "upgrade").returncode == 0
+    assert zhibu("demo").returncode == 0
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
     env["ZHIBU_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    key = load_settings({}, dotenv=tmp_path / ".env").secret_key  # the one `zhibu demo` wrote
+    later = datetime.now(UTC) + timedelta(hours=1)
+    tokens = {purpose: make_token(key, purpose, data, later)
+              for purpose, data in [(SCREEN, {"m": 1}), (SCAN, {"m": 1}), (LETTER_PURPOSE, {"org": 2, "on": "2026-12-15"})]}
+    paths = [f"/signin/screen/{tokens[SCREEN]}", f"/signin/screen/{tokens[SCREEN]}/state.json",
+             f"/signin/s/{tokens[SCAN]}", f"/files/{LETTER_PURPOSE}/{tokens[LETTER_PURPOSE]}"]
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -104,8 +117,17 @@ def test_serve_runs_gunicorn_with_healthz(zhibu, tmp_path):
             except OSError:
                 time.sleep(0.25)
         assert body is not None and '"ok"' in body
+        for path in paths:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10).close()
+            except urllib.error.HTTPError:
+                pass  # an answer is all the log needs
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
     assert "gunicorn" in out.lower() or "Booting worker" in out
     assert "GET /healthz" in out and "signature=secret" not in out  # no query strings in the access log
+    for token in tokens.values():
+        assert token not in out and token.split(".")[0] not in out
+    for logged in ("/signin/screen/… ", "/signin/screen/…/state.json", "/signin/s/… ", f"/files/{LETTER_PURPOSE}/… "):
+        assert f"GET {logged}" in out, out[-3000:]

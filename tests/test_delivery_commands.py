@@ -150,7 +150,7 @@ def test_the_plan_job_plans_the_day_into_the_outbox(demo, clock):
 
 def _env(db_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    return {**env, "ZHIBU_DATABASE_URL": db_url, "ZHIBU_SECRET_KEY": "test-secret-key-0123456789",
+    return {**env, "ZHIBU_DATABASE_URL": db_url, "ZHIBU_SECRET_KEY": "test-service-secret-key-0123456789",
             "PYTHONPATH": str(ROOT)}
 
 

@@ -115,7 +115,7 @@ def ftime():
 def configure_group(rt, webhook: str, secret: str = SECRET) -> None:
     with transaction(rt.sessions) as s:
         org = s.query(Organization).filter_by(name="第一党支部").one()
-        set_setting(s, org, "group_webhook", webhook)  # the real validation: https only
+        set_setting(s, org, "group_webhook", webhook, robots=rt.settings.group_robots)  # the fake's robot URL
         if secret:
             set_setting(s, org, "group_webhook_secret", secret)
 

@@ -199,7 +199,7 @@ def test_command_runs_and_stops_on_sigterm(demo_db_template, tmp_path, fake_ding
     db = tmp_path / "cli.db"
     shutil.copy(demo_db_template, db)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_")}
-    env |= {"ZHIBU_DATABASE_URL": f"sqlite:///{db}", "ZHIBU_SECRET_KEY": "test-secret-key-0123456789",
+    env |= {"ZHIBU_DATABASE_URL": f"sqlite:///{db}", "ZHIBU_SECRET_KEY": "test-service-secret-key-0123456789",
             "ZHIBU_DINGTALK_APP_KEY": "ding-app-key", "ZHIBU_DINGTALK_APP_SECRET": "ding-app-secret",
             "ZHIBU_DINGTALK_ROBOT_CODE": "ding-robot-code", "ZHIBU_DINGTALK_MODE": "stream",
             "ZHIBU_DINGTALK_API_BASE": fake_dingtalk.base_url, "REQUESTS_CA_BUNDLE": str(fake_tls[0])}

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.wecom.push import WecomPusher, message_bodies
+from bot.channels.wecom.text import CUT_NOTE
 from bot.messages import Button, Card, Reply
 from bot.settings import WecomSettings
 from storage.db import make_engine, make_session_factory, upgrade
@@ -179,12 +180,22 @@ def test_system_busy_is_retried_later(pusher, fake_wecom):
 
 
 def test_long_text_is_pushed_in_numbered_parts(pusher, fake_wecom):
-    text = "\n".join(f"{i}. " + "党员发展工作流程说明" * 6 for i in range(80))
+    text = "\n".join(f"{i}. " + "党员发展工作流程说明" * 6 for i in range(25))
+    assert 2 * 2048 < len(text.encode()) < 3 * 2000
     assert pusher.push("demo-dangyuan", Reply(text=text), "long").ok
     got = [d.content for d in fake_wecom.inbox["demo-dangyuan"]]
-    assert len(got) > 2 and all(len(c.encode()) <= 2048 for c in got)
-    assert got[0].startswith(f"（1/{len(got)}）") and got[-1].startswith(f"（{len(got)}/{len(got)}）")
+    assert len(got) == 3 and all(len(c.encode()) <= 2048 for c in got)
+    assert got[0].startswith("（1/3）") and got[-1].startswith("（3/3）")
     assert "\n".join(c.split("\n", 1)[1] for c in got) == text
+
+
+def test_a_very_long_text_is_cut_to_three_parts(pusher, fake_wecom):
+    text = "\n".join(f"{i}. " + "党员发展工作流程说明" * 6 for i in range(400))
+    assert pusher.push("demo-dangyuan", Reply(text=text), "very long").ok
+    got = [d.content for d in fake_wecom.inbox["demo-dangyuan"]]
+    assert len(got) == 3 and all(len(c.encode()) <= 2048 for c in got)
+    assert got[-1].startswith("（3/3）") and got[-1].endswith(CUT_NOTE)
+    assert text.startswith("\n".join(c.split("\n", 1)[1] for c in got).removesuffix("\n" + CUT_NOTE))
 
 
 def test_markdown_and_textcard_bodies(pusher, fake_wecom):

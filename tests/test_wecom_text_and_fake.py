@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 import requests
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.channels.wecom.text import LIMIT, reply_parts, split_utf8
+from bot.channels.wecom.text import CUT_NOTE, LIMIT, MAX_PARTS, reply_parts, split_utf8
 
 TEXT = st.text(alphabet=st.sampled_from(list("党支部ab\n1😀 ，")), max_size=3000)
 
@@ -28,6 +29,17 @@ def test_reply_parts_mark_continuations_with_number_and_time():
     assert all(len(p.encode()) <= LIMIT for p in rest)
     assert rest[0].startswith(f"（续 2/{len(rest) + 1} · 10:32:05）\n")
     assert reply_parts("短回复", None) == ("短回复", [])
+
+
+@pytest.mark.parametrize("text", ["1" * 30_000 * 3, "\n".join(f"第{i}行 " + "支部" * 300 for i in range(100)),
+                                  "党" * 100_000])
+def test_one_reply_is_never_more_than_three_parts(text):
+    first, rest = reply_parts(text, datetime(2026, 11, 24, 10, 32, 5))
+    assert 1 + len(rest) == MAX_PARTS == 3
+    assert all(len(p.encode()) <= LIMIT for p in [first, *rest])
+    assert rest[-1].endswith(CUT_NOTE) and rest[-1].startswith("（续 3/3 · 10:32:05）\n")
+    shown = "\n".join([first, *(p.split("\n", 1)[1] for p in rest)]).removesuffix("\n" + CUT_NOTE)
+    assert text.replace("\n", "").startswith(shown.replace("\n", ""))
 
 
 def test_fake_applies_duplicate_check_rate_limit_and_truncation(fake_wecom):

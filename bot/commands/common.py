@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import date
 
 from bot.runtime import Runtime, build_runtime
-from bot.settings import Settings, SettingsError, load_settings
+from bot.settings import Settings, SettingsError, load_settings, require_service_secret
 from storage.db import has_schema, is_current, make_engine, transaction
 
 
@@ -40,6 +40,17 @@ def settings() -> Settings:
     return s
 
 
+def service_settings() -> Settings:
+    """settings() for a process that hands members signed links (serve, scheduler, dingtalk-stream): a secret key
+    that is unset, short or published ends it here. `say`, `chat` and the other commands run without one."""
+    s = settings()
+    try:
+        require_service_secret(s)
+    except SettingsError as err:
+        raise CommandError(f"配置错误：{err}") from None
+    return s
+
+
 def require_schema(s: Settings) -> None:
     engine = make_engine(s.database_url)
     try:
@@ -54,8 +65,8 @@ def require_schema(s: Settings) -> None:
 
 
 @contextmanager
-def runtime(migrated: bool = True) -> Iterator[Runtime]:
-    s = settings()
+def runtime(migrated: bool = True, service: bool = False) -> Iterator[Runtime]:
+    s = service_settings() if service else settings()
     if migrated:
         require_schema(s)
     rt = build_runtime(s)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 
 from bot.channels import console
-from bot.commands.common import runtime, settings, today
+from bot.commands.common import runtime, service_settings, settings, today
 from bot.demo import demo_ids_text, seed_demo
+from bot.settings import ensure_secret_key
 from storage.db import transaction, upgrade
 
 
@@ -34,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_serve(args) -> int:
-    s = settings()
+    s = service_settings()
     if not args.dev:
         from bot.commands.common import require_schema
         from bot.serve import run_gunicorn
@@ -42,7 +43,7 @@ def cmd_serve(args) -> int:
         require_schema(s)
         run_gunicorn(f"{args.host}:{args.port}", s.database_url)
         return 0
-    with runtime() as rt:
+    with runtime(service=True) as rt:
         from bot.app import create_app
 
         create_app(runtime=rt).run(host=args.host, port=args.port)
@@ -69,6 +70,8 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    if ensure_secret_key():
+        print("已在 .env 写入随机的 ZHIBU_SECRET_KEY（签名链接用，请勿泄露）。")
     s = settings()
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:

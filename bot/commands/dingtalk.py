@@ -21,7 +21,7 @@ def cmd_stream(args) -> int:
                            "并在钉钉开发者后台把机器人的消息接收模式改为 Stream 模式")
     from bot.channels.dingtalk.stream import build_stream_client
 
-    with runtime() as rt:
+    with runtime(service=True) as rt:
         client = build_stream_client(rt)
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: client.stop())

@@ -86,7 +86,7 @@ def cmd_org_set(args) -> int:
     with runtime() as rt, transaction(rt.sessions) as session:
         org = org_named(session, args.name)
         try:
-            set_setting(session, org, args.key, args.value)
+            set_setting(session, org, args.key, args.value, robots=rt.settings.group_robots)
         except ValueError as err:
             raise CommandError(f"未修改：{err}") from None
         print(f"已修改 {org.name} 的设置：")

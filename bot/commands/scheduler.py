@@ -23,7 +23,7 @@ def cmd_scheduler(args) -> int:
     from reminders.scheduler import SchedulerJobs, build_scheduler
 
     logging.getLogger("reminders").setLevel(logging.INFO)
-    with runtime() as rt:
+    with runtime(service=True) as rt:
         tz = rt.settings.tz
         jobs = SchedulerJobs(rt.sessions, dispatcher_for(rt.sessions, rt.services), rt.services.clock, tz,
                              keep_keys=timedelta(days=rt.settings.dedupe_days))

@@ -3,9 +3,12 @@ the hypothesis strategies (random and near-miss requests), and the check applied
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import random
 import string
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +53,7 @@ class Fuzzer:
     runtime: Runtime
     clock: Callable
     counts: dict[str, Counter] = field(default_factory=dict)
+    slowest: dict[str, float] = field(default_factory=dict)  # seconds, per endpoint (bench_fuzz holds it to 1 s)
 
     def __post_init__(self) -> None:
         self.app = create_app(runtime=self.runtime)
@@ -63,11 +67,13 @@ class Fuzzer:
 
     def send(self, endpoint: str, method: str, path: str, *, body: bytes = b"", headers: dict | None = None) -> int:
         before = self.stored()
+        started = time.perf_counter()
         if method == "GET":
             res = self.http.get(path, headers=headers or {})
         else:
             res = self.http.post(path, data=body, headers=headers or {})
         status = res.status_code
+        self.slowest[endpoint] = max(self.slowest.get(endpoint, 0.0), time.perf_counter() - started)
         self.counts.setdefault(endpoint, Counter())[status] += 1
         assert status in ALLOWED, f"{method} {path[:80]!r} answered {status}"
         if status != 200:
@@ -76,7 +82,7 @@ class Fuzzer:
 
     def report(self) -> str:
         return "; ".join(f"{ep}: {sum(c.values())} requests, " + ", ".join(f"{k}×{v}" for k, v in sorted(c.items()))
-                         for ep, c in sorted(self.counts.items()))
+                         + f", slowest {self.slowest.get(ep, 0) * 1000:.0f} ms" for ep, c in sorted(self.counts.items()))
 
 
 # --- strategies ----------------------------------------------------------------------------------------------------
@@ -208,3 +214,114 @@ def dingtalk_near_miss(draw, fuzzer: Fuzzer):
         headers = {"Content-Type": "application/json"}
         body = json.dumps(message).encode()
     return kind, "dingtalk POST", "POST", DINGTALK_URL, body, headers
+
+
+# --- hostile requests: each class the probe of issue #24 found answering 500 --------------------------------------
+# Every one must be refused (403 unauthenticated, 400 malformed) and store nothing. `hostile_request` draws them;
+# HOSTILE_CASES names a fixed example of each for the plain test.
+UNICODE_DIGITS = ("²", "¹²³", "١٧٩٤٦٤٧٨٤٠٠٠٠", "𝟏𝟕𝟗𝟒𝟔𝟒𝟕𝟖𝟒𝟎𝟎𝟎𝟎", "１７９４６４７８４００００")
+WRONG_TEXT = (5, [], {"content": 5}, {"content": None}, {"content": ["签到"]})
+WRONG_RICH_CONTENT = (5, "签到", [1], True, {"richText": 5}, {"richText": "签到"}, {"richText": {"text": "x"}},
+                      {"richText": [5]}, {"richText": [{"text": 5}]}, {"richText": [{"text": ["x"]}]},
+                      {"richText": [None]})
+WRONG_EXPIRES = ("²", "¹²³", "9" * 5000, 10**300, -5, 1.5e300, "١٢٣", True, "1e9", [1])
+WRONG_CREATE_TIME = ("9" * 30, "²", "١٧٩٤٦٤٧٨٤٠", "１７９４６４７８４０", "-1", "1.5")
+WRONG_MEETING_DATA = ({"m": 10**30}, {"m": True}, {"m": "1"}, {"m": -1}, {"m": 0}, {"m": 1.5}, {"m": None}, {},
+                      {"m": [1]})
+WRONG_LETTER_DATA = ({"org": 10**30, "on": "2026-12-15"}, {"org": True, "on": "2026-12-15"}, {"org": 2, "on": 5},
+                     {"org": 2, "on": "x" * 200}, {"org": 2, "on": "2026-13-45"}, {"org": 2}, {"on": "2026-12-15"},
+                     {"org": "2", "on": "2026-12-15"})
+WRONG_PAYLOAD = ([1], "x", None, {"d": [1], "exp": 4102444800}, {"d": {"m": 1}, "exp": 10**30},
+                 {"d": {"m": 1}, "exp": "4102444800"}, {"d": {"m": 1}, "exp": True}, {"d": {"m": 1}, "exp": -1e300},
+                 {"d": {"m": 1}})
+SCREEN_PATHS = ("/signin/screen/{t}", "/signin/screen/{t}/state.json", "/signin/screen/{t}/qr.svg")
+
+
+def sign_payload(secret: str, purpose: str, payload) -> str:
+    """A token as bot/signing.py's protocol makes one (base64url JSON, '.', base64url HMAC-SHA256 over purpose and
+    body), around any payload: what a holder of the key, or a bug, could sign."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    body = b64(raw)
+    mac = hmac.new(secret.encode(), (purpose + "\n" + body).encode(), hashlib.sha256).digest()
+    return f"{body}.{b64(mac)}"
+
+
+def nested_json(depth: int, kind: str) -> bytes:
+    return ("[" * depth + "]" * depth if kind == "list" else '{"a":' * depth + "1" + "}" * depth).encode()
+
+
+def hostile(fuzzer: Fuzzer, kind: str, value, user: str = "demo-dangyuan"):
+    """(endpoint, method, path, body, headers, expected status) for one hostile request of `kind` built with `value`."""
+    from bot.signin_links import SCAN, SCREEN, STATE
+    from reminders.letter import LETTER_PURPOSE
+
+    d, w = fuzzer.dingtalk, fuzzer.wecom
+    secret = fuzzer.runtime.settings.secret_key
+    later = int(fuzzer.clock().timestamp()) + 3600
+    if kind == "dingtalk_unicode_timestamp":  # the sign is right for that text: only the digits are wrong
+        headers = d.headers(timestamp=value)
+        return "dingtalk POST", "POST", DINGTALK_URL, json.dumps(d.message(user, "帮助")).encode(), headers, 403
+    if kind == "dingtalk_deep_json":
+        return "dingtalk POST", "POST", DINGTALK_URL, nested_json(*value), d.headers(), 400
+    if kind == "dingtalk_wrong_text":
+        message = d.message(user, "帮助")
+        message["text"] = value
+        return "dingtalk POST", "POST", DINGTALK_URL, json.dumps(message).encode(), d.headers(), 400
+    if kind == "dingtalk_wrong_rich_text":
+        message = d.message(user, "帮助")
+        del message["text"]
+        message.update(msgtype="richText", content=value)
+        return "dingtalk POST", "POST", DINGTALK_URL, json.dumps(message).encode(), d.headers(), 400
+    if kind == "dingtalk_wrong_expires":
+        message = d.message(user, "帮助")
+        message["sessionWebhookExpiredTime"] = value
+        return "dingtalk POST", "POST", DINGTALK_URL, json.dumps(message).encode(), d.headers(), 400
+    if kind == "wecom_wrong_create_time":
+        plain = w.text_xml(user, "帮助", create_time=1794647840).replace(
+            "<CreateTime>1794647840</CreateTime>", f"<CreateTime>{value}</CreateTime>")
+        query, body = w.encrypt_envelope(plain)
+        return "wecom POST", "POST", f"{WECOM_URL}?{query}", body.encode(), {"Content-Type": "text/xml"}, 400
+    if kind == "screen_token_shape":
+        path, data = value
+        return "signin GET", "GET", path.format(t=sign_payload(secret, SCREEN, {"d": data, "exp": later})), b"", {}, 400
+    if kind == "scan_token_shape":
+        return "signin GET", "GET", f"/signin/s/{sign_payload(secret, SCAN, {'d': value, 'exp': later})}", b"", {}, 400
+    if kind == "oauth_state_shape":
+        state = sign_payload(secret, STATE, {"d": value, "exp": later})
+        return "signin GET", "GET", f"/signin/wecom/callback?code=abc&state={state}", b"", {}, 400
+    if kind == "file_token_shape":
+        token = sign_payload(secret, LETTER_PURPOSE, {"d": value, "exp": later})
+        return "files GET", "GET", f"/files/{LETTER_PURPOSE}/{token}", b"", {}, 400
+    if kind == "token_payload_shape":
+        purpose, path = value[0]
+        return "signin GET", "GET", path.format(t=sign_payload(secret, purpose, value[1])), b"", {}, 400
+    raise ValueError(kind)
+
+
+HOSTILE_KINDS = {
+    "dingtalk_unicode_timestamp": st.sampled_from(UNICODE_DIGITS),
+    "dingtalk_wrong_text": st.sampled_from(WRONG_TEXT),
+    "dingtalk_wrong_rich_text": st.sampled_from(WRONG_RICH_CONTENT),
+    "dingtalk_wrong_expires": st.sampled_from(WRONG_EXPIRES),
+    "wecom_wrong_create_time": st.sampled_from(WRONG_CREATE_TIME) | st.integers(12, 40).map(lambda n: "9" * n),
+    "screen_token_shape": st.tuples(st.sampled_from(SCREEN_PATHS), st.sampled_from(WRONG_MEETING_DATA)),
+    "scan_token_shape": st.sampled_from(WRONG_MEETING_DATA),
+    "oauth_state_shape": st.sampled_from(WRONG_MEETING_DATA),
+    "file_token_shape": st.sampled_from(WRONG_LETTER_DATA),
+    "token_payload_shape": st.tuples(
+        st.sampled_from([("signin-screen", p) for p in SCREEN_PATHS] + [("signin-scan", "/signin/s/{t}"),
+                                                                         ("term-letter", "/files/term-letter/{t}")]),
+        st.sampled_from(WRONG_PAYLOAD) | st.integers(20_000, 100_000).map(lambda n: nested_json(n, "list"))),
+}
+# a deeply nested DingTalk body: the callback reads it through bot.channels.dingtalk.parse.load_body, which turns
+# json's RecursionError into a 400 (see test_fuzz_endpoints)
+DEEP_JSON = st.tuples(st.integers(50_000, 300_000), st.sampled_from(["list", "object"]))
+
+
+@st.composite
+def hostile_request(draw, fuzzer: Fuzzer):
+    kind = draw(st.sampled_from(sorted(HOSTILE_KINDS)))
+    return (kind, *hostile(fuzzer, kind, draw(HOSTILE_KINDS[kind]), draw(st.sampled_from(USERS))))

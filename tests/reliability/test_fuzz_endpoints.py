@@ -1,6 +1,8 @@
 """Hypothesis fuzzing of /wecom/callback (GET and POST) and /dingtalk/callback with both channels configured: random
 requests and near misses of valid ones. Every answer is 200, 400 or 403 (never 500) and a refused request stores
-nothing (processed_messages, attendances and audit_log are counted around each request).
+nothing (processed_messages, attendances and audit_log are counted around each request). The hostile classes of
+issue #24 (digits int() refuses, deep JSON, wrong JSON types, absurd times, signed links whose content has the wrong
+shape) must each be refused: 403 unauthenticated, 400 malformed.
 
 The heavy variant (thousands of examples) is benchmarks/bench_fuzz.py; `pytest -s` prints the status counts here."""
 from __future__ import annotations
@@ -12,12 +14,23 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability.fuzz_harness import (
+    DEEP_JSON,
     DINGTALK_URL,
     MUST_REFUSE,
     WECOM_URL,
+    WRONG_CREATE_TIME,
+    WRONG_EXPIRES,
+    WRONG_LETTER_DATA,
+    WRONG_MEETING_DATA,
+    WRONG_PAYLOAD,
+    WRONG_RICH_CONTENT,
+    WRONG_TEXT,
     Fuzzer,
     build_fuzz_runtime,
     dingtalk_near_miss,
+    hostile,
+    hostile_request,
+    nested_json,
     random_body,
     random_headers,
     random_query,
@@ -106,3 +119,49 @@ def test_the_near_misses_that_must_be_refused_are(fuzzer):
     assert fuzzer.send("dingtalk POST", "POST", DINGTALK_URL, body=b'{"msgtype": "text"}',
                        headers=d.headers()) == 400  # signed, not a message
     assert fuzzer.send("dingtalk POST", "POST", DINGTALK_URL, body=b"{}", headers={**d.headers(), "sign": "x"}) == 403
+
+
+@LIGHT
+@given(data=st.data())
+def test_hostile_requests_are_refused(fuzzer, data):
+    kind, endpoint, method, path, body, headers, expected = data.draw(hostile_request(fuzzer))
+    assert fuzzer.send(endpoint, method, path, body=body, headers=headers) == expected, kind
+
+
+# one fixed example of every value of every hostile class, so a failure names its case
+HOSTILE_CASES = [
+    *[("dingtalk_unicode_timestamp", v) for v in ("²", "¹²³", "١٧٩٤٦٤٧٨٤٠٠٠٠")],
+    *[("dingtalk_wrong_text", v) for v in WRONG_TEXT],
+    *[("dingtalk_wrong_rich_text", v) for v in WRONG_RICH_CONTENT],
+    *[("dingtalk_wrong_expires", v) for v in WRONG_EXPIRES],
+    *[("wecom_wrong_create_time", v) for v in WRONG_CREATE_TIME],
+    *[("screen_token_shape", (path, v)) for path in ("/signin/screen/{t}", "/signin/screen/{t}/state.json",
+                                                     "/signin/screen/{t}/qr.svg") for v in WRONG_MEETING_DATA],
+    *[("scan_token_shape", v) for v in WRONG_MEETING_DATA],
+    *[("oauth_state_shape", v) for v in WRONG_MEETING_DATA],
+    *[("file_token_shape", v) for v in WRONG_LETTER_DATA],
+    *[("token_payload_shape", (("signin-screen", "/signin/screen/{t}"), v)) for v in WRONG_PAYLOAD],
+    ("token_payload_shape", (("term-letter", "/files/term-letter/{t}"), nested_json(100_000, "list"))),
+]
+
+
+@pytest.mark.parametrize(("kind", "value"), HOSTILE_CASES, ids=[f"{k}-{i}" for i, (k, _) in enumerate(HOSTILE_CASES)])
+def test_each_hostile_class_is_refused(fuzzer, kind, value):
+    endpoint, method, path, body, headers, expected = hostile(fuzzer, kind, value)
+    assert fuzzer.send(endpoint, method, path, body=body, headers=headers) == expected
+
+
+def test_a_deeply_nested_body_is_refused_by_the_parser():
+    """What the DingTalk channel needs to refuse deep JSON: load_body turns json's RecursionError into BadMessage."""
+    from bot.channels.dingtalk.parse import BadMessage, load_body
+
+    for depth, kind in [(100_000, "list"), (100_000, "object")]:
+        with pytest.raises(BadMessage):
+            load_body(nested_json(depth, kind))
+
+
+@LIGHT
+@given(value=DEEP_JSON)
+def test_a_deeply_nested_dingtalk_body_is_refused(fuzzer, value):
+    endpoint, method, path, body, headers, expected = hostile(fuzzer, "dingtalk_deep_json", value)
+    assert fuzzer.send(endpoint, method, path, body=body, headers=headers) == expected

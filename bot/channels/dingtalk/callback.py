@@ -14,7 +14,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from flask import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, RobotMessage, parse_body
+from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, RobotMessage, load_body, parse_body
 from bot.channels.dingtalk.render import EMPTY, webhook_body
 from bot.channels.dingtalk.reply import QuotaLog, Replier, deliver_private
 from bot.channels.dingtalk.sign import verify_callback
@@ -52,13 +52,11 @@ class DingtalkCallback:
                                self.settings.app_secret, now_ms):
             return jsonify(error="bad signature or stale timestamp"), 403
         try:
-            body = request.get_json(silent=True)
+            raw = request.get_data(cache=False)
         except RequestEntityTooLarge:  # DingTalk retries a 413 as it would a 500; a 400 says "do not resend"
             return jsonify(error="body too large"), 400
-        if body is None:
-            return jsonify(error="body is not JSON"), 400
         try:
-            parsed = parse_body(body)
+            parsed = parse_body(load_body(raw))
         except BadMessage as err:
             log.warning("DingTalk callback refused: %s", err)
             return jsonify(error=str(err)), 400

@@ -20,7 +20,8 @@ def robot_sign(timestamp_ms: str | int, secret: str) -> str:
 
 def verify_callback(timestamp: str | None, sign: str | None, app_secret: str, now_ms: int) -> bool:
     """The callback headers are genuine and fresh. The MAC covers no body, so the window is what bounds a replay."""
-    if not timestamp or not sign or not timestamp.isdigit() or len(timestamp) > 16:
+    # ASCII digits only: str.isdigit() also takes '²' or '١٢٣', which int() refuses or reads as another number
+    if not timestamp or not sign or not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 16:
         return False
     if abs(now_ms - int(timestamp)) > WINDOW_MS:
         return False

@@ -19,6 +19,14 @@ class Inbound:
     message: object  # wechatpy's parsed message, needed to address the passive reply
 
 
+def _number(text: str, max_digits: int) -> int | None:
+    """A whole number of at most `max_digits` ASCII digits (str.isdigit() alone also takes '²' and '١٢٣')."""
+    text = text.strip()
+    if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
+
+
 def parse_inbound(plain: str, agent_id: int | None = None) -> Inbound:
     """Raises Malformed, or Rejected when the message names another application than ours (agent_id)."""
     fields = xml_fields(plain)  # refuses DTDs/entities before xmltodict (inside parse_message) sees the text
@@ -28,12 +36,13 @@ def parse_inbound(plain: str, agent_id: int | None = None) -> Inbound:
     for name in ("FromUserName", "CreateTime", "MsgType"):
         if not fields.get(name, "").strip():
             raise Malformed(f"no <{name}>")
-    if not fields["CreateTime"].strip().isdigit():
+    created = _number(fields["CreateTime"], 11)  # seconds: 10 digits until the year 2286
+    if created is None:
         raise Malformed("bad <CreateTime>")
     msg_type = fields["MsgType"].strip().lower()
     if msg_type == "event" and not fields.get("Event", "").strip():
         raise Malformed("no <Event>")
-    if msg_type != "event" and not fields.get("MsgId", "").strip().isdigit():
+    if msg_type != "event" and _number(fields.get("MsgId", ""), 64) is None:
         raise Malformed("no <MsgId>")
     try:
         message = parse_message(plain)
@@ -41,8 +50,10 @@ def parse_inbound(plain: str, agent_id: int | None = None) -> Inbound:
         raise Malformed("wechatpy could not parse it") from None
 
     user = fields["FromUserName"].strip()
-    created = int(fields["CreateTime"].strip())
-    received = datetime.fromtimestamp(created, UTC)
+    try:
+        received = datetime.fromtimestamp(created, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise Malformed("bad <CreateTime>") from None
     if msg_type == "event":
         event = fields["Event"].strip().lower()
         key = fields.get("EventKey", "") or ""

@@ -20,7 +20,7 @@ from wechatpy.enterprise import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.tokens import TokenStore
-from bot.channels.wecom.text import LIMIT, split_utf8
+from bot.channels.wecom.text import LIMIT, cap_parts, split_utf8
 from bot.messages import Reply
 from bot.push import PushResult
 from bot.settings import WecomSettings
@@ -98,7 +98,7 @@ def message_bodies(agent_id: int, user_id: str, reply: Reply) -> list[dict]:
         kind, text = "markdown", reply.markdown
     else:
         kind, text = "text", reply.as_text()
-    parts = split_utf8(text, LIMIT - 16) if len(text.encode()) > LIMIT else [text]
+    parts = cap_parts(split_utf8(text, LIMIT - 16), LIMIT - 16) if len(text.encode()) > LIMIT else [text]
     if len(parts) > 1:
         # numbered, so no two parts of one message look alike to WeCom's duplicate check
         parts = [f"（{i}/{len(parts)}）\n{p}" for i, p in enumerate(parts, start=1)]

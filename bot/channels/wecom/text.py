@@ -1,10 +1,14 @@
-"""WeCom truncates text and markdown at 2048 bytes: long texts are cut into parts, at line ends where possible."""
+"""WeCom truncates text and markdown at 2048 bytes: long texts are cut into parts, at line ends where possible.
+
+One reply is never more than MAX_PARTS parts: what would not fit is left out and the last part says so."""
 from __future__ import annotations
 
 from datetime import datetime
 
 LIMIT = 2048
 HEADER_ROOM = 64  # bytes kept free in a continuation part for its "（续 2/3 …）" line
+MAX_PARTS = 3
+CUT_NOTE = "（内容太长，后面的没有显示。请缩小查询范围后再问，或导出文件查看。）"
 
 
 def _nbytes(text: str) -> int:
@@ -31,6 +35,17 @@ def split_utf8(text: str, limit: int = LIMIT) -> list[str]:
     return parts
 
 
+def cap_parts(parts: list[str], limit: int, max_parts: int = MAX_PARTS) -> list[str]:
+    """At most `max_parts` of `parts` (each at most `limit` bytes); when some are dropped, the last one kept is
+    shortened to end with CUT_NOTE."""
+    if len(parts) <= max_parts:
+        return parts
+    kept = parts[:max_parts]
+    room = limit - _nbytes(CUT_NOTE) - 1
+    kept[-1] = split_utf8(kept[-1], room)[0].rstrip("\n") + "\n" + CUT_NOTE
+    return kept
+
+
 def reply_parts(text: str, asked_at: datetime | None) -> tuple[str, list[str]]:
     """The passive part and the parts to push after it, each marked with its number and the question's time.
 
@@ -41,7 +56,7 @@ def reply_parts(text: str, asked_at: datetime | None) -> tuple[str, list[str]]:
         return text, []
     first, *_ = split_utf8(text, LIMIT)
     rest = text[len(first):].lstrip("\n")
-    tail = split_utf8(rest, LIMIT - HEADER_ROOM)
+    tail = cap_parts(split_utf8(rest, LIMIT - HEADER_ROOM), LIMIT - HEADER_ROOM, MAX_PARTS - 1)
     total = len(tail) + 1
     stamp = f" · {asked_at:%H:%M:%S}" if asked_at else ""
     return first, [f"（续 {i}/{total}{stamp}）\n{part}" for i, part in enumerate(tail, start=2)]
