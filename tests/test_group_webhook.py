@@ -64,8 +64,7 @@ def test_the_platforms_send_urls_are_accepted(demo, say, url):
 def test_the_configured_api_hosts_are_the_accepted_ones(db_url, clock, segmenter):
     """A private deployment (政务微信, 专有钉钉) or a test double names its own hosts; the public ones are then
     refused like any other."""
-    from storage.demo import seed_demo
-
+    from bot.demo import seed_demo
     from bot.runtime import build_runtime
     from tests.conftest import make_settings
 

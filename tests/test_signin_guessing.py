@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
-from storage.demo import seed_demo
 
+from bot.demo import seed_demo
 from bot.messages import Incoming
 from storage.db import transaction, upgrade
 from storage.models import Attendance, Member, OutboxMessage, SigninFailure
