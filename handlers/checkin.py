@@ -90,8 +90,8 @@ def sign_in(incoming: Incoming, ctx: Context) -> Reply:
         raise UserError(f"签到码是4位数字，“{clip(code)}”不对。请核对后重发，例如：签到 4827")
     tz = ctx.settings.tz
     # a wrong code is answered with a Reply, not a UserError: the record of it must be committed, not rolled back
-    signin_guard.lock_member(ctx.session, ctx.speaker.id)
-    paused = signin_guard.paused_until(ctx.session, ctx.speaker.id, ctx.now)
+    signin_guard.lock_member(ctx.session, ctx.member.id)
+    paused = signin_guard.paused_until(ctx.session, ctx.member.id, ctx.now)
     if paused is not None:
         return Reply(text=paused_text(paused, tz))
     meeting = find_live_by_code(ctx.session, code, ctx.now)
@@ -119,14 +119,14 @@ def wrong_code(ctx: Context, aimed_at: Meeting | None, text: str) -> Reply:
     """Record a wrong code against the meeting it was aimed at (the other branch's meeting it opened, else the
     member's own open one); say when it starts a pause; tell the meeting's secretaries when it is being guessed."""
     meeting = aimed_at or open_for_member(ctx.session, ctx.member, ctx.now)
-    seen = signin_guard.record_failure(ctx.session, ctx.speaker.id, meeting.id if meeting else None, ctx.now)
+    seen = signin_guard.record_failure(ctx.session, ctx.member.id, meeting.id if meeting else None, ctx.now)
     if meeting is not None and seen >= signin_guard.MEETING_LIMIT:
         window = int(signin_guard.MEETING_WINDOW.total_seconds() // 60)
         signin_guard.alert_secretaries(
             ctx.session, meeting, secretaries_of(ctx, meeting.organization),
             f"{label(meeting)}（{show_time(meeting.starts_at, ctx.settings.tz)}开始）的签到{window}分钟内收到"
             f"{seen}次错误的签到码，可能有人在试猜。请发送「签到情况」核对已签到的人，签到码只在会场公布。", ctx.now)
-    paused = signin_guard.paused_until(ctx.session, ctx.speaker.id, ctx.now)
+    paused = signin_guard.paused_until(ctx.session, ctx.member.id, ctx.now)
     if paused is not None:
         return Reply(text=f"{text}\n{paused_text(paused, ctx.settings.tz)}")
     return Reply(text=text)

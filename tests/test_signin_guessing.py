@@ -107,8 +107,10 @@ def test_twenty_wrong_codes_over_more_than_five_minutes_tell_nobody(demo, say, c
 
 
 def test_a_long_or_malformed_code_is_not_echoed_and_not_counted(demo, say):
-    reply = say("demo-dangyuan", "签到 " + "1" * 30_000)
+    reply = say("demo-dangyuan", "签到 " + "1" * 1990)
     assert "4位数字" in reply and "1" * 21 not in reply and len(reply) < 100
+    reply = say("demo-dangyuan", "签到 " + "1" * 30_000)  # beyond what a message may be: never routed
+    assert "消息太长" in reply and "1" * 21 not in reply
     assert failures(demo) == 0
 
 
