@@ -5,10 +5,10 @@ import argparse
 import logging
 import sys
 
-from bot.commands import calendar, core, dingtalk, dues, kb, ledger, remind, roster, scheduler, wecom
+from bot.commands import calendar, core, develop, dingtalk, dues, kb, ledger, remind, roster, scheduler, wecom
 from bot.commands.common import CommandError, fail
 
-COMMAND_MODULES = (core, roster, ledger, dues, kb, remind, calendar, scheduler, wecom, dingtalk)
+COMMAND_MODULES = (core, roster, ledger, dues, develop, kb, remind, calendar, scheduler, wecom, dingtalk)
 
 
 def build_parser() -> argparse.ArgumentParser:

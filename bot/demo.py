@@ -2,15 +2,20 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from reminders.state import load_calendar
+from reminders.workdays import Calendar
+from storage.development import PersonInfo, create_record, enter, find_named, update_person
+from storage.development_rules import Milestone, add_months
 from storage.dues import month_key, months_between, previous_month
-from storage.models import DuesPayment, DuesRate, Member
+from storage.models import DuesPayment, DuesRate, Member, utcnow
+from storage.orgs import find_org
 from storage.roster import MEMBER_COLUMNS, MEMBER_SHEET, ORG_COLUMNS, ORG_SHEET, ImportResult, import_roster
 from storage.sheets import styled_sheet
 
@@ -52,7 +57,8 @@ def member_rows() -> list[list[object]]:
 
 
 def seed_demo(session: Session, today: date | None = None) -> ImportResult:
-    """The roster; with `today`, also this year's dues as of that day (tests pass their frozen clock's date)."""
+    """The roster and the 发展党员 pipeline; with `today`, also this year's dues as of that day (tests pass their
+    frozen clock's date). The pipeline is laid out around `today`, else around DEMO_DAY."""
     wb = Workbook()
     styled_sheet(wb, ORG_SHEET, ORG_COLUMNS, ORGS, first=True)
     styled_sheet(wb, MEMBER_SHEET, MEMBER_COLUMNS, member_rows())
@@ -60,6 +66,7 @@ def seed_demo(session: Session, today: date | None = None) -> ImportResult:
         path = Path(tmp) / "demo.xlsx"
         wb.save(path)
         result = import_roster(session, path, actor="示例数据")
+    seed_demo_development(session, today or DEMO_DAY)
     if today is not None:
         seed_demo_dues(session, today)
     return result
@@ -108,4 +115,69 @@ def demo_ids_text() -> str:
     lines = ["可以用这些账号试用（企业微信和钉钉账号相同）："]
     lines += [f"  {uid:<14} {name}（{org}{('，' + roles) if roles else ('，' + cat + '党员')}）"
               for uid, name, org, cat, _, _, roles in KEY_PEOPLE]
+    lines += [f"  {uid:<14} {name}（{BRANCH_1}，{what}，不在党员名单中，可发送“我的入党进度”）"
+              for uid, name, what in PIPELINE_PEOPLE]
     return "\n".join(lines)
+
+
+# --- 发展党员: the pipeline of 第一党支部 ------------------------------------------------------------------------------
+DEMO_DAY = date(2026, 11, 24)  # the tests' frozen day
+PIPELINE_PEOPLE = [("demo-shenqing", "杨帆", "入党申请人"), ("demo-jiji", "许诺", "入党积极分子"),
+                   ("demo-fazhan", "宋佳", "发展对象")]
+
+
+def demo_pipeline(today: date, cal: Calendar) -> list[tuple[str, str, date, list[Milestone]]]:
+    """(name, account, birth date, milestones): an applicant whose talk is due in a week, an activist 11 months
+    in, a 发展对象 in 公示, and 陈晨 (demo-yubei, already in the roster) whose 预备期 ends 2027-03-01."""
+    m, d = Milestone, timedelta
+    applied = add_months(today + d(days=7), -1)
+    activist = add_months(today, -11)
+    obj = today - d(days=14)
+    obj_activist = add_months(obj, -20)
+    upper = obj + d(days=7)
+    publicity = max(cal.previous(today - d(days=2)), upper)
+    return [
+        ("杨帆", "demo-shenqing", date(2001, 8, 15), [m("application", applied)]),
+        ("许诺", "demo-jiji", date(1999, 4, 2), [
+            m("application", add_months(activist, -3)), m("talk", add_months(activist, -3) + d(days=14)),
+            m("activist", activist), m("activist_filed", activist + d(days=7)),
+            m("contacts", activist, data={"names": ["李红梅"]}), m("review", add_months(activist, 6) - d(days=4))]),
+        ("宋佳", "demo-fazhan", date(2000, 2, 20), [
+            m("application", add_months(obj_activist, -4)), m("talk", add_months(obj_activist, -4) + d(days=10)),
+            m("activist", obj_activist), m("activist_filed", obj_activist + d(days=5)),
+            m("contacts", obj_activist, data={"names": ["张伟"]}),
+            *(m("review", add_months(obj_activist, 6 * k) - d(days=3)) for k in (1, 2, 3)),
+            m("object", obj), m("object_upper", upper), m("publicity", publicity)]),
+        ("陈晨", "demo-yubei", date(1998, 9, 12), [
+            m("application", date(2024, 3, 5)), m("talk", date(2024, 3, 20)), m("activist", date(2024, 6, 14)),
+            m("activist_filed", date(2024, 6, 20)), m("contacts", date(2024, 6, 14), data={"names": ["李红梅", "张伟"]}),
+            m("review", date(2024, 12, 10)), m("review", date(2025, 6, 10)), m("object", date(2025, 6, 20)),
+            m("object_upper", date(2025, 6, 25)), m("introducers", date(2025, 7, 1), data={"names": ["李红梅", "张伟"]}),
+            m("political_review", date(2025, 9, 15), data={"conclusion": "合格"}),
+            m("training", date(2025, 10, 20), date(2025, 10, 22), {"days": 3}),
+            m("committee_review", date(2026, 1, 10)), m("prereview", date(2026, 1, 20)),
+            m("volunteer_form", date(2026, 2, 5)),
+            m("branch_meeting", date(2026, 3, 1), data={"due": 11, "present": 10, "yes": 10}),
+            m("upper_talk", date(2026, 3, 10)), m("approval", date(2026, 3, 25)), m("upper_filed", date(2026, 4, 2)),
+            m("oath", date(2026, 4, 10))]),
+    ]
+
+
+def seed_demo_development(session: Session, today: date) -> int:
+    """Idempotent: a person already recorded in the branch is left as they are. Returns the records added.
+    Every date goes through the rules as a secretary's entry would."""
+    org = find_org(session, BRANCH_1)
+    cal = Calendar(load_calendar(session))
+    added = 0
+    for name, account, birth, milestones in demo_pipeline(today, cal):
+        if find_named(session, [org.id], name):
+            continue
+        record = create_record(session, org, name, utcnow())
+        update_person(session, record, PersonInfo(birth=birth, wecom=account, dingtalk=account))
+        for milestone in milestones:
+            if milestone.day > today:  # a clock set before the demo's fixed dates: the record as far as it goes
+                break
+            enter(session, record, milestone, today=today, cal=cal, actor="示例数据", at=utcnow(), audit=False)
+        added += 1
+    session.flush()
+    return added

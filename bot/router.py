@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 request_log = logging.getLogger("zhibu.requests")
 
 PendingFunc = Callable[[Incoming, Context, dict], Reply]
+# a reply for a speaker not in the roster (a person in the 发展党员 pipeline asking about their own progress);
+# None: the usual "not registered" reply
+GuestFunc = Callable[[Session, Incoming, datetime], Reply | None]
 
 BUSY = "系统繁忙，请稍后再试。"
 FAILED = "处理出错了，请稍后再试；如果一直这样，请告诉支部书记。"
@@ -46,6 +49,7 @@ class Router:
         self.handlers: tuple[Handler, ...] = ()  # a tuple: every message's Context shares it
         self.fallback: Handler | None = None
         self.pending: dict[str, PendingFunc] = {}
+        self.guest: GuestFunc | None = None
 
     # registration -------------------------------------------------------------------------------------------
     def register(self, handler: Handler) -> None:
@@ -59,6 +63,10 @@ class Router:
 
     def register_pending(self, kind: str, func: PendingFunc) -> None:
         self.pending[kind] = func
+
+    def register_guest(self, func: GuestFunc) -> None:
+        """What answers a speaker who is not in the roster (read-only), before the "not registered" reply."""
+        self.guest = func
 
     # handling -----------------------------------------------------------------------------------------------
     def process(self, incoming: Incoming) -> Reply:
@@ -112,6 +120,10 @@ class Router:
             return Reply(text=TOO_LONG)
         member = find_by_platform_id(session, incoming.platform, incoming.user_id)
         if member is None:
+            reply = self.guest(session, incoming, now) if self.guest is not None else None
+            if reply is not None:
+                trace["outcome"] = "guest"
+                return reply
             trace["outcome"] = "not_registered"
             return Reply(text=not_registered_text(incoming))
         if member.last_platform != incoming.platform and incoming.platform != "console":

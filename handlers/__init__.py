@@ -7,6 +7,8 @@ from handlers import (
     attendance_views,
     branch_admin,
     checkin,
+    development,
+    development_views,
     dues_ledger,
     dues_questions,
     dues_status,
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 # "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler
 # claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, reminder_settings, knowledge, dues_questions)
+           ledger_export, schedule_views, reminder_settings, development, development_views, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:
@@ -38,3 +40,4 @@ def register_all(router: Router) -> None:
         for kind, resolver in getattr(module, "PENDING", {}).items():
             router.register_pending(kind, resolver)
     knowledge.register(router)
+    router.register_guest(development_views.guest)  # 我的入党进度 for a person in the pipeline, not yet in the roster

@@ -9,6 +9,8 @@ from sqlalchemy import select
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet, is_committee
 from handlers.common import managed_org
+from reminders.development_plan import load_pipelines
+from reminders.development_rules import development_due_items
 from reminders.rules import TITLES, TZ, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
@@ -69,8 +71,10 @@ def coming_up(incoming: Incoming, ctx: Context) -> Reply:
     cal = Calendar(load_calendar(ctx.session))
     today = ctx.today
     seen: dict[str, tuple[date, str, str]] = {}
+    pipelines = load_pipelines(ctx.session, [org.id])  # 发展党员 (reminders/development_rules.py)
     for k in range(AHEAD + 1):
-        for d in due_items(state, today + timedelta(days=k), cal):
+        day = today + timedelta(days=k)
+        for d in [*due_items(state, day, cal), *(x for p in pipelines for x in development_due_items(p, day, cal))]:
             if ":greeting:" not in d.key:  # the birthday greetings go with the secretary's list
                 seen.setdefault(d.key, (d.due_at.date(), d.kind, d.text))
     if not seen:

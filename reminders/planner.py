@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from reminders.development_plan import development_dues, with_development
 from reminders.rules import TITLES, Due, due_items
 from reminders.state import chunked_rows, load_calendar, load_states
 from reminders.workdays import Calendar
@@ -358,6 +359,8 @@ def plan(session: Session, today: date, *, dry_run: bool = False, now: datetime 
     now = now or utcnow()
     with _no_gc_pauses():  # one pause-free stretch from reading to writing
         batches, names = _due_batches(session, today, org_ids)
+        # 发展党员 (reminders/development_plan.py): read now, before the writers use the connection
+        batches = with_development(batches, development_dues(session, today, org_ids))
         dues: list[Due] = []
 
         def kept() -> Iterator[list[Due]]:

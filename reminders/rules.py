@@ -34,13 +34,14 @@ NOTICE_AT = time(8, 0)  # notices go out in the morning, after the daily plannin
 
 KINDS = ("theme_day", "political_birthday", "dues_collection", "committee_meeting", "group_meeting",
          "general_meeting", "party_lecture", "org_life_meeting", "term_expiry", "term_overdue", "dues_arrears",
-         "dues_rebase", "probation_due")
+         "dues_rebase", "probation_due", "development")
 TITLES = {
     "theme_day": "主题党日通知", "political_birthday": "政治生日", "dues_collection": "党费收缴提醒",
     "committee_meeting": "支委会提醒", "group_meeting": "党小组会提醒", "general_meeting": "党员大会提醒",
     "party_lecture": "党课提醒", "org_life_meeting": "组织生活会提醒", "term_expiry": "换届提醒",
     "term_overdue": "换届逾期", "dues_arrears": "党费欠缴提醒", "dues_rebase": "党费基数核定",
     "probation_due": "预备党员转正提醒",
+    "development": "发展党员提醒",  # reminders/development_rules.py
 }
 WEEKDAY_CN = "一二三四五六日"
 
@@ -93,6 +94,8 @@ class OrgState:
     paid: Mapping[int, AbstractSet[str]] = field(default_factory=dict)  # member id → months paid (YYYY-MM)
     dues_since: str | None = None  # the first month the branch recorded dues; arrears are counted from there
     rated: frozenset[tuple[int, int]] = frozenset()  # (member id, year) with the year's dues amount fixed
+    # 预备党员 whose 预备期 a 发展党员 record follows: their 转正 reminders come from it (reminders/development_rules.py)
+    followed: frozenset[int] = frozenset()
 
     def holders(self, *role_names: str) -> list[Person]:
         out: dict[int, Person] = {}
@@ -426,7 +429,7 @@ def probation_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
     to = _unique((*state.holders("组织委员"), *state.secretary()))
     out: list[Due] = []
     for p in state.members:
-        if p.category != "预备" or p.joined_on is None:
+        if p.category != "预备" or p.joined_on is None or p.id in state.followed:
             continue
         end = add_years(p.joined_on, 1)
         ends = f"{end.year}年{end.month}月{end.day}日"

@@ -25,6 +25,8 @@ from storage.dues import month_key
 from storage.models import (
     CalendarOverride,
     CommitteeTerm,
+    DevelopmentMilestone,
+    DevelopmentRecord,
     DuesPayment,
     DuesRate,
     Meeting,
@@ -151,6 +153,12 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                         DuesRate.member_id, member_ids):
         rated_by[mid] = (mid, today.year)
 
+    # 预备党员 whose 预备期 a 发展党员 record follows (not stopped): reminders/development_rules.py reminds of their 转正
+    followed = set(session.scalars(select(DevelopmentRecord.member_id).where(
+        DevelopmentRecord.member_id.is_not(None),
+        ~select(DevelopmentMilestone.id).where(DevelopmentMilestone.record_id == DevelopmentRecord.id,
+                                               DevelopmentMilestone.step == "stop").exists())))
+
     out = []
     for b in branches:
         ms = members_of.get(b.id, [])
@@ -162,5 +170,6 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             roles={r: tuple(ps) for r, ps in roles.get(b.id, {}).items()}, upper_admins=upper,
             term=terms.get(b.id), meetings=records(b.id), groups=group_states, paid=paid,
             dues_since=dues_since.get(b.id),
-            rated=frozenset(rated_by[p.id] for p in ms if p.id in rated_by)))
+            rated=frozenset(rated_by[p.id] for p in ms if p.id in rated_by),
+            followed=frozenset(p.id for p in ms if p.id in followed)))
     return out

@@ -304,3 +304,51 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DevelopmentRecord(Base):
+    """A person in the 发展党员 pipeline: one person, one record, from the application to the archive.
+
+    Not necessarily in the roster: approval as a 预备党员 adds them (member_id), 转正 updates that member."""
+
+    __tablename__ = "development_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)  # the 党支部
+    name: Mapped[str] = mapped_column(String(50))
+    birth_on: Mapped[date | None] = mapped_column(Date)
+    mobile: Mapped[str | None] = mapped_column(String(20), unique=True)
+    wecom_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    dingtalk_userid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), unique=True)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    member: Mapped[Member | None] = relationship()
+    milestones: Mapped[list[DevelopmentMilestone]] = relationship(
+        back_populates="record", cascade="all, delete-orphan", order_by="(DevelopmentMilestone.day, DevelopmentMilestone.id)")
+
+
+class DevelopmentMilestone(Base):
+    """One dated milestone of a record (storage/development_rules.py names them), with who recorded it, the rule
+    version it was checked against and the warnings it was recorded with."""
+
+    __tablename__ = "development_milestones"
+    __table_args__ = (UniqueConstraint("record_id", "step", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("development_records.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(30))
+    day: Mapped[date] = mapped_column(Date)
+    end_day: Mapped[date | None] = mapped_column(Date)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    note: Mapped[str | None] = mapped_column(String(200))
+    rule_version: Mapped[str] = mapped_column(String(4))
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    record: Mapped[DevelopmentRecord] = relationship(back_populates="milestones")

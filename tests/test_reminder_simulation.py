@@ -7,6 +7,9 @@ The setting, recorded before the year starts:
   day's planning run), except 张伟, who stops paying (arrears from 2026-12). Everyone's 2027 amount is fixed.
 - 第二党支部 (B2): term 2023-12-20 + 3 years → ends 2026-12-20 (a Sunday). Records nothing.
 - The operator loads 2027 国庆 (10-01…10-07 off) and 2027-09-26 (work); otherwise 2027 uses the fallback calendar.
+- The demo's 发展党员 pipeline in B1 records nothing during the year: 杨帆 applied 2026-11-01 (talk due 12-01), 许诺
+  has been an activist since 2025-12-24 (last review 2026-06-20), 宋佳's 公示 ended 11-26 (nothing due), 陈晨's 预备期
+  ends 2027-03-01 (its reminders now come from her record, under the same keys).
 
 Each line below is: the day the push is first planned, the branch, the kind, how many distinct items (one item may
 go to several recipients). Worked out by hand from the rules in reminders/rules.py; the weekday of every date was
@@ -34,6 +37,9 @@ EXPECTED = """
 2026-12-01 B2 party_lecture 1
 2026-12-01 B2 org_life_meeting 1     # 1 December alert: B2 recorded no 2026 组织生活会 (B1 did, on 11-20)
 2026-12-01 B2 term_expiry 1          # the T−1 month stage (due 2026-11-20) is still relevant until 12-20
+2026-12-01 B1 development 1          # 杨帆's talk: the T−7 days notice (due 11-24) is still relevant until 12-02
+2026-12-02 B1 development 1          # … and it has passed (due 12-01)
+2026-12-04 B1 development 1          # 许诺's review due 12-20 (a Sunday): T−14 = Sun 12-06 → Fri 12-04
 2026-12-15 B1 theme_day 1            # 12-20 is a Sunday → 主题党日 Fri 12-18; T−3 = Tue 12-15
 2026-12-15 B1 political_birthday 1   # list: 马超 (2022-12)
 2026-12-15 B1 dues_collection 11     # 12 members, 吴芳 already paid on 12-01
@@ -46,6 +52,8 @@ EXPECTED = """
 2026-12-18 B2 theme_day 1
 2026-12-18 B2 political_birthday 2   # greetings: 刘洋, 曹阳
 2026-12-20 B2 term_overdue 1         # the term's end: a deadline, not moved off the Sunday
+2026-12-21 B1 development 1          # 许诺's review has passed (the day after 12-20, a working day)
+2026-12-24 B1 development 1          # 许诺's year of activist training is reached
 2026-12-25 B1 committee_meeting 1
 2026-12-25 B2 committee_meeting 1
 2026-12-25 B1 general_meeting 1      # the 25th stage

@@ -48,6 +48,7 @@ def test_coming_up_lists_the_next_30_days_for_the_secretary(say, clock):
     assert "12月18日（周五） 主题党日通知" in text
     assert "12 名党员本月党费未交" in text
     assert "12月25日（周五） 支委会提醒" in text
+    assert "12月4日（周五） 发展党员提醒：入党积极分子许诺上次考察是2026年6月20日" in text  # the pipeline too
     assert "第二党支部" not in text
     assert "只有" in say("demo-dangyuan", "待办提醒")
 
