@@ -1,7 +1,7 @@
 """development_records and development_milestones: 发展党员, one record per person, one row per dated milestone
 
 Revision ID: 0005
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-06
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | Sequence[str] | None = "0003"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
