@@ -30,6 +30,7 @@ from storage.development import (
     update_person,
 )
 from storage.development_rules import STEPS, Milestone, resolve_step, usual_names
+from storage.quoting import clip
 from storage.sheets import parse_date
 
 COMMITTEE = "支部书记、副书记、组织委员"
@@ -62,7 +63,7 @@ def parse_day(text: str, today: date) -> date:
             return d if d <= today else d.replace(year=today.year - 1)
         return parse_date(t)
     except ValueError:
-        raise UserError(f"“{t}”不是日期，请写成 2026-04-10。") from None
+        raise UserError(f"“{clip(t)}”不是日期，请写成 2026-04-10。") from None
 
 
 def parse_when(token: str, today: date) -> tuple[date, date | None]:
@@ -121,7 +122,7 @@ def register(incoming: Incoming, ctx: Context) -> Reply:
         return _update_info(ctx, org, row, name, rest)
     step = resolve_step(word, to_record(row) if row else None)
     if step is None:
-        raise UserError(f"“{word}”不是可识别的环节。可写：{usual_names()}。例如：{USAGE}")
+        raise UserError(f"“{clip(word)}”不是可识别的环节。可写：{usual_names()}。例如：{USAGE}")
     if not rest:
         raise UserError(f"请写上日期，例如：登记发展 {name} {word} {ctx.today.isoformat()}")
     day, end = parse_when(rest[0], ctx.today)
@@ -130,7 +131,7 @@ def register(incoming: Incoming, ctx: Context) -> Reply:
     created = row is None
     if created:
         if step != "application":
-            raise UserError(f"{org.name}还没有{name}的发展记录。新的入党申请人请先登记申请：登记发展 {name} 申请 日期"
+            raise UserError(f"{org.name}还没有{clip(name)}的发展记录。新的入党申请人请先登记申请：登记发展 {clip(name)} 申请 日期"
                             "（可加“出生2000-01-01”）。")
         row = create_record(ctx.session, org, name, ctx.now)
     try:
@@ -159,7 +160,7 @@ def register(incoming: Incoming, ctx: Context) -> Reply:
 
 def _update_info(ctx: Context, org, row, name: str, rest: list[str]) -> Reply:
     if row is None:
-        raise UserError(f"{org.name}还没有{name}的发展记录。请先登记申请：登记发展 {name} 申请 日期")
+        raise UserError(f"{org.name}还没有{clip(name)}的发展记录。请先登记申请：登记发展 {clip(name)} 申请 日期")
     extras = parse_extras(rest, ctx.today)
     if not extras.info.given() or extras.free or extras.data:
         raise UserError(f"请写成：登记发展 {name} 资料 出生2000-01-01 手机13800000000 企业微信zhangsan 钉钉zhangsan"
@@ -180,12 +181,12 @@ def revoke_entry(incoming: Incoming, ctx: Context) -> Reply:
     name, word = tokens[0], tokens[1]
     found = find_named(ctx.session, [org.id], name)
     if not found:
-        raise UserError(f"{org.name}没有{name}的发展记录，请核对姓名。")
+        raise UserError(f"{org.name}没有{clip(name)}的发展记录，请核对姓名。")
     row = found[0]
     state = to_record(row)
     step = resolve_step(word, state)
     if step is None:
-        raise UserError(f"“{word}”不是可识别的环节。可写：{usual_names()}。")
+        raise UserError(f"“{clip(word)}”不是可识别的环节。可写：{usual_names()}。")
     if not state.has(step) and state.has(plain := resolve_step(word)):
         step = plain  # 审批 of a 预备党员 whose 转正 is not recorded: the approval itself
     day = parse_day(tokens[2], ctx.today) if len(tokens) > 2 else None

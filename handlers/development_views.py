@@ -19,6 +19,7 @@ from storage.development_rules import PIPELINE_STAGES, stage
 from storage.development_sheets import export_workbook
 from storage.models import DevelopmentRecord, Organization
 from storage.orgs import branch_of, descendants
+from storage.quoting import clip
 
 VIEWERS = "支部书记、副书记、组织委员或上级管理员"
 OWN_COMMANDS = ("我的入党进度", "入党进度", "我的发展进度")
@@ -53,7 +54,7 @@ def progress(incoming: Incoming, ctx: Context) -> Reply:
     branches, _ = scope(ctx)
     found = find_named(ctx.session, [o.id for o in branches], name)
     if not found:
-        raise UserError(f"没有找到{name}的发展记录。发送「发展情况」看本支部的发展党员名单。")
+        raise UserError(f"没有找到{clip(name)}的发展记录。发送「发展情况」看本支部的发展党员名单。")
     blocks = [_progress_block(row, ctx.today, with_branch=len(branches) > 1) for row in found]
     return Reply(text="\n\n".join(blocks), private=True)
 
@@ -86,7 +87,7 @@ def overview(incoming: Incoming, ctx: Context) -> Reply:
     if wanted:
         branches = [o for o in branches if o.name == wanted]
         if not branches:
-            raise UserError(f"“{wanted}”不是你可以查看的党支部。")
+            raise UserError(f"“{clip(wanted)}”不是你可以查看的党支部。")
     rows = records_in(ctx.session, [o.id for o in branches])
     if len(branches) == 1 and not (admin and not wanted):
         text = branch_report(branches[0], rows, ctx.today)
