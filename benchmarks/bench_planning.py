@@ -1,10 +1,13 @@
-"""Reminder planning at scale: one day planned for 10,000 synthetic branches of 30 members, SQLite and PostgreSQL.
+"""Reminder planning at scale: one day planned for 10,000 synthetic branches of 30 members on SQLite, and for a
+province, 100,000 branches of 30 members, on PostgreSQL (DESIGN.md's targets: ≤ 5 s and ≤ 60 s).
 
 The day is 2026-12-15. Branches fix their 主题党日 on different days (day 1–28 of the month, spread evenly), so on
 that day about 1/28 of them send the T−3 notice and the dues reminders, 1/28 the day's notice, and every branch
-gets what its term and meetings call for. The baseline is the same day for 1,000 branches in the same run: the
-ratio shows how the cost grows (≈10× means linear). The worst day is measured too (SQLite): every branch on the default
-20th, so all 300,000 members get the T−3 notice and a private dues reminder at once.
+gets what its term and meetings call for. Each size is measured beside one ten times smaller in the same run
+(1,000 branches on SQLite, 10,000 on PostgreSQL): the ratio shows how the cost grows (≈10× means linear). The worst
+day is measured too (SQLite): every branch on the default 20th, so all 300,000 members get the T−3 notice and a
+private dues reminder at once. Each run is one transaction (reminders.planner), timed from the session's first
+read to its commit.
 Data are generated here with bulk loads: per branch a committee term, 30 members (4 with roles), a 支委会 and a
 主题党日 recorded last month, and dues paid for November.
 """
@@ -147,17 +150,19 @@ def everyone_on_the_20th(url: str) -> None:
         engine.dispose()
 
 
-def measure(make_url, label: str, worst_day: bool = True) -> list[Figure]:
+def measure(make_url, label: str, small: int, big: int, target: str, worst_day: bool = False) -> list[Figure]:
     out = {}
-    for n in (1_000, 10_000):
+    for n in (small, big):
         url = make_url(n)
         upgrade(url)
         load(url, rows(n))
         out[n] = timed_plan(url)
-    (t1, _, r1, _), (t10, cpu10, r10, rep10) = out[1_000], out[10_000]
+        if n == small:
+            rows.cache_clear()  # the small set's rows are not needed again
+    (t1, _, r1, _), (t10, cpu10, r10, rep10) = out[small], out[big]
     figures = [
-        Figure(f"{label}: plan one day, 10,000 branches × {MEMBERS} ({r10:,} outbox rows)", t10, "s", t1,
-               f"1,000 branches ({r1:,} rows)", "≤ 5 s"),
+        Figure(f"{label}: plan one day, {big:,} branches × {MEMBERS} ({r10:,} outbox rows)", t10, "s", t1,
+               f"{small:,} branches ({r1:,} rows)", target),
         Figure(f"{label}:   the same, CPU time of the planning process", cpu10, "s"),
         Figure(f"{label}:   the same day again (all {r10:,} already planned)", rep10, "s"),
     ]
@@ -167,7 +172,7 @@ def measure(make_url, label: str, worst_day: bool = True) -> list[Figure]:
     worst, worst_cpu, worst_rows, _ = timed_plan(url, repeat=False)
     return figures + [
         Figure(f"{label}: worst day, every branch's 主题党日 notice at once ({worst_rows:,} rows)", worst, "s",
-               t10, "the spread day", "≤ 5 s"),
+               t10, "the spread day", target),
         Figure(f"{label}:   the worst day, CPU time of the planning process", worst_cpu, "s"),
     ]
 
@@ -175,11 +180,15 @@ def measure(make_url, label: str, worst_day: bool = True) -> list[Figure]:
 def main() -> list[Figure]:
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory() as tmp:
-        figures += measure(lambda n: f"sqlite:///{Path(tmp) / f'plan{n}.db'}", "SQLite")
+        figures += measure(lambda n: f"sqlite:///{Path(tmp) / f'plan{n}.db'}", "SQLite", 1_000, 10_000, "≤ 5 s",
+                           worst_day=True)
+    rows.cache_clear()
     with postgres_cluster() as cluster:
         if cluster is not None:
-            # the worst day is measured on SQLite only, to keep one run of this benchmark near two minutes
-            figures += measure(lambda n: socket_database(cluster, f"plan{n}"), "PostgreSQL", worst_day=False)
+            # a province; the worst day is measured on SQLite only, to keep the run within a few minutes
+            figures += measure(lambda n: socket_database(cluster, f"plan{n}"), "PostgreSQL", 10_000, 100_000,
+                               "≤ 60 s")
+    rows.cache_clear()
     return figures
 
 

@@ -11,7 +11,7 @@ from bot.roles import RoleSet, is_committee
 from handlers.common import managed_org
 from reminders.development_plan import load_pipelines
 from reminders.development_rules import development_due_items
-from reminders.rules import TITLES, TZ, OrgState, Term, add_months, cn, due_items, theme_date
+from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.dues import month_key
@@ -23,7 +23,7 @@ AHEAD = 30
 
 
 def _branch_state(ctx: Context, org: Organization) -> OrgState:
-    states = load_states(ctx.session, ctx.today, [org.id])
+    states = load_states(ctx.session, ctx.today, [org.id], ctx.settings.tz)
     if not states:
         raise UserError(f"{org.name}不是党支部，没有支部的活动安排。")
     return states[0]
@@ -37,14 +37,15 @@ def month_plan(incoming: Incoming, ctx: Context) -> Reply:
         day, explicit = theme_date(_branch_state(ctx, org), today.year, today.month, Calendar(load_calendar(ctx.session)))
         passed = "（已过）" if day < today else ""
         lines.append(f"· 主题党日：{cn(day)}{passed}{'' if explicit else '（按支部规定日期）'}")
-    start = datetime.combine(today.replace(day=1), time(0), tzinfo=TZ)
-    end = datetime.combine(add_months(today.replace(day=1), 1), time(0), tzinfo=TZ)
+    tz = ctx.settings.tz
+    start = datetime.combine(today.replace(day=1), time(0), tzinfo=tz)
+    end = datetime.combine(add_months(today.replace(day=1), 1), time(0), tzinfo=tz)
     org_ids = {org.id, ctx.member.organization_id}
     meetings = ctx.session.scalars(select(Meeting).where(Meeting.organization_id.in_(org_ids),
                                                          Meeting.starts_at >= start, Meeting.starts_at < end)
                                    .order_by(Meeting.starts_at)).all()
     for m in meetings:
-        at = m.starts_at.astimezone(TZ)
+        at = m.starts_at.astimezone(tz)
         lines.append(f"· {cn(at.date())} {at:%H:%M} {'、'.join(sorted(m.kinds)) or m.title}"
                      f"{('，' + m.place) if m.place else ''}")
     if not meetings:
@@ -71,7 +72,7 @@ def coming_up(incoming: Incoming, ctx: Context) -> Reply:
     cal = Calendar(load_calendar(ctx.session))
     today = ctx.today
     seen: dict[str, tuple[date, str, str]] = {}
-    pipelines = load_pipelines(ctx.session, [org.id])  # 发展党员 (reminders/development_rules.py)
+    pipelines = load_pipelines(ctx.session, [org.id], ctx.settings.tz)  # 发展党员 (reminders/development_rules.py)
     for k in range(AHEAD + 1):
         day = today + timedelta(days=k)
         for d in [*due_items(state, day, cal), *(x for p in pipelines for x in development_due_items(p, day, cal))]:

@@ -1,18 +1,18 @@
 """Planning the 发展党员 reminders (reminders/development_rules.py) in the planner's run: the pipelines of the
 branches that have one, in three queries (records with their milestones, the branches' 书记 / 组织委员 / 副书记,
-the members the records follow). `development_dues` is read eagerly, before the planner's writers start.
+the members the records follow), in the planner's transaction. `tz` is the configured zone (settings.tz).
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
-from datetime import date
+from collections.abc import Iterable
+from datetime import date, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from reminders.development_rules import BranchPipeline, PipelineRecord, development_due_items
-from reminders.rules import Due, Person
+from reminders.rules import DEFAULT_TZ, Due, Person
 from reminders.state import load_calendar
 from reminders.workdays import Calendar
 from storage.development import to_record
@@ -25,7 +25,8 @@ def _person(m: Member) -> Person:
     return Person(m.id, m.name, m.wecom_userid or m.dingtalk_userid, m.category, m.joined_on)
 
 
-def load_pipelines(session: Session, org_ids: Iterable[int] | None = None) -> list[BranchPipeline]:
+def load_pipelines(session: Session, org_ids: Iterable[int] | None = None,
+                   tz: tzinfo = DEFAULT_TZ) -> list[BranchPipeline]:
     stmt = (select(DevelopmentRecord).options(selectinload(DevelopmentRecord.milestones),
                                               selectinload(DevelopmentRecord.member))
             .order_by(DevelopmentRecord.organization_id, DevelopmentRecord.id))
@@ -53,24 +54,12 @@ def load_pipelines(session: Session, org_ids: Iterable[int] | None = None) -> li
         roles = holders.get(org_id, {})
         to = {p.id: p for r in ("书记", "组织委员") for p in roles.get(r, ())} or \
             {p.id: p for p in roles.get("副书记", ())}
-        out.append(BranchPipeline(org_id, names[org_id], tuple(to.values()), tuple(records)))
+        out.append(BranchPipeline(org_id, names[org_id], tuple(to.values()), tuple(records), tz))
     return out
 
 
 def development_dues(session: Session, today: date, org_ids: Iterable[int] | None = None,
-                     calendar: Calendar | None = None) -> list[Due]:
+                     calendar: Calendar | None = None, tz: tzinfo = DEFAULT_TZ) -> list[Due]:
     cal = calendar or Calendar(load_calendar(session))
-    return [d for branch in load_pipelines(session, org_ids) for d in development_due_items(branch, today, cal)]
+    return [d for branch in load_pipelines(session, org_ids, tz) for d in development_due_items(branch, today, cal)]
 
-
-def with_development(batches: Iterable[list[Due]], dues: list[Due]) -> Iterator[list[Due]]:
-    """The planner's batches with the 发展党员 reminders added to the last one (a branch's few rows do not need a
-    batch, and on PostgreSQL a batch of their own would go to the planner's second connection)."""
-    last: list[Due] | None = None
-    for batch in batches:
-        if last is not None:
-            yield last
-        last = batch
-    last = [*(last or ()), *dues]
-    if last:
-        yield last

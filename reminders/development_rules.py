@@ -14,11 +14,11 @@ reminders keep reminders/rules.py's `probation_due:` kind and keys (they moved o
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
 from reminders import workdays
-from reminders.rules import Due, Person, at, cn, midnight, notice_day
+from reminders.rules import DEFAULT_TZ, NOTICE_AT, Due, Person, at, cn, midnight, notice_day
 from storage.development_rules import STEPS, Limit, Record, add_months, limits
 
 KIND = "development"
@@ -37,6 +37,13 @@ class BranchPipeline(NamedTuple):
     name: str
     recipients: tuple[Person, ...]  # 书记 and 组织委员
     records: tuple[PipelineRecord, ...]
+    tz: tzinfo = DEFAULT_TZ  # the configured ZHIBU_TIMEZONE, as reminders/rules.py's OrgState.tz
+
+    def at(self, d: date, t: time = NOTICE_AT) -> datetime:
+        return at(d, self.tz, t)
+
+    def midnight(self, d: date) -> datetime:
+        return midnight(d, self.tz)
 
 
 def ymd(d: date) -> str:
@@ -76,10 +83,12 @@ def _probation(branch: BranchPipeline, rec: PipelineRecord, end: date, to: tuple
     ends = ymd(end)
     base = f"probation_due:{branch.name}:{end}"
     return [
-        Due(f"{base}:T-30d:{account}", "probation_due", branch.name, to, at(notice_day(end - timedelta(days=30), cal)),
-            midnight(end), f"预备党员{name}的预备期将于{ends}期满。转正步骤：本人提交书面转正申请→党小组提出意见→"
-                           "支委会审查→支部党员大会讨论表决→报上级党委审批（3个月内）。请提前准备。"),
-        Due(f"{base}:T0:{account}", "probation_due", branch.name, to, at(end), midnight(add_months(end, 3)),
+        Due(f"{base}:T-30d:{account}", "probation_due", branch.name, to,
+            branch.at(notice_day(end - timedelta(days=30), cal)), branch.midnight(end),
+            f"预备党员{name}的预备期将于{ends}期满。转正步骤：本人提交书面转正申请→党小组提出意见→"
+            "支委会审查→支部党员大会讨论表决→报上级党委审批（3个月内）。请提前准备。"),
+        Due(f"{base}:T0:{account}", "probation_due", branch.name, to, branch.at(end),
+            branch.midnight(add_months(end, 3)),
             f"预备党员{name}的预备期已于{ends}期满，请及时召开支部党员大会讨论其转正，"
             "并报上级党委审批；需延长预备期的也须经支部大会讨论。"),
     ]
@@ -94,24 +103,26 @@ def record_dues(branch: BranchPipeline, rec: PipelineRecord, cal: workdays.Calen
         if lim.rule == "probation":
             out.extend(_probation(branch, rec, lim.due, to, cal))
         elif lim.rule == "activist_year":
-            out.append(Due(f"{base}:reached", KIND, branch.name, to, at(notice_day(lim.due, cal)),
-                           midnight(lim.due + PASSED_RELEVANT),
+            out.append(Due(f"{base}:reached", KIND, branch.name, to, branch.at(notice_day(lim.due, cal)),
+                           branch.midnight(lim.due + PASSED_RELEVANT),
                            f"入党积极分子{name}（{ymd(lim.since)}确定）将于{cn(lim.due)}满1年培养期。满1年后可听取党小组、"
                            "培养联系人、党员和群众意见，经支委会研究拟列为发展对象，报上级党委同意并公示不少于5个工作日。"))
         else:
             before, passed = _texts(lim, name)
             ahead = BEFORE_DAYS[lim.rule]
             out.append(Due(f"{base}:T-{ahead}d", KIND, branch.name, to,
-                           at(notice_day(lim.due - timedelta(days=ahead), cal)), midnight(lim.due + timedelta(days=1)),
+                           branch.at(notice_day(lim.due - timedelta(days=ahead), cal)),
+                           branch.midnight(lim.due + timedelta(days=1)),
                            before))
             late = cal.next(lim.due + timedelta(days=1))  # only once it has passed: never moved earlier
-            out.append(Due(f"{base}:passed", KIND, branch.name, to, at(late), midnight(late + PASSED_RELEVANT), passed))
+            out.append(Due(f"{base}:passed", KIND, branch.name, to, branch.at(late),
+                           branch.midnight(late + PASSED_RELEVANT), passed))
     return out
 
 
 def development_due_items(branch: BranchPipeline, today: date, cal: workdays.Calendar) -> list[Due]:
     """What should have gone out by `today` for this branch's pipeline and is still relevant."""
-    start = midnight(today)
+    start = branch.midnight(today)
     out, seen = [], set()
     for rec in branch.records:
         for due in record_dues(branch, rec, cal):

@@ -19,7 +19,6 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -27,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages import Button, Card, Reply
 from bot.push import Pusher, PushResult, choose_platform, platform_account
+from reminders.rules import DEFAULT_TZ
 from storage.db import transaction
 from storage.models import Member, Organization, OutboxMessage, Role
 from storage.orgs import branch_of
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 # pushes per recipient per minute that each platform accepts (WeCom: 30 per member; DingTalk robot: 20)
 RATE_LIMITS: dict[str, int] = {"wecom": 30, "dingtalk": 20, "dingtalk_group": 20}
 RATE_WINDOW = timedelta(minutes=1)
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 UNREACHABLE_KIND = "unreachable"
 NOTIFY_ROLES = ("书记", "副书记", "组织委员")  # who hears about unreachable members, first that exists
 
@@ -114,7 +113,7 @@ def plain_renderer(row: OutboxMessage) -> Reply:
     return Reply(text=text, card=card)
 
 
-def letter_renderer(public_url: str, secret_key: str, tz: tzinfo = SHANGHAI) -> Renderer:
+def letter_renderer(public_url: str, secret_key: str, tz: tzinfo = DEFAULT_TZ) -> Renderer:
     """Adds the signed 换届提醒函 link to rows whose content has `letter`; the link's expiry comes from the row,
     never from the clock, so a crash re-send carries the same link and the platform guard still sees a duplicate."""
     from bot.signing import signed_url

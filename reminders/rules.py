@@ -9,6 +9,8 @@ Reminders follow the records: a meeting already recorded (scheduled or held) for
 its reminder; a meeting with several kinds counts for each.
 
 Notices due on a non-working day go out on the previous working day; deadlines (a term's end) never move.
+Dates and times are those of the branch's time zone, `OrgState.tz`: the configured ZHIBU_TIMEZONE, which callers
+pass in (Asia/Shanghai, DEFAULT_TZ, is only its default).
 
 Outbox content (what the planner stores per recipient, what the dispatcher sends):
     {"text": "...", "title": "...", "kind": "<kind>"}            plus "letter": true on the T−6 months term_expiry,
@@ -21,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -29,7 +31,7 @@ from reminders import workdays
 from storage.dues import ALERT_MONTHS, ESCALATE_MONTHS, consecutive_unpaid, previous_month
 from storage.orgs import add_years
 
-TZ = ZoneInfo("Asia/Shanghai")
+DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # ZHIBU_TIMEZONE's default; callers pass the configured zone (settings.tz)
 NOTICE_AT = time(8, 0)  # notices go out in the morning, after the daily planning run
 
 KINDS = ("theme_day", "political_birthday", "dues_collection", "committee_meeting", "group_meeting",
@@ -96,6 +98,7 @@ class OrgState:
     rated: frozenset[tuple[int, int]] = frozenset()  # (member id, year) with the year's dues amount fixed
     # 预备党员 whose 预备期 a 发展党员 record follows: their 转正 reminders come from it (reminders/development_rules.py)
     followed: frozenset[int] = frozenset()
+    tz: tzinfo = DEFAULT_TZ  # the zone whose dates and 08:00 the rules mean (ZHIBU_TIMEZONE)
 
     def holders(self, *role_names: str) -> list[Person]:
         out: dict[int, Person] = {}
@@ -108,13 +111,19 @@ class OrgState:
         """The 书记; without one, the 副书记 (a branch must never miss a deadline for want of a title)."""
         return self.holders("书记") or self.holders("副书记") or self.holders("组织委员")
 
+    def at(self, d: date, t: time = NOTICE_AT) -> datetime:
+        return at(d, self.tz, t)
+
+    def midnight(self, d: date) -> datetime:
+        return midnight(d, self.tz)
+
 
 class Due(NamedTuple):  # a tuple too: a heavy day has one per member
     key: str  # stable: the outbox key is this plus ":" + the recipient's account
     kind: str
     organization: str
     recipients: tuple[Person, ...]
-    due_at: datetime  # aware, Asia/Shanghai
+    due_at: datetime  # aware, in the branch's time zone
     relevant_until: datetime
     text: str
     letter: bool = False  # the dispatcher attaches the 换届提醒函
@@ -130,12 +139,14 @@ class Due(NamedTuple):  # a tuple too: a heavy day has one per member
 
 
 # --- small date helpers -------------------------------------------------------------------------------------------
-def at(d: date, t: time = NOTICE_AT) -> datetime:
-    return datetime.combine(d, t, tzinfo=TZ)
+def at(d: date, tz: tzinfo, t: time = NOTICE_AT) -> datetime:
+    """`d` at `t` in the time zone `tz`: when a notice goes out."""
+    return datetime.combine(d, t, tzinfo=tz)
 
 
-def midnight(d: date) -> datetime:
-    return datetime.combine(d, time(0), tzinfo=TZ)
+def midnight(d: date, tz: tzinfo) -> datetime:
+    """The start of `d` in the time zone `tz`."""
+    return datetime.combine(d, time(0), tzinfo=tz)
 
 
 def add_months(d: date, months: int) -> date:
@@ -213,11 +224,11 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         if not t3 <= today <= day:
             continue  # everything below is due from T−3 and stale after the day: skip building it
         when = cn(day)
-        out.append(Due(f"theme_day:{state.name}:{day}:T-3", "theme_day", state.name, state.members, at(t3),
-                       midnight(day), f"{state.name}将于{when}开展{m}月主题党日活动，请提前安排好工作按时参加；"
+        out.append(Due(f"theme_day:{state.name}:{day}:T-3", "theme_day", state.name, state.members, state.at(t3),
+                       state.midnight(day), f"{state.name}将于{when}开展{m}月主题党日活动，请提前安排好工作按时参加；"
                                       "不能参加的请向支部书记请假。"))
-        out.append(Due(f"theme_day:{state.name}:{day}:T0", "theme_day", state.name, state.members, at(day),
-                       midnight(day + timedelta(days=1)),
+        out.append(Due(f"theme_day:{state.name}:{day}:T0", "theme_day", state.name, state.members, state.at(day),
+                       state.midnight(day + timedelta(days=1)),
                        f"今天是{state.name}{m}月主题党日，请按时参加，到场后发送“签到 签到码”完成签到。"))
         out.extend(birthday_dues(state, day, t3))
         out.extend(collection_dues(state, y, m, day, t3))
@@ -232,12 +243,12 @@ def birthday_dues(state: OrgState, day: date, t3: date) -> list[Due]:
     listing = "；".join(f"{p.name}（{p.joined_on.year}年{p.joined_on.month}月{p.joined_on.day}日入党，"
                        f"{day.year - p.joined_on.year}周年）" for p in born)
     to = tuple(state.holders("书记", "组织委员")) or tuple(state.secretary())
-    out = [Due(f"political_birthday:{state.name}:{day}:list", "political_birthday", state.name, to, at(t3),
-               midnight(day), f"{day.month}月过政治生日的党员：{listing}。请在{cn(day)}主题党日上为他们过政治生日。")]
+    out = [Due(f"political_birthday:{state.name}:{day}:list", "political_birthday", state.name, to, state.at(t3),
+               state.midnight(day), f"{day.month}月过政治生日的党员：{listing}。请在{cn(day)}主题党日上为他们过政治生日。")]
     for p in born:
         years = day.year - p.joined_on.year
         out.append(Due(f"political_birthday:{state.name}:{day}:greeting:{p.account}", "political_birthday",
-                       state.name, (p,), at(day), midnight(day + timedelta(days=1)),
+                       state.name, (p,), state.at(day), state.midnight(day + timedelta(days=1)),
                        f"{p.name}同志：今天{state.name}为本月入党的同志过政治生日。{p.joined_on.year}年"
                        f"{p.joined_on.month}月你加入中国共产党，至今{years}年。不忘初心，牢记使命！"))
     return out
@@ -247,7 +258,7 @@ def collection_dues(state: OrgState, year: int, month: int, day: date, t3: date)
     mk = f"{year:04d}-{month:02d}"
     after = next_month_start(year, month)
     # relevant until the day's end: after it the notice is stale, and unpaid months are the arrears rule's
-    due_at, until, prefix = at(t3), midnight(day + timedelta(days=1)), f"dues_collection:{state.name}:{mk}:"
+    due_at, until, prefix = state.at(t3), state.midnight(day + timedelta(days=1)), f"dues_collection:{state.name}:{mk}:"
     tail = f"同志：你{year}年{month}月的党费还没有交。支部将在{cn(day)}主题党日收缴，请按时交纳；发送“我的党费”可查看应交金额。"
     paid = state.paid
     return [Due(prefix + p.account, "dues_collection", state.name, (p,), due_at, until, p.name + tail)
@@ -266,14 +277,14 @@ def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar) -
     mk = f"{y:04d}-{m:02d}"
     if state.term is not None and not recorded(state.meetings, "支委会", start, end):
         out.append(Due(f"committee_meeting:{state.name}:{mk}", "committee_meeting", state.name,
-                       tuple(state.secretary()), at(remind), midnight(end),
+                       tuple(state.secretary()), state.at(remind), state.midnight(end),
                        f"{state.name}{m}月还没有召开支委会的记录。请在月底前召开，会后在系统中登记。"))
     for g in state.groups:
         if recorded(g.meetings, "党小组会", start, end) or recorded(state.meetings, "党小组会", start, end):
             continue
         to = _unique((*g.leaders, *state.secretary()))
-        out.append(Due(f"group_meeting:{g.name}:{mk}", "group_meeting", state.name, to, at(remind), midnight(end),
-                       f"{g.name}{m}月还没有召开党小组会的记录。请组长在月底前组织召开，会后登记。"))
+        out.append(Due(f"group_meeting:{g.name}:{mk}", "group_meeting", state.name, to, state.at(remind),
+                       state.midnight(end), f"{g.name}{m}月还没有召开党小组会的记录。请组长在月底前组织召开，会后登记。"))
     return out
 
 
@@ -291,10 +302,10 @@ def quarterly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar)
         if recorded(state.meetings, meeting, start, end):
             continue
         base = f"{kind}:{state.name}:{today.year}Q{q}"
-        out.append(Due(f"{base}:m1", kind, state.name, to, at(first), midnight(d25),
+        out.append(Due(f"{base}:m1", kind, state.name, to, state.at(first), state.midnight(d25),
                        f"{state.name}本季度（第{q}季度）还没有{meeting}的记录。请在{last_month}月底前安排召开，"
                        "会后登记；与主题党日合并召开的，登记时勾选两种会议类型即可。"))
-        out.append(Due(f"{base}:d25", kind, state.name, to, at(d25), midnight(end),
+        out.append(Due(f"{base}:d25", kind, state.name, to, state.at(d25), state.midnight(end),
                        f"{state.name}第{q}季度只剩几天，仍没有{meeting}的记录。请在{last_month}月底前召开并登记。"))
     return out
 
@@ -331,10 +342,10 @@ def org_life_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[
         alert = notice_day(we - timedelta(days=30), cal)
         to = tuple(state.secretary())
         base = f"org_life_meeting:{state.name}:{year}"
-        out.append(Due(f"{base}:notice", "org_life_meeting", state.name, to, at(notice), midnight(alert),
+        out.append(Due(f"{base}:notice", "org_life_meeting", state.name, to, state.at(notice), state.midnight(alert),
                        f"{year}年度组织生活会和民主评议党员将在{ws.month}月{ws.day}日至{we.month}月{we.day}日间召开。"
                        "请现在开始准备：确定主题、组织学习，开展谈心谈话，广泛征求意见。"))
-        out.append(Due(f"{base}:alert", "org_life_meeting", state.name, to, at(alert), midnight(after),
+        out.append(Due(f"{base}:alert", "org_life_meeting", state.name, to, state.at(alert), state.midnight(after),
                        f"{state.name}{year}年度还没有{'和'.join(missing)}的记录，截止{we.year}年{we.month}月{we.day}日。"
                        "请抓紧安排召开，会后登记。"))
     return out
@@ -354,18 +365,19 @@ def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]
     ends = f"{end.year}年{end.month}月{end.day}日"
     base = f"{state.name}:{end}"
     return [
-        Due(f"term_expiry:{base}:T-6m", "term_expiry", state.name, to, at(t6), midnight(t3),
+        Due(f"term_expiry:{base}:T-6m", "term_expiry", state.name, to, state.at(t6), state.midnight(t3),
             f"{state.name}支部委员会任期将于{ends}届满（{term.elected_on.year}年选举，任期{term.term_years}年），"
             "请按期做好换届准备：向上级党组织报告换届事项，酝酿候选人。附换届提醒函。", letter=True),
-        Due(f"term_expiry:{base}:T-3m", "term_expiry", state.name, to, at(t3), midnight(t1),
+        Due(f"term_expiry:{base}:T-3m", "term_expiry", state.name, to, state.at(t3), state.midnight(t1),
             f"{state.name}支部委员会任期将于{ends}届满，还有3个月。请向上级党组织报送换届选举的请示。"),
-        Due(f"term_expiry:{base}:T-1m", "term_expiry", state.name, to, at(t1), midnight(end),
+        Due(f"term_expiry:{base}:T-1m", "term_expiry", state.name, to, state.at(t1), state.midnight(end),
             f"{state.name}支部委员会任期将于{ends}届满，还有1个月。请召开支委会研究换届选举工作，"
             "候选人预备人选报上级审查。"),
-        Due(f"term_overdue:{base}:T0", "term_overdue", state.name, to, at(end), midnight(over1),
+        Due(f"term_overdue:{base}:T0", "term_overdue", state.name, to, state.at(end), state.midnight(over1),
             f"{state.name}支部委员会任期已于{ends}届满，尚未登记换届。延期换届须经上级党组织批准，一般不超过1年。"
             "选举后请发送“换届完成 日期 任期3年”登记。"),
-        Due(f"term_overdue:{base}:T+1y", "term_overdue", state.name, to, at(over1), midnight(add_years(end, 2)),
+        Due(f"term_overdue:{base}:T+1y", "term_overdue", state.name, to, state.at(over1),
+            state.midnight(add_years(end, 2)),
             f"{state.name}支部委员会任期届满已超过1年（{ends}届满），仍未登记换届。请上级党组织督促尽快换届。"),
     ]
 
@@ -397,18 +409,18 @@ def arrears_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[D
                 continue
             month_after = add_months(first, n)  # the month in which the n-th unpaid month is complete
             due = cal.first_of_month(month_after.year, month_after.month)
-            until = midnight(add_months(month_after, 3 if n == 3 else 1))
+            until = state.midnight(add_months(month_after, 3 if n == 3 else 1))
             span = f"{run[0]}起连续{n}个月"
             base = f"dues_arrears:{state.name}:{run[0]}:{stage}"
             if n == 3:
-                out.append(Due(f"{base}:{p.account}", "dues_arrears", state.name, (p,), at(due), until,
+                out.append(Due(f"{base}:{p.account}", "dues_arrears", state.name, (p,), state.at(due), until,
                                f"{p.name}同志：你的党费{span}未交。请尽快补交，有困难请向支部说明；"
                                "发送“我的党费”查看明细。"))
-                out.append(Due(f"{base}:note:{p.account}", "dues_arrears", state.name, keepers, at(due), until,
+                out.append(Due(f"{base}:note:{p.account}", "dues_arrears", state.name, keepers, state.at(due), until,
                                f"{p.name}的党费{span}未交，已提醒本人。请跟进收缴。"))
             else:
-                out.append(Due(f"{base}:{p.account}", "dues_arrears", state.name, tuple(state.secretary()), at(due),
-                               until, f"{p.name}的党费{span}未交，请支部研究处理。"))
+                out.append(Due(f"{base}:{p.account}", "dues_arrears", state.name, tuple(state.secretary()),
+                               state.at(due), until, f"{p.name}的党费{span}未交，请支部研究处理。"))
     return out
 
 
@@ -419,8 +431,8 @@ def rebase_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Du
         return []
     to = _unique((*state.holders("党费管理员"), *state.secretary()))
     first = cal.first_of_month(today.year, 1)
-    return [Due(f"dues_rebase:{state.name}:{today.year}", "dues_rebase", state.name, to, at(first),
-                midnight(date(today.year, 2, 1)),
+    return [Due(f"dues_rebase:{state.name}:{today.year}", "dues_rebase", state.name, to, state.at(first),
+                state.midnight(date(today.year, 2, 1)),
                 f"请在1月内核定{state.name}党员{today.year}年的月交党费金额（按上年度收入基数），年内一般不再调整。")]
 
 
@@ -435,11 +447,11 @@ def probation_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         ends = f"{end.year}年{end.month}月{end.day}日"
         base = f"probation_due:{state.name}:{end}"
         out.append(Due(f"{base}:T-30d:{p.account}", "probation_due", state.name, to,
-                       at(notice_day(end - timedelta(days=30), cal)), midnight(end),
+                       state.at(notice_day(end - timedelta(days=30), cal)), state.midnight(end),
                        f"预备党员{p.name}的预备期将于{ends}期满。转正步骤：本人提交书面转正申请→党小组提出意见→"
                        "支委会审查→支部党员大会讨论表决→报上级党委审批（3个月内）。请提前准备。"))
-        out.append(Due(f"{base}:T0:{p.account}", "probation_due", state.name, to, at(end),
-                       midnight(add_months(end, 3)),
+        out.append(Due(f"{base}:T0:{p.account}", "probation_due", state.name, to, state.at(end),
+                       state.midnight(add_months(end, 3)),
                        f"预备党员{p.name}的预备期已于{ends}期满，请及时召开支部党员大会讨论其转正，"
                        "并报上级党委审批；需延长预备期的也须经支部大会讨论。"))
     return out
@@ -457,7 +469,7 @@ def due_items(state: OrgState, today: date,
     `calendar` is a workdays.Calendar (share one across branches) or just the operator's overrides.
     """
     cal = calendar if isinstance(calendar, workdays.Calendar) else workdays.Calendar(calendar)
-    start = midnight(today)
+    start = state.midnight(today)
     seen: set[str] = set()
     out: list[Due] = []
     for rule in RULES:

@@ -1,7 +1,8 @@
 """The scheduler process (`zhibu scheduler`): APScheduler only triggers; the database holds all the state.
 
-Jobs, every trigger in the configured time zone (Asia/Shanghai):
-- plan: at start-up and daily at 08:00: reminders.planner.plan_day writes outbox rows (idempotent by dedupe key);
+Jobs, every trigger in the configured time zone (ZHIBU_TIMEZONE, Asia/Shanghai by default):
+- plan: at start-up and daily at 08:00: reminders.planner.plan_day writes outbox rows (idempotent by dedupe key), the
+  day and the rules' times in that same zone;
 - dispatch: every minute: the outbox dispatcher sends what is due;
 - heartbeat: every minute: a service_heartbeats row that /readyz and operators watch;
 - prune: daily at 03:30: message keys kept for dedupe (processed_messages) older than a week are removed.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -37,7 +38,7 @@ PRUNE_AT = (3, 30)  # a quiet hour: nobody is signing in
 PLAN_GRACE_S = 6 * 3600  # a plan missed by a few hours still runs once
 MINUTE_GRACE_S = 50  # a minute job late by more than this just waits for its next tick
 
-PlanDay = Callable[[sessionmaker[Session], date], object]
+PlanDay = Callable[[sessionmaker[Session], date, tzinfo], object]
 
 
 def beat(sessions: sessionmaker[Session], now: datetime, name: str = HEARTBEAT_NAME) -> None:
@@ -49,7 +50,7 @@ class SchedulerJobs:
     """The jobs as plain methods, so tests can run them without a scheduler."""
 
     def __init__(self, sessions: sessionmaker[Session], dispatcher: Dispatcher, clock: Callable[[], datetime],
-                 tz, plan_day: PlanDay = plan_day, keep_keys: timedelta = timedelta(days=7)) -> None:
+                 tz: tzinfo, plan_day: PlanDay = plan_day, keep_keys: timedelta = timedelta(days=7)) -> None:
         self.sessions = sessions
         self.keep_keys = keep_keys  # ZHIBU_DEDUPE_DAYS
         self.dispatcher = dispatcher
@@ -59,7 +60,7 @@ class SchedulerJobs:
 
     def plan(self) -> None:
         today = self.clock().astimezone(self.tz).date()
-        result = self.plan_day(self.sessions, today)
+        result = self.plan_day(self.sessions, today, self.tz)
         log.info("planned %s: %s", today, result.summary())  # counts only: the Dues name members
 
     def dispatch(self) -> None:
@@ -78,7 +79,7 @@ class SchedulerJobs:
             log.info("forgot %d message keys older than the dedupe window", removed)
 
 
-def build_scheduler(jobs: SchedulerJobs, tz, start_now: datetime | None = None) -> BlockingScheduler:
+def build_scheduler(jobs: SchedulerJobs, tz: tzinfo, start_now: datetime | None = None) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone=tz)
     now = start_now or datetime.now(tz)
     once = {"coalesce": True, "max_instances": 1}

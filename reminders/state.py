@@ -3,7 +3,8 @@
 One query each for organisations, active members, roles, committee terms, meetings (with their kinds) around the
 date, dues payments of the last 13 months, the first dues month per branch and the year's fixed dues amounts.
 Planning every branch reads whole tables (no IN lists to build); planning a few (a chat view) filters by
-organisation in chunks. Members of a 党小组 count as members of its 党支部.
+organisation in chunks. Rows are read as SQLAlchemy Core rows on the session's connection (no ORM objects for
+hundreds of thousands of members). Members of a 党小组 count as members of its 党支部.
 
 Dues: only payments from 13 months back are read. The rules never look further (the collection reminder wants
 this month and next, an arrears run older than a year has no stage still relevant), and a full history through
@@ -14,13 +15,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from reminders.rules import TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
+from reminders.rules import DEFAULT_TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
 from storage.dues import month_key
 from storage.models import (
     CalendarOverride,
@@ -57,17 +58,10 @@ def chunked_rows(session: Session, stmt: Select, column: Any, ids: Sequence[Any]
     return [row for part in _parts(stmt, column, ids) for row in conn.execute(part).all()]
 
 
-def _raw_rows(session: Session, stmt: Select, column: Any, ids: Sequence[int] | None) -> list[tuple]:
-    return chunked_rows(session, stmt, column, ids)
-
-
-def _date(value: date | str | None) -> date | None:
-    """A Date column read raw: SQLite gives its ISO text, PostgreSQL a date."""
-    return date.fromisoformat(value) if isinstance(value, str) else value
-
-
-def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None) -> list[OrgState]:
-    """Every 党支部's state (or only those in `org_ids`), ordered by organisation id."""
+def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None,
+                tz: tzinfo = DEFAULT_TZ) -> list[OrgState]:
+    """Every 党支部's state (or only those in `org_ids`), ordered by organisation id; `tz` is the configured zone
+    (settings.tz): it decides which day a meeting was on, and the rules' dates and times mean it."""
     orgs = {row.id: row for row in session.connection().execute(select(
         Organization.id, Organization.name, Organization.type, Organization.parent_id, Organization.settings)).all()}
     wanted = set(org_ids) if org_ids is not None else None
@@ -99,19 +93,19 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     people: dict[int, Person] = {}
     read_orgs = set(unit_of) | upper_ids
     members_of: dict[int, list[Person]] = defaultdict(list)
-    for mid, name, wecom, ding, org_id, category, joined in _raw_rows(session, select(
+    for mid, name, wecom, ding, org_id, category, joined in chunked_rows(session, select(
             Member.id, Member.name, Member.wecom_userid, Member.dingtalk_userid, Member.organization_id,
             Member.category, Member.joined_on).where(Member.status == "active").order_by(Member.id),
             Member.organization_id, subset):
         if org_id in read_orgs:
-            p = people[mid] = Person(mid, name, wecom or ding, category, _date(joined))
+            p = people[mid] = Person(mid, name, wecom or ding, category, joined)
             unit = unit_of.get(org_id)
             if unit is not None:
                 members_of[unit].append(p)
 
     roles: dict[int, dict[str, list[Person]]] = defaultdict(lambda: defaultdict(list))
-    for mid, org_id, role in _raw_rows(session, select(Role.member_id, Role.organization_id, Role.role)
-                                   .order_by(Role.member_id), Role.organization_id, subset):
+    for mid, org_id, role in chunked_rows(session, select(Role.member_id, Role.organization_id, Role.role)
+                                          .order_by(Role.member_id), Role.organization_id, subset):
         if mid in people:
             roles[org_id][role].append(people[mid])
 
@@ -122,7 +116,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
         terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
 
     meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
-    midnight = datetime.combine(today, time(0), tzinfo=TZ)
+    midnight = datetime.combine(today, time(0), tzinfo=tz)
     for mid, org_id, starts, kind in chunked_rows(session, select(
             Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
             .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
@@ -132,14 +126,14 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             meetings[org_id][(mid, starts)].add(kind)
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
-        return tuple(sorted(MeetingRecord(starts.astimezone(TZ).date(), frozenset(kinds))
+        return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds))
                             for (_, starts), kinds in meetings.get(org_id, {}).items()))
 
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))
     paid: dict[int, set[str]] = defaultdict(set)  # one mapping for all branches: a member id belongs to one
-    for mid, month in _raw_rows(session, select(DuesPayment.member_id, DuesPayment.month)
-                                .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
+    for mid, month in chunked_rows(session, select(DuesPayment.member_id, DuesPayment.month)
+                                   .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
         paid[mid].add(month)
     dues_since: dict[int, str] = {}
     for org_id, first in chunked_rows(session, select(Member.organization_id, func.min(DuesPayment.month))
@@ -171,5 +165,5 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             term=terms.get(b.id), meetings=records(b.id), groups=group_states, paid=paid,
             dues_since=dues_since.get(b.id),
             rated=frozenset(rated_by[p.id] for p in ms if p.id in rated_by),
-            followed=frozenset(p.id for p in ms if p.id in followed)))
+            followed=frozenset(p.id for p in ms if p.id in followed), tz=tz))
     return out

@@ -6,12 +6,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from reminders.rules import TZ
+from reminders.rules import DEFAULT_TZ
 from storage.models import DuesPayment, DuesRate, Meeting, MeetingKind, Member, Organization
 
 
 def local(d: date, hour: int = 8) -> datetime:
-    return datetime.combine(d, time(hour), tzinfo=TZ)
+    return datetime.combine(d, time(hour), tzinfo=DEFAULT_TZ)
 
 
 def org_id(session: Session, name: str) -> int:

@@ -114,8 +114,8 @@ def test_scheduler_jobs_plan_in_beijing_date_dispatch_and_beat(demo, clock, push
     planned = []
     add_rows(demo.sessions, [{"key": "p:demo-shuji", "to": "demo-shuji", "due": clock(), "text": "请开会"}])
 
-    def plan_day(sessions, day):
-        planned.append(day)
+    def plan_day(sessions, day, tz):
+        planned.append((day, tz))
         return PlanResult(day, [], 0, 0)
 
     jobs = SchedulerJobs(demo.sessions, Dispatcher(demo.sessions, demo.services.pushers, clock), clock,
@@ -123,7 +123,7 @@ def test_scheduler_jobs_plan_in_beijing_date_dispatch_and_beat(demo, clock, push
     jobs.plan()
     jobs.dispatch()
     jobs.heartbeat()
-    assert planned == [date(2026, 11, 24)]
+    assert planned == [(date(2026, 11, 24), demo.settings.tz)]
     assert pushed == ["［推送给 demo-shuji］\n请开会"]
     with demo.sessions() as session:
         beat = session.get(ServiceHeartbeat, HEARTBEAT_NAME)

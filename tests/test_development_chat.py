@@ -9,14 +9,14 @@ from datetime import date, datetime, time
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from reminders.rules import TZ
+from reminders.rules import DEFAULT_TZ
 from storage.db import transaction
 from storage.models import AuditLog, DevelopmentMilestone, DevelopmentRecord, Member
 from tests.dues_helpers import send
 
 
 def at(y: int, m: int, d: int, hour: int = 10) -> datetime:
-    return datetime.combine(date(y, m, d), time(hour), tzinfo=TZ)
+    return datetime.combine(date(y, m, d), time(hour), tzinfo=DEFAULT_TZ)
 
 
 def counts(rt) -> tuple[int, int]:

@@ -2,13 +2,13 @@
 planner (twice is a no-op); the 预备期 reminders moved onto the record (an extension moves them)."""
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy import select
 
 from reminders.development_rules import BranchPipeline, PipelineRecord, development_due_items, record_dues
 from reminders.planner import plan
-from reminders.rules import TZ, Person
+from reminders.rules import DEFAULT_TZ, Person
 from reminders.workdays import Calendar
 from storage.db import transaction
 from storage.development_rules import Milestone, Record
@@ -25,7 +25,7 @@ def branch(*records: Record, member: Person | None = None) -> BranchPipeline:
 
 
 def local(d: date, hour: int = 8) -> datetime:
-    return datetime.combine(d, time(hour), tzinfo=TZ)
+    return datetime.combine(d, time(hour), tzinfo=DEFAULT_TZ)
 
 
 def dues_of(record: Record, **kw) -> dict[str, object]:
@@ -48,6 +48,17 @@ def test_the_talk_a_week_before_and_once_it_has_passed():
     # the talk recorded: nothing more
     done = r.with_(Milestone("talk", date(2026, 11, 20)))
     assert record_dues(branch(done), branch(done).records[0], CAL) == []
+
+
+def test_the_pipelines_time_zone_sets_the_times():
+    r = Record("杨帆", None, (Milestone("application", date(2026, 11, 1)),))
+    shanghai, in_utc = branch(r), branch(r)._replace(tz=UTC)
+    got = {d.key: d for d in record_dues(in_utc, in_utc.records[0], CAL)}
+    assert got and {k: d.due_at for k, d in got.items()} == {
+        d.key: d.due_at.replace(tzinfo=UTC) for d in record_dues(shanghai, shanghai.records[0], CAL)}
+    before = got["development:第一党支部:1:talk:2026-12-01:T-7d"]
+    assert before.due_at == datetime(2026, 11, 24, 8, tzinfo=UTC)
+    assert before.relevant_until == datetime(2026, 12, 2, tzinfo=UTC)
 
 
 def test_reviews_and_the_year_of_training():

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from reminders.planner import plan
-from reminders.rules import TZ
+from reminders.rules import DEFAULT_TZ
 from storage.db import transaction
 from storage.models import Member, OutboxMessage
 
@@ -57,7 +57,7 @@ def expected() -> Counter:
 
 
 def local(d: date, hour: int) -> datetime:
-    return datetime.combine(d, time(hour), tzinfo=TZ)
+    return datetime.combine(d, time(hour), tzinfo=DEFAULT_TZ)
 
 
 def run_year(demo, clock, say, entries: bool) -> tuple[Counter, list[int]]:

@@ -1,9 +1,20 @@
 """The rules as pure functions of an OrgState and a date (no database)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
-from reminders.rules import GroupState, MeetingRecord, OrgState, Person, Term, due_items, rule_day, theme_date
+from reminders.rules import (
+    DEFAULT_TZ,
+    GroupState,
+    MeetingRecord,
+    OrgState,
+    Person,
+    Term,
+    due_items,
+    rule_day,
+    theme_date,
+)
 from reminders.workdays import Calendar
 from storage.org_settings import parse_theme_day, parse_window
 
@@ -42,6 +53,21 @@ def test_explicit_meeting_overrides_the_rule():
     assert theme_date(s, 2026, 12, Calendar()) == (date(2026, 12, 26), True)
     keys = {d.key for d in kinds(due_items(s, date(2026, 12, 23)), "theme_day")}
     assert keys == {"theme_day:测试支部:2026-12-26:T-3"}  # the rule date (12-18) gives nothing
+
+
+def test_the_time_zone_is_the_branch_states():
+    """Asia/Shanghai unless the state says otherwise (the configured ZHIBU_TIMEZONE): notices at 08:00 there,
+    deadlines at its midnight, and "today" is a date there."""
+    assert branch().tz == DEFAULT_TZ == ZoneInfo("Asia/Shanghai")
+    shanghai = {d.key: d for d in due_items(branch(), date(2026, 12, 15))}
+    urumqi = ZoneInfo("Asia/Urumqi")
+    local = {d.key: d for d in due_items(branch(tz=urumqi), date(2026, 12, 15))}
+    assert set(local) == set(shanghai) and local
+    for key, d in local.items():
+        assert d.due_at == shanghai[key].due_at.replace(tzinfo=urumqi)
+        assert d.relevant_until == shanghai[key].relevant_until.replace(tzinfo=urumqi)
+    t3 = local["theme_day:测试支部:2026-12-18:T-3"]
+    assert t3.due_at.astimezone(UTC) == datetime(2026, 12, 15, 2, tzinfo=UTC)  # 08:00 at UTC+6
 
 
 def test_catch_up_after_a_stopped_server():
