@@ -28,8 +28,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
-from storage.dues import ALERT_MONTHS, ESCALATE_MONTHS, consecutive_unpaid, previous_month
-from storage.orgs import add_years
+from storage.months import ALERT_MONTHS, ESCALATE_MONTHS, add_years, consecutive_unpaid, previous_month
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # ZHIBU_TIMEZONE's default; callers pass the configured zone (settings.tz)
 NOTICE_AT = time(8, 0)  # notices go out in the morning, after the daily planning run

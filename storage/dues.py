@@ -14,39 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.models import DuesPayment, DuesRate, Member, Organization
+from storage.months import (  # noqa: F401  (re-exported: callers take them from here)
+    ALERT_MONTHS,
+    ESCALATE_MONTHS,
+    consecutive_unpaid,
+    month_key,
+    months_between,
+    previous_month,
+)
 from storage.orgs import descendants
 from storage.quoting import clip
-
-
-def month_key(d: date) -> str:
-    return f"{d.year:04d}-{d.month:02d}"
-
-
-def previous_month(d: date) -> str:
-    return month_key(date(d.year - 1, 12, 1) if d.month == 1 else date(d.year, d.month - 1, 1))
-
-
-def months_between(first: str, last: str) -> list[str]:
-    """Inclusive list of YYYY-MM from first to last (empty when first > last)."""
-    y, m = int(first[:4]), int(first[5:])
-    ly, lm = int(last[:4]), int(last[5:])
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
-
-
-def consecutive_unpaid(joined_on: date | None, paid: set[str], through: str) -> list[str]:
-    """The unbroken run of unpaid months ending at `through` (oldest first)."""
-    if joined_on is None:
-        return []
-    run: list[str] = []
-    for m in reversed(months_between(month_key(joined_on), through)):
-        if m in paid:
-            break
-        run.append(m)
-    return run[::-1]
 
 
 def paid_months(session: Session, member_ids: Iterable[int]) -> dict[int, set[str]]:
@@ -62,8 +39,6 @@ def paid_months(session: Session, member_ids: Iterable[int]) -> dict[int, set[st
 
 # ---- where a member's dues are tracked from, the branch's members, and the arrears signal -----------------
 
-ESCALATE_MONTHS = 6  # 党费规定 第十三条 / 党章 第九条: six months is for the branch to study, never for the software
-ALERT_MONTHS = 3  # local practice (2–3 months); the per-branch setting dues_alert_months overrides it
 
 
 def add_months(month: str, n: int) -> str:

@@ -1,12 +1,11 @@
 """The organisation tree: finding organisations and the branch a member or group belongs to."""
 from __future__ import annotations
 
-from datetime import date
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.models import CommitteeTerm, Organization
+from storage.months import add_years  # noqa: F401  (re-exported)
 
 
 def find_org(session: Session, name: str) -> Organization | None:
@@ -18,13 +17,6 @@ def branch_of(org: Organization) -> Organization:
     while org.type == "党小组" and org.parent is not None:
         org = org.parent
     return org
-
-
-def add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
 
 
 def current_term(session: Session, org: Organization) -> CommitteeTerm | None:

@@ -45,7 +45,7 @@ def due_json(due: Due) -> dict:
 def cmd_plan(args) -> int:
     day = parse_day(args.date)
     with runtime() as rt, transaction(rt.sessions) as session:
-        result = plan(session, day, dry_run=args.dry_run, now=rt.services.clock())
+        result = plan(session, day, dry_run=args.dry_run, now=rt.services.clock(), tz=rt.settings.tz)
     if args.json:
         print(json.dumps([due_json(d) for d in result.dues], ensure_ascii=False, indent=2))
         return 0
