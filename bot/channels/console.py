@@ -38,7 +38,7 @@ def save_file(router: Router, reply: Reply) -> str:
     except FileGone as err:
         return f"{reply.file.filename}没有生成：{err}。"
     try:
-        return str(save_export(attachment, Path(router.services.settings.export_dir)))
+        return str(save_export(attachment, Path(router.services.settings.export_dir)).resolve())
     except OSError as err:
         return f"文件没能保存（{type(err).__name__}）：请检查 ZHIBU_EXPORT_DIR 指向的目录是否可写。"
 
