@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from bot.app import create_app
@@ -72,6 +73,8 @@ def check_letter(data: bytes) -> None:
     assert round(section.page_width.mm) == 210 and round(section.page_height.mm) == 297
     assert [round(m.mm) for m in (section.top_margin, section.bottom_margin, section.left_margin,
                                   section.right_margin)] == [37, 35, 28, 26]
+    fonts = doc.styles["Normal"].element.rPr.rFonts
+    assert fonts.get(qn("w:eastAsia")) == "仿宋"
 
 
 EXPORTS = [  # (who asks, what they send, the file's name, what checks its content)
@@ -147,6 +150,16 @@ def test_wecom_upload_failing_gives_a_link_to_the_same_file(wecom, fake_wecom, u
     assert "稍后单独发给你" in fake_wecom_again
     [(_, sent)] = wait_for(lambda: fake_wecom.files_for(user))
     same_content(sent, response.data, filename)
+
+
+def test_wecom_file_over_the_size_limit_gives_a_link(wecom, fake_wecom, monkeypatch):
+    import bot.channels.wecom.push as wecom_push
+
+    monkeypatch.setattr(wecom_push, "FILE_LIMIT", 100)  # the ledger is bigger than 100 bytes
+    _, say = wecom
+    say("demo-shuji", "导出台账 2026-11")
+    assert wait_for(lambda: [d for d in fake_wecom.inbox["demo-shuji"] if LINK.search(d.content)])
+    assert fake_wecom.calls("media/upload") == [] and fake_wecom.files_for("demo-shuji") == []
 
 
 def test_wecom_repeat_of_the_message_does_not_send_the_file_twice(wecom, wecom_client, fake_wecom):
