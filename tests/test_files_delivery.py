@@ -20,6 +20,7 @@ from openpyxl import load_workbook
 
 from bot.app import create_app
 from bot.channels import console
+from bot.messages import Reply
 from bot.signing import make_token
 from storage.db import transaction
 from tests.fakes.dingtalk_client import SignedClient
@@ -326,3 +327,26 @@ def test_console_saves_without_overwriting(demo, clock, tmp_path):
         check_ledger(open(p, "rb").read())
     letter, _ = console.say(demo.router, "demo-shuji", "生成换届提醒函")
     check_letter(open(letter.splitlines()[-1], "rb").read())
+
+
+def test_wecom_late_reply_still_brings_its_file(wecom, wecom_demo, wecom_client, fake_wecom):
+    """A handler that outlives WeCom's budget: the empty answer first, then the pushed text, then the file."""
+    from bot.core import Handler
+    from reminders.letter import LETTER_PURPOSE
+
+    app, _ = wecom
+    app.extensions["zhibu.wecom"].handler_timeout = 0.2
+
+    def slow_letter(incoming, ctx):
+        time.sleep(0.6)
+        org = ctx.member.organization
+        return Reply(text="换届提醒函马上发给你。", private=True,
+                     file=ctx.file(LETTER_PURPOSE, {"org": org.id, "on": ctx.today.isoformat()}, "第一党支部换届提醒函.docx"))
+    wecom_demo.router.register(Handler(name="slow_letter", func=slow_letter, commands=("慢提醒函",)))
+    query, body = wecom_client.encrypt_envelope(wecom_client.text_xml("demo-shuji", "慢提醒函"))
+    response = app.test_client().post(f"/wecom/callback?{query}", data=body.encode(), content_type="text/xml")
+    assert response.status_code == 200 and response.data == b""
+    [(name, data)] = wait_for(lambda: fake_wecom.files_for("demo-shuji"))
+    check_letter(data)
+    texts = [d.content for d in fake_wecom.inbox["demo-shuji"] if d.msgtype == "text"]
+    assert "换届提醒函马上发给你。" in texts[0]
