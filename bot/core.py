@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from bot.messages import Attachment, Button, Card, Incoming, Reply
+from bot.messages import Attachment, Button, Card, FileRef, Incoming, Reply
 from bot.roles import Predicate, RoleSet, any_member
 from bot.settings import Settings
 from storage.audit import record_audit
@@ -20,10 +20,11 @@ from storage.db import insert_unless_present
 from storage.models import ConversationState, Member, OutboxMessage
 
 if TYPE_CHECKING:
+    from bot.files import FileService
     from bot.intent import Segmenter
     from bot.push import Pusher
 
-__all__ = ["Attachment", "Button", "Card", "Context", "Handler", "Incoming", "Reply", "Services", "UserError"]
+__all__ = ["Attachment", "Button", "Card", "Context", "FileRef", "Handler", "Incoming", "Reply", "Services", "UserError"]
 
 NOTICE_KIND = "notice"
 NOTICE_LIFETIME = timedelta(days=1)  # a notice about a message that nobody could deliver for a day is stale
@@ -42,6 +43,7 @@ class Services:
     clock: Callable[[], datetime]
     pushers: dict[str, Pusher] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)  # capability-specific objects (knowledge base, …)
+    files: FileService | None = None  # builds and delivers the files replies promise (bot.files), after the message
     # sends the notices (outbox row ids) a message's handler queued, once its transaction has committed
     send_notices: Callable[[list[int]], None] = lambda ids: None
 
@@ -120,6 +122,10 @@ class Context:
             .returning(OutboxMessage.id)).scalar()
         if row_id is not None:
             self.notices.append(row_id)
+
+    def file(self, purpose: str, params: dict[str, Any], filename: str) -> FileRef:
+        """A file for the asker, built and sent after this message's transaction (bot.files.FILE_MAKERS[purpose])."""
+        return FileRef(purpose=purpose, params=params, filename=filename, member_id=self.member.id)
 
     def set_pending(self, kind: str, payload: dict[str, Any], minutes: int = 10) -> None:
         """Remember a pending choice ("reply 1/2/3"); the router hands the answer to the resolver of `kind`."""

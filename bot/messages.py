@@ -1,7 +1,7 @@
 """Platform-neutral messages: what a channel hands the router, and what it renders back."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 
@@ -44,15 +44,25 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class FileRef:
+    """A file a reply promises: built after the message's transaction by `FILE_MAKERS[purpose](session, params)`
+    (bot.web_files), then sent to the asker by the channel (bot.files), or a signed link to it."""
+
+    purpose: str
+    params: dict
+    filename: str
+    member_id: int  # who asked: a download link is bound to them
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str = ""
     markdown: str | None = None
     card: Card | None = None
-    attachment: Attachment | None = None
+    file: FileRef | None = None  # sent to the asker alone, after the text
     private: bool = False  # must not be shown in a group chat: channels answer in private instead
     duplicate: bool = False  # a repeat of a message still being handled: channels answer with their empty ack
     repeat: bool = False  # the stored answer to a repeat of a handled message (its first answer was lost)
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def of_duplicate(cls) -> Reply:
@@ -60,7 +70,7 @@ class Reply:
 
     @property
     def is_empty(self) -> bool:
-        return not (self.text or self.markdown or self.card or self.attachment)
+        return not (self.text or self.markdown or self.card or self.file)
 
     def as_text(self) -> str:
         """Plain-text rendering, for the console and for platforms without markdown or cards."""
@@ -73,6 +83,6 @@ class Reply:
             return "\n".join(parts)
         if self.markdown:
             return self.markdown
-        if self.attachment:
-            return f"文件：{self.attachment.filename}"
+        if self.file:
+            return f"文件：{self.file.filename}"
         return ""

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from storage.models import Member, Organization
 
 
@@ -20,6 +21,11 @@ class Pusher(Protocol):
 
     def push(self, user_id: str, reply: Reply, dedupe_key: str) -> PushResult:
         """Send one message to one platform user; `dedupe_key` feeds the platform's own duplicate guard."""
+        ...
+
+    def send_file(self, user_id: str, attachment: Attachment, dedupe_key: str) -> PushResult:
+        """Send a file to one platform user alone (never a group). A failure (platform error, over the platform's
+        size limit, a member it cannot reach) is a result, not an exception: bot.files then sends a link."""
         ...
 
 
@@ -43,9 +49,20 @@ class ConsolePusher:
 
     platform = "console"
 
-    def __init__(self, write=print) -> None:
+    def __init__(self, write=print, export_dir: Path | str = "exports") -> None:
         self.write = write
+        self.export_dir = Path(export_dir)
 
     def push(self, user_id: str, reply: Reply, dedupe_key: str) -> PushResult:
         self.write(f"［推送给 {user_id}］\n{reply.as_text()}")
+        return PushResult(ok=True)
+
+    def send_file(self, user_id: str, attachment: Attachment, dedupe_key: str) -> PushResult:
+        from bot.files import save_export
+
+        try:
+            path = save_export(attachment, self.export_dir)
+        except OSError as err:
+            return PushResult(ok=False, error=f"保存文件失败（{type(err).__name__}）")
+        self.write(f"［文件给 {user_id}］\n{path}")
         return PushResult(ok=True)

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels import make_pushers
 from bot.core import Incoming, Reply, Services
+from bot.files import FileService
 from bot.identity import Identity
 from bot.intent import Segmenter
 from bot.log_redact import redact_library_logs
 from bot.push import ConsolePusher, Pusher
 from bot.router import Router
 from bot.settings import Settings
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import make_engine, make_read_session_factory, make_session_factory, transaction
 from storage.models import utcnow
 
 BACKGROUND_THREADS = 4
@@ -40,6 +41,11 @@ class Runtime:
     # who opened a web page on a phone, by platform: registered by the channels that can tell (bot.identity)
     identities: dict[str, Identity] = field(default_factory=dict)
     _dispatcher: object | None = field(default=None, repr=False)
+
+    @property
+    def read_sessions(self) -> sessionmaker[Session]:
+        """Sessions that only read (exports, downloads): on SQLite they never take the write lock."""
+        return self.services.files.read_sessions
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -77,7 +83,8 @@ def build_runtime(settings: Settings, *, clock: Callable[[], datetime] = utcnow,
                          pool_size=settings.handler_threads, max_overflow=settings.handler_threads)
     sessions = make_session_factory(engine)
     services = Services(settings=settings, segmenter=segmenter or Segmenter(), clock=clock,
-                        pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()})
+                        pushers=dict(pushers) if pushers is not None else {"console": ConsolePusher()},
+                        files=FileService(make_read_session_factory(engine), settings, clock))
     for name, pusher in make_pushers(settings, sessions, clock).items():
         services.pushers.setdefault(name, pusher)  # a pusher handed in (tests) wins
 

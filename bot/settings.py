@@ -44,6 +44,7 @@ class DingtalkSettings:
     corp_id: str
     mode: str
     api_base: str
+    media_base: str = "https://oapi.dingtalk.com"  # media/upload lives on the old API host (ZHIBU_DINGTALK_ROBOT_BASE)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Settings:
     log_level: str = "WARNING"
     database_prepare: int | None = 5  # psycopg's prepare_threshold; None: no prepared statements (transaction pooler)
     handler_threads: int = 8  # each process's pool that runs messages' handlers
+    export_dir: str = "exports"  # where `zhibu say` / `zhibu chat` save the files replies bring (ZHIBU_EXPORT_DIR)
     dedupe_days: int = 7  # how long a message key is kept: longer than a platform retries or a message stays fresh
     # the only addresses a branch's group_webhook may name: the platforms' group-robot send URLs on these API hosts
     group_robots: RobotEndpoints = RobotEndpoints()
@@ -160,17 +162,19 @@ def load_settings(env: dict[str, str] | None = None, dotenv: Path | None = Path(
 
     handler_threads = _bounded_int(get("HANDLER_THREADS", "8"), "HANDLER_THREADS", 1, 64)
     dedupe_days = _bounded_int(get("DEDUPE_DAYS", "7"), "DEDUPE_DAYS", 2, 365)
+    export_dir = get("EXPORT_DIR", "exports")
 
     return Settings(
         database_url=database_url,
         database_prepare=database_prepare,
         handler_threads=handler_threads,
         dedupe_days=dedupe_days,
+        export_dir=export_dir,
         timezone=timezone,
         public_url=public_url,
         secret_key=secret_key,
         wecom=_wecom(values, wecom_api_base),
-        dingtalk=_dingtalk(values),
+        dingtalk=_dingtalk(values, robot_base),
         wecom_oauth_url=wecom_oauth_url,
         log_level=log_level,
         group_robots=RobotEndpoints(dingtalk=f"{robot_base}/robot/send", wecom=f"{wecom_api_base}webhook/send"),
@@ -243,7 +247,7 @@ def valid_wecom_aes_key(aes_key: str) -> bool:
         return False
 
 
-def _dingtalk(values: dict[str, str]) -> DingtalkSettings | None:
+def _dingtalk(values: dict[str, str], media_base: str = "https://oapi.dingtalk.com") -> DingtalkSettings | None:
     present = [k for k in DINGTALK_KEYS if values.get(f"DINGTALK_{k}")]
     if not present:
         return None
@@ -257,4 +261,4 @@ def _dingtalk(values: dict[str, str]) -> DingtalkSettings | None:
     if not api_base.startswith(("http://", "https://")):
         raise SettingsError(f"{PREFIX}DINGTALK_API_BASE: 须为 http(s):// 开头")
     return DingtalkSettings(values["DINGTALK_APP_KEY"], values["DINGTALK_APP_SECRET"], values["DINGTALK_ROBOT_CODE"],
-                            values.get("DINGTALK_CORP_ID", ""), mode, api_base)
+                            values.get("DINGTALK_CORP_ID", ""), mode, api_base, media_base)

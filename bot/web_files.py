@@ -1,54 +1,22 @@
-"""Files members open from a signed link in a push: GET /files/<purpose>/<token>.
+"""Files members open from a signed link: GET /files/<purpose>/<token>.
 
-Each purpose has a maker that builds the file from the database on request; features add theirs to FILE_MAKERS.
-A maker checks the shape of the token's data (bot.signing.id_field and the like) and raises MalformedToken when it
-is not what the link carries: the page answers 400, never 500.
+Each purpose has a maker (bot.files.FILE_MAKERS) that builds the file from the database on request, the same one that
+builds it for a chat reply. A maker checks the shape of the token's data and raises MalformedToken when it is not what
+the link carries: the page answers 403, never 500. A link made for one member's request (`by` in the data) works only
+while that member is still on the roster.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
-from typing import Any
 from urllib.parse import quote
 
 from flask import Blueprint, Response
-from sqlalchemy.orm import Session
 
-from bot.messages import Attachment
+from bot.files import BY, FILE_MAKERS, FileGone
 from bot.runtime import Runtime
 from bot.signing import BadToken, ExpiredToken, MalformedToken, id_field, read_token
+from storage.models import Member
 
-FileMaker = Callable[[Session, dict[str, Any]], Attachment]
-
-
-class FileGone(LookupError):
-    """The thing the link points at no longer exists; str() is shown to the member."""
-
-
-def term_letter_file(session: Session, data: dict[str, Any]) -> Attachment:
-    from reminders.letter import DOCX_MIMETYPE, LetterError, build_letter, letter_facts, letter_filename
-    from storage.models import Organization
-
-    org_id, on = id_field(data, "org"), data.get("on")
-    try:
-        day = date.fromisoformat(on) if isinstance(on, str) and len(on) == 10 else None
-    except ValueError:
-        day = None
-    if day is None:
-        raise MalformedToken("内容损坏")
-    org = session.get(Organization, org_id)
-    if org is None:
-        raise FileGone("该党组织已不存在")
-    try:
-        facts = letter_facts(session, org, day)
-    except LetterError as err:
-        raise FileGone(str(err)) from None
-    return Attachment(letter_filename(facts), build_letter(facts), DOCX_MIMETYPE)
-
-
-FILE_MAKERS: dict[str, FileMaker] = {
-    "term-letter": term_letter_file,
-}
+__all__ = ["FILE_MAKERS", "FileGone", "files_blueprint"]
 
 
 def _page(status: int, text: str) -> Response:
@@ -70,15 +38,17 @@ def files_blueprint(runtime: Runtime) -> Blueprint:
             data = read_token(secret, purpose, token, runtime.services.clock())
         except ExpiredToken:
             return _page(410, "链接已过期：请在机器人里重新获取。")
-        except MalformedToken:
-            return _page(400, "链接无效：请从机器人推送的消息里打开。")
         except BadToken:
             return _page(403, "链接无效：请从机器人推送的消息里打开。")
         try:
-            with runtime.transaction() as session:
+            with runtime.read_sessions() as session, session.begin():
+                if BY in data:
+                    member = session.get(Member, id_field(data, BY))
+                    if member is None or member.status != "active":
+                        return _page(403, "这个链接的申请人已不在党员名单里，不能再下载。")
                 file = maker(session, data)
         except MalformedToken:
-            return _page(400, "链接无效：请从机器人推送的消息里打开。")
+            return _page(403, "链接无效：请从机器人推送的消息里打开。")
         except FileGone as err:
             return _page(404, f"{err}。")
         resp = Response(file.data, mimetype=file.mimetype)

@@ -10,13 +10,13 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
-from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.intent import normalize
 from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.development_text import attention, next_lines, own_lines, summary, timeline
 from storage.development import find_by_account, find_named, record_of_member, records_in, to_record
 from storage.development_rules import PIPELINE_STAGES, stage
-from storage.development_sheets import export_workbook
+from storage.development_sheets import development_filename
 from storage.models import DevelopmentRecord, Organization
 from storage.orgs import branch_of, descendants
 from storage.quoting import clip
@@ -156,12 +156,15 @@ def upper_report(branches: list[Organization], rows: list[DevelopmentRecord], to
 # --- 导出发展台账 -----------------------------------------------------------------------------------------------------
 def export(incoming: Incoming, ctx: Context) -> Reply:
     branches, _ = scope(ctx)
-    data, count = export_workbook(ctx.session, branches, ctx.today)
+    count = len(records_in(ctx.session, [o.id for o in branches]))
     title = branches[0].name if len(branches) == 1 else f"所辖{len(branches)}个党支部"
-    filename = f"{title}发展党员工作台账{ctx.today.isoformat()}.xlsx"
+    if count == 0:
+        raise UserError(f"{title}还没有发展党员记录，没有台账可导出。")
+    filename = development_filename(branches, ctx.today)
     ctx.audit("development.export", title, branches=[o.name for o in branches], people=count)
-    return Reply(text=f"已导出{filename}（{count} 人，每人一行，每个环节一列）。", private=True,
-                 attachment=Attachment(filename, data))
+    ref = ctx.file("development", {"orgs": [o.id for o in branches], "on": ctx.today.isoformat()}, filename)
+    return Reply(text=f"正在生成{filename}（{count} 人，每人一行，每个环节一列），稍后单独发给你。", private=True,
+                 file=ref)
 
 
 # --- 我的入党进度 -----------------------------------------------------------------------------------------------------

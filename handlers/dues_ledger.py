@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import DUES_ROLES
 from handlers.common import managed_org
 from handlers.dues_calculator import (
@@ -39,7 +39,7 @@ from storage.dues import (
     record_payments,
     tracking_starts,
 )
-from storage.dues_export import export_dues
+from storage.dues_export import dues_filename
 from storage.models import DuesRate, Member, Organization
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
@@ -258,11 +258,16 @@ def export(incoming: Incoming, ctx: Context) -> Reply:
     year = ctx.today.year if not arg else int(arg) if re.fullmatch(r"\d{4}", arg) else None
     if year is None or not 2000 <= year <= ctx.today.year + 1:
         raise UserError("请写成：导出党费 2026")
-    data = export_dues(ctx.session, [org], year, ctx.today)
-    filename = f"{org.name}{year}年党费收缴登记簿.xlsx"
+    members = branch_members(ctx.session, org)
+    ids = [m.id for m in members]
+    if not members or not (rates_for(ctx.session, ids, [year]) or any(
+            month.startswith(f"{year:04d}-") for months in paid_months(ctx.session, ids).values() for month in months)):
+        raise UserError(f"{org.name}{year}年还没有核定或登记过党费，没有登记簿可导出。"
+                        "请先发送「设置党费 姓名 金额」或「登记党费 姓名 月份」。")
+    filename = dues_filename(org, year)
     ctx.audit("dues.export", org.name, year=year)
-    reply = private_reply(ctx, f"已导出{filename}（党员 × 月份，含合计）。", "党费收缴登记簿")
-    return replace(reply, attachment=Attachment(filename, data))
+    reply = private_reply(ctx, f"正在生成{filename}（党员 × 月份，含合计），稍后单独发给你。", "党费收缴登记簿")
+    return replace(reply, file=ctx.file("dues", {"org": org.id, "year": year, "on": ctx.today.isoformat()}, filename))
 
 
 SECTION = "党费管理员"

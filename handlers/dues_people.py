@@ -39,8 +39,7 @@ def ask_which(ctx: Context, kind: str, candidates: list[Member], payload: dict[s
     lines = [f"{question}有 {len(candidates)} 位同名党员，请回复序号选择："]
     lines += [f"{i}. {describe(m)}" for i, m in enumerate(candidates, start=1)]
     lines.append("10 分钟内有效；回复其他内容则取消。")
-    extra = {"group_note": f"{ctx.member.name}同志，有同名党员，已私信请你选择。"} if ctx.incoming.in_group else {}
-    return Reply(text="\n".join(lines), private=True, extra=extra)
+    return Reply(text="\n".join(lines), private=True)
 
 
 def pick(ctx: Context, payload: dict[str, Any]) -> Member:

@@ -2,7 +2,7 @@
 
 Amounts are personal: only the member and their branch's 书记 / 组织委员 / 党费管理员 see them, and never in a
 group chat — asked there, the reply is marked private (channels send it in the one-to-one chat) and carries a
-group-safe note without any figure in `extra["group_note"]`.
+the channel tells the group only where it went, without any figure.
 """
 from __future__ import annotations
 
@@ -138,11 +138,9 @@ def next_step(ctx: Context, st: DuesStatus, who: str) -> str:
 
 
 def private_reply(ctx: Context, text: str, subject: str) -> Reply:
-    """Personal figures: private everywhere, and asked in a group, a note there without any amount."""
-    extra = {}
-    if ctx.incoming.in_group:
-        extra["group_note"] = f"{ctx.member.name}同志，{subject}已私信发给你，请在与支部助手的单聊中查看。"
-    return Reply(text=text, private=True, extra=extra)
+    """Personal figures: private everywhere; asked in a group, the channel sends them 1:1 and tells the group only
+    where they went (without any amount)."""
+    return Reply(text=text, private=True)
 
 
 def may_see_amount(ctx: Context, member: Member) -> bool:

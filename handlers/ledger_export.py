@@ -1,13 +1,15 @@
-"""导出台账 2026-11: the month's attendance ledger as an .xlsx attachment (channels send it, or a signed link)."""
+"""导出台账 2026-11: the month's attendance ledger as an .xlsx, built after the reply and sent to the asker alone
+(bot.files: the channel sends the file, or a signed link)."""
 from __future__ import annotations
 
 import re
 
-from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
+from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE
-from storage.ledger_data import LedgerError, month_ledger
+from storage.attendance_ledger import ledger_filename
+from storage.ledger_data import LedgerError, month_meetings
 from storage.quoting import clip
 
 MONTH = re.compile(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?")
@@ -29,13 +31,16 @@ def export_ledger(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx)
     year, mon = parse_month(ctx.args, ctx.today)
     try:
-        ledger = month_ledger(ctx.session, org, year, mon, ctx.settings.tz, ctx.now)
+        meetings = month_meetings(ctx.session, org, year, mon, ctx.settings.tz, ctx.now)
     except LedgerError as err:
         raise UserError(str(err)) from None
-    ctx.audit("ledger.export", org.name, month=ledger.month, meetings=ledger.meetings)
-    return Reply(text=f"已生成{org.name}{year}年{mon}月出勤台账（{ledger.meetings}次会议，{ledger.members}名党员）："
-                      f"{ledger.filename}",
-                 attachment=Attachment(filename=ledger.filename, data=ledger.data), private=True)
+    month = f"{year}-{mon:02d}"
+    filename = ledger_filename(org.name, month)
+    ctx.audit("ledger.export", org.name, month=month, meetings=len(meetings))
+    ref = ctx.file("ledger", {"org": org.id, "year": year, "month": mon, "at": ctx.now.isoformat(),
+                              "tz": ctx.settings.timezone}, filename)
+    return Reply(text=f"正在生成{org.name}{year}年{mon}月出勤台账（{len(meetings)}次会议），稍后单独发给你：{filename}",
+                 file=ref, private=True)
 
 
 HANDLERS = (

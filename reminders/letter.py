@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Cm, Mm, Pt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -75,18 +75,37 @@ def letter_title(facts: LetterFacts) -> str:
     return f"关于{facts.branch}委员会任期届满按期换届的提醒函"
 
 
+# GB/T 9704 (党政机关公文格式): A4, margins 37 mm top, 35 mm bottom, 28 mm left, 26 mm right
+PAGE = (Cm(21), Cm(29.7))
+MARGINS = {"top_margin": Mm(37), "bottom_margin": Mm(35), "left_margin": Mm(28), "right_margin": Mm(26)}
+BODY_FONT, BODY_FONT_LATIN = "仿宋", "FangSong"  # Word falls back to 宋体 where 仿宋 is not installed
+TITLE_FONT = "宋体"
+
+
+def _east_asian(run_or_style, name: str) -> None:
+    """The font Word uses for Chinese characters: rFonts w:eastAsia (python-docx sets only the Latin name)."""
+    rpr = run_or_style.element.get_or_add_rPr()
+    rpr.get_or_add_rFonts().set(qn("w:eastAsia"), name)
+
+
 def build_letter(facts: LetterFacts) -> bytes:
     doc = Document()
+    for section in doc.sections:
+        section.page_width, section.page_height = PAGE
+        for name, value in MARGINS.items():
+            setattr(section, name, value)
     style = doc.styles["Normal"]
-    style.font.name = "FangSong"
-    style.element.rPr.rFonts.set(qn("w:eastAsia"), "仿宋")
-    style.font.size = Pt(14)
+    style.font.name = BODY_FONT_LATIN
+    _east_asian(style, BODY_FONT)
+    style.font.size = Pt(16)  # 三号
 
     heading = doc.add_paragraph()
     heading.alignment = WD_ALIGN_PARAGRAPH.CENTER
     run = heading.add_run(letter_title(facts))
     run.bold = True
-    run.font.size = Pt(20)
+    run.font.size = Pt(22)  # 二号
+    run.font.name = "SimSun"
+    _east_asian(run, TITLE_FONT)
 
     doc.add_paragraph(f"{facts.branch}：")
     doc.add_paragraph(

@@ -51,7 +51,8 @@ def _sqlite_transactions(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(conn) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # a read-only unit of work (make_read_session_factory) begins DEFERRED: under WAL it never takes the write lock
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
 
 def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert:
@@ -65,6 +66,15 @@ def insert_unless_present(table: Table, keys: list[str], dialect: str) -> Insert
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+READ_ONLY = "zhibu_read_only"
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for work that only reads (building an export): on SQLite their transactions begin DEFERRED, so they
+    neither wait for nor hold the write lock every message takes. Same pool as the engine's."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 @contextmanager

@@ -141,6 +141,11 @@ def export_workbook(session: Session, branches: Iterable[Organization], today: d
     return out.getvalue(), len(rows)
 
 
+def development_filename(branches: list[Organization], on: date) -> str:
+    title = branches[0].name if len(branches) == 1 else f"所辖{len(branches)}个党支部"
+    return f"{title}发展党员工作台账{on.isoformat()}.xlsx"
+
+
 def export_to(session: Session, path: Path, branches: Iterable[Organization], today: date) -> int:
     data, count = export_workbook(session, branches, today)
     Path(path).write_bytes(data)

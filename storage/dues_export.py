@@ -137,3 +137,7 @@ def _write_sheet(ws, session: Session, org: Organization, year: int, today: date
     for col in range(1, ncols + 1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 8)
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=FIRST_MONTH_COL)
+
+
+def dues_filename(org: Organization, year: int) -> str:
+    return f"{org.name}{year}年党费收缴登记簿.xlsx"

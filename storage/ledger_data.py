@@ -31,16 +31,23 @@ class MonthLedger:
     members: int
 
 
-def month_ledger(session: Session, org: Organization, year: int, mon: int, tz: ZoneInfo,
-                 now: datetime) -> MonthLedger:
-    """The .xlsx for meetings hosted by (or inviting) `org` that started in the month and whose sign-in has opened."""
+def month_meetings(session: Session, org: Organization, year: int, mon: int, tz: ZoneInfo,
+                   now: datetime) -> list[Meeting]:
+    """The meetings the month's ledger lists; LedgerError when there are none (the reason in Chinese)."""
     start = datetime.combine(date(year, mon, 1), time(0), tzinfo=tz)
     end = datetime.combine(date(year + mon // 12, mon % 12 + 1, 1), time(0), tzinfo=tz)
     if start > now:
         raise LedgerError(f"{year}年{mon}月还没到，没有台账可导出。")
     meetings = meetings_between(session, org, start, end, opened_by=now)
     if not meetings:
-        raise LedgerError(f"{org.name}{year}年{mon}月没有会议签到记录。发起签到请发送：发起签到 主题党日")
+        raise LedgerError(f"{org.name}{year}年{mon}月没有会议签到记录，没有台账可导出。发起签到请发送：发起签到 主题党日")
+    return meetings
+
+
+def month_ledger(session: Session, org: Organization, year: int, mon: int, tz: ZoneInfo,
+                 now: datetime) -> MonthLedger:
+    """The .xlsx for meetings hosted by (or inviting) `org` that started in the month and whose sign-in has opened."""
+    meetings = month_meetings(session, org, year, mon, tz, now)
     ledger_meetings = [ledger_meeting(session, m, tz) for m in meetings]
     members = [LedgerMember(m.id, m.name, m.category) for m in session.scalars(
         select(Member).where(Member.organization_id == org.id, Member.status == "active").order_by(Member.id))]

@@ -251,3 +251,9 @@ def wecom_demo(demo_db_template, tmp_path, clock, segmenter, fake_wecom) -> Runt
     yield rt
     rt.close()
 
+
+
+def built(rt: Runtime, reply):
+    """The file a reply promises (Reply.file), built the way the channels build it after the message (bot.files)."""
+    assert reply.file is not None, reply.text
+    return rt.services.files.build(reply.file)

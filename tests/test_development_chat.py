@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from reminders.rules import DEFAULT_TZ
 from storage.db import transaction
 from storage.models import AuditLog, DevelopmentMilestone, DevelopmentRecord, Member
+from tests.conftest import built
 from tests.dues_helpers import send
 
 
@@ -242,9 +243,10 @@ def test_help_lists_the_commands_by_role(say):
 # --- 导出发展台账 ------------------------------------------------------------------------------------------------------
 def test_export_in_chat_is_an_xlsx_attachment(demo):
     reply = send(demo, "demo-zuzhi", "导出发展台账")
-    assert reply.private and reply.attachment is not None
-    assert reply.attachment.filename == "第一党支部发展党员工作台账2026-11-24.xlsx"
-    ws = load_workbook(io.BytesIO(reply.attachment.data))["发展党员工作台账"]
+    assert reply.private and reply.file is not None
+    file = built(demo, reply)
+    assert file.filename == reply.file.filename == "第一党支部发展党员工作台账2026-11-24.xlsx"
+    ws = load_workbook(io.BytesIO(file.data))["发展党员工作台账"]
     header = [c.value for c in ws[1]]
     rows = {r[0]: dict(zip(header, r, strict=False)) for r in ws.iter_rows(min_row=2, values_only=True)}
     assert set(rows) == {"杨帆", "许诺", "宋佳", "陈晨"}
@@ -252,4 +254,4 @@ def test_export_in_chat_is_an_xlsx_attachment(demo):
     assert rows["陈晨"]["支部大会赞成人数"] == 10 and rows["陈晨"]["预备期满日期"].date() == date(2027, 3, 1)
     assert rows["陈晨"]["半年考察日期"] == "2024-12-10、2025-06-10"
     upper = send(demo, "demo-dangwei", "导出发展台账")
-    assert upper.attachment.filename.startswith("所辖2个党支部")
+    assert built(demo, upper).filename.startswith("所辖2个党支部")

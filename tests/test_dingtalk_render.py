@@ -6,7 +6,7 @@ import pytest
 
 from bot.channels.dingtalk.parse import BadMessage, QuotaNotice, parse_body
 from bot.channels.dingtalk.render import EMPTY, openapi_message, webhook_body
-from bot.messages import Attachment, Button, Card, Reply
+from bot.messages import Button, Card, FileRef, Reply
 
 CARD = Card("签到情况", ("应到 12 人，已到 9 人", "未到：张伟、陈晨"),
             (Button("结束签到", command="结束签到"),))
@@ -38,7 +38,7 @@ def test_openapi_keys():
     many = Card("t", (), tuple(Button(f"b{i}", command=f"c{i}") for i in range(7)))
     key, param = openapi_message(Reply(card=many))
     assert key == "sampleMarkdown" and "[b6](dtmd://" in json.loads(param)["text"]
-    key, param = openapi_message(Reply(attachment=Attachment("台账.xlsx", b"x")))
+    key, param = openapi_message(Reply(file=FileRef("ledger", {}, "台账.xlsx", 1)))
     assert key == "sampleText" and "台账.xlsx" in json.loads(param)["content"]
 
 

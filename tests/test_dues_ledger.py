@@ -10,6 +10,7 @@ from storage.db import transaction
 from storage.dues import arrears_signals, check_payment, parse_month_range
 from storage.models import DuesRate, Organization
 from storage.org_settings import set_setting
+from tests.conftest import built
 from tests.dues_helpers import add_member, audits, payment_count, payments, rate_fen, send
 
 
@@ -202,9 +203,9 @@ def test_check_payment_rules():
 def test_export_via_chat_is_checked_cell_by_cell(dues_demo):
     send(dues_demo, "demo-shuji", "登记党费 张伟 2026-11 150")
     reply = send(dues_demo, "demo-b1-03", "导出党费 2026")
-    assert reply.private and reply.attachment is not None
-    assert reply.attachment.filename == "第一党支部2026年党费收缴登记簿.xlsx"
-    wb = load_workbook(io.BytesIO(reply.attachment.data))
+    assert reply.private and reply.file is not None
+    assert built(dues_demo, reply).filename == "第一党支部2026年党费收缴登记簿.xlsx"
+    wb = load_workbook(io.BytesIO(built(dues_demo, reply).data))
     assert wb.sheetnames == ["第一党支部"]
     ws = wb["第一党支部"]
     assert ws["A1"].value == "第一党支部2026年党费收缴登记簿"
@@ -247,11 +248,12 @@ def test_export_via_chat_is_checked_cell_by_cell(dues_demo):
 
 def test_export_refuses_a_bad_year(dues_demo):
     assert "导出党费 2026" in send(dues_demo, "demo-shuji", "导出党费 明年").text
-    assert send(dues_demo, "demo-shuji", "导出党费 2030").attachment is None
+    assert send(dues_demo, "demo-shuji", "导出党费 2030").file is None
+    empty = send(dues_demo, "demo-shuji", "导出党费 2020")
+    assert empty.file is None and "没有登记簿可导出" in empty.text
 
 
 def test_ledger_answers_in_a_group_go_private(dues_demo):
     for text in ("未交党费", "登记党费 张伟 2026-11", "导出党费 2026", "查党费 何军"):
         reply = send(dues_demo, "demo-shuji", text, chat_type="group")
-        assert reply.private, text
-        assert not any(ch.isdigit() for ch in reply.extra["group_note"]), text
+        assert reply.private, text  # the channel sends it 1:1 and tells the group only where it went

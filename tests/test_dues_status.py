@@ -3,6 +3,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import delete
 
+from bot.channels.dingtalk.render import PRIVATE_SENT
 from handlers.dues_calculator import fen_to_yuan
 from storage.db import transaction
 from storage.models import DuesRate
@@ -63,24 +64,18 @@ def test_everyday_phrasings(dues_demo):
 
 def test_asked_in_a_group_the_answer_goes_private_and_the_group_sees_no_figure(dues_demo):
     reply = send(dues_demo, "demo-dangyuan", "我的党费", chat_type="group")
-    assert reply.private
-    note = reply.extra["group_note"]
-    assert "私信" in note and not any(ch.isdigit() for ch in note) and "元" not in note
+    assert reply.private  # the channels send it 1:1; what the group sees is the channel's note (PRIVATE_SENT)
     assert fen_to_yuan(rate_fen(dues_demo, "demo-dangyuan")) in reply.text  # for the private chat only
+    assert not any(ch.isdigit() for ch in PRIVATE_SENT) and "元" not in PRIVATE_SENT
     calc = send(dues_demo, "demo-dangyuan", "党费怎么算 月收入6500", chat_type="group")
-    assert calc.private and not any(ch.isdigit() for ch in calc.extra["group_note"])
-
-
-def test_private_chat_has_no_group_note(dues_demo):
-    reply = send(dues_demo, "demo-dangyuan", "我的党费")
-    assert reply.private and "group_note" not in reply.extra
+    assert calc.private
 
 
 def test_another_member_sees_no_amount(dues_demo):
     amount = fen_to_yuan(rate_fen(dues_demo, "demo-b1-06"))
     for text in ("查党费 何军", "未交党费", "导出党费 2026"):
         reply = send(dues_demo, "demo-dangyuan", text)
-        assert "只有" in reply.text and amount not in reply.text and reply.attachment is None
+        assert "只有" in reply.text and amount not in reply.text and reply.file is None
     # 我的党费 is always the speaker's own
     assert "何军" not in send(dues_demo, "demo-dangyuan", "我的党费").text
 

@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from bot.channels import console
 from storage.attendance_ledger import LedgerMeeting, build_ledger, sheet_names
+from tests.conftest import built
 from tests.signin_helpers import beijing, code_of
 
 BRANCH_1 = ["王建国", "李红梅", "张伟", "陈晨", "赵静", "孙磊", "吴芳", "郑强", "冯丽", "何军", "马超", "黄蕾"]
@@ -60,11 +61,13 @@ def export(runtime, user: str, text: str):
 
 def test_ledger_sheets_cell_by_cell(november):
     reply = export(november, "demo-shuji", "导出台账 2026-11")
-    assert reply.attachment is not None and reply.private
-    assert reply.attachment.filename == "第一党支部出勤台账2026-11.xlsx"
-    assert reply.attachment.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    assert "3次会议，12名党员" in reply.text
-    wb = load_workbook(io.BytesIO(reply.attachment.data))
+    assert reply.file is not None and reply.private
+    assert reply.file.filename == "第一党支部出勤台账2026-11.xlsx"
+    assert "3次会议" in reply.text and "稍后单独发给你" in reply.text
+    file = built(november, reply)
+    assert file.filename == reply.file.filename
+    assert file.mimetype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    wb = load_workbook(io.BytesIO(file.data))
     assert wb.sheetnames == ["党员出勤汇总", "11-05 主题党日+党课", "11-10 主题党日", "11-24 支委会"]
 
     ws = wb["11-05 主题党日+党课"]
@@ -117,10 +120,10 @@ def test_ledger_refuses_bad_months_and_members(november):
     assert "还没到" in export(november, "demo-shuji", "导出台账 2027-01").text
     assert "只有" in export(november, "demo-dangyuan", "导出台账 2026-11").text
     october = export(november, "demo-shuji", "导出台账 2026年10月")
-    assert october.attachment.filename == "第一党支部出勤台账2026-10.xlsx"
-    assert load_workbook(io.BytesIO(october.attachment.data)).sheetnames == ["党员出勤汇总", "10-20 主题党日"]
+    assert october.file.filename == "第一党支部出勤台账2026-10.xlsx"
+    assert load_workbook(io.BytesIO(built(november, october).data)).sheetnames == ["党员出勤汇总", "10-20 主题党日"]
     this_month = export(november, "demo-shuji2", "导出台账")
-    assert this_month.attachment.filename == "第二党支部出勤台账2026-11.xlsx"
+    assert built(november, this_month).filename == "第二党支部出勤台账2026-11.xlsx"
 
 
 def test_sheet_names_are_unique_and_legal():

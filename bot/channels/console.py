@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 from bot.messages import Incoming, Reply
 from bot.router import Router, not_registered_text
@@ -16,10 +17,30 @@ def incoming(user_id: str, text: str) -> Incoming:
 
 
 def say(router: Router, user_id: str, text: str) -> tuple[str, int]:
-    """The reply text and the exit code (2 when the id is not in the roster)."""
+    """The reply text and the exit code (2 when the id is not in the roster). A file the reply brings is saved under
+    the export directory (ZHIBU_EXPORT_DIR, never over an earlier file) and its path is the reply's last line."""
     registered = is_registered(router, user_id)
     reply: Reply = router.handle(incoming(user_id, text))
-    return reply.as_text(), (0 if registered else 2)
+    out = reply.as_text()
+    if reply.file is not None and not reply.repeat:
+        out += "\n" + save_file(router, reply)
+    return out, (0 if registered else 2)
+
+
+def save_file(router: Router, reply: Reply) -> str:
+    from bot.files import FileGone, save_export
+
+    files = router.services.files
+    if files is None:
+        return "（这个环境不能生成文件）"
+    try:
+        attachment = files.build(reply.file)
+    except FileGone as err:
+        return f"{reply.file.filename}没有生成：{err}。"
+    try:
+        return str(save_export(attachment, Path(router.services.settings.export_dir)).resolve())
+    except OSError as err:
+        return f"文件没能保存（{type(err).__name__}）：请检查 ZHIBU_EXPORT_DIR 指向的目录是否可写。"
 
 
 def is_registered(router: Router, user_id: str) -> bool:

@@ -1,6 +1,8 @@
 """A fake DingTalk on loopback that speaks the real protocol: new-style access token, robot 1:1 batchSend and group
 send, custom-robot webhook (加签 check, msgUuid, 20/min limit with a 10-minute block), sessionWebhook, the Stream
-open-connection call, and a Stream gateway (WebSocket) that pushes frames and collects acks.
+open-connection call, and a Stream gateway (WebSocket) that pushes frames and collects acks. media/upload (the old
+API host, `?access_token=&type=`) keeps the bytes it received (`uploads[media_id]`); a `sampleFile` must name one of its
+media ids; `files_for(user)` gives the (fileName, bytes) a member received; `fail_uploads` refuses the next uploads.
 
 Everything listens on 127.0.0.1 only. Time comes from injected callables, so tests move it instead of waiting.
 """
@@ -25,6 +27,7 @@ from werkzeug.serving import make_server
 from bot.channels.dingtalk.sign import robot_sign
 
 MSG_KEYS = {"sampleText": {"content"}, "sampleMarkdown": {"title", "text"},
+            "sampleFile": {"mediaId", "fileName", "fileType"},
             "sampleActionCard": {"title", "text", "singleTitle", "singleURL"},
             **{f"sampleActionCard{n}": {"title", "text"} for n in range(2, 6)}}
 WEBHOOK_TYPES = {"text", "markdown", "actionCard", "link", "feedCard"}
@@ -60,6 +63,8 @@ class FakeDingtalk:
         self.oto: list[tuple[str, str, dict]] = []  # (userId, msgKey, msgParam)
         self.group_api: list[tuple[str, str, dict]] = []  # (openConversationId, msgKey, msgParam)
         self.unknown_users: set[str] = set()
+        self.uploads: dict[str, tuple[str, bytes]] = {}  # media_id -> (filename, bytes received)
+        self.fail_uploads = 0  # refuse this many uploads (errcode 40035)
         self.flow_controlled: set[str] = set()
         self.fail_next: list[tuple[int, str]] = []  # (HTTP status, code) answered by the next API calls
         self.robots: dict[str, Robot] = {}
@@ -96,6 +101,12 @@ class FakeDingtalk:
 
     def session_messages(self, url: str) -> list[dict]:
         return self.sessions[url.rsplit("session=", 1)[1]]["messages"]
+
+    def files_for(self, user: str) -> list[tuple[str, bytes]]:
+        """The files this member received 1:1 (sampleFile), as (fileName, bytes of the upload)."""
+        with self.lock:
+            return [(param["fileName"], self.uploads[param["mediaId"]][1]) for u, key, param in self.oto
+                    if u == user and key == "sampleFile"]
 
     def expire_tokens(self) -> None:
         """DingTalk revoked or expired every token early (what a 'token expired' reply looks like)."""
@@ -182,6 +193,8 @@ class FakeDingtalk:
             message, problem = parse_message(body)
             if problem:
                 return problem
+            if message[0] == "sampleFile" and message[1]["mediaId"] not in self.uploads:
+                return error(400, "invalidParameter.msgParam.invalid", "mediaId无效")
             invalid = [u for u in users if u in self.unknown_users]
             limited = [u for u in users if u in self.flow_controlled]
             with self.lock:
@@ -190,6 +203,25 @@ class FakeDingtalk:
                         self.oto.append((u, *message))
             return jsonify(processQueryKey=uuid.uuid4().hex, invalidStaffIdList=invalid,
                            flowControlledStaffIdList=limited)
+
+        @app.post("/media/upload")
+        def media_upload():
+            token = request.args.get("access_token", "")
+            expiry = self.tokens.get(token)
+            if expiry is None or expiry <= self.clock():
+                return jsonify(errcode=40014, errmsg="不合法的access_token")
+            media = request.files.get("media")
+            if request.args.get("type") not in ("image", "voice", "video", "file") or media is None:
+                return jsonify(errcode=40035, errmsg="缺少参数 media 或 type")
+            with self.lock:
+                if self.fail_uploads:
+                    self.fail_uploads -= 1
+                    return jsonify(errcode=40035, errmsg="injected by the test")
+                data = media.read()
+                media_id = f"@lA{uuid.uuid4().hex}"
+                self.uploads[media_id] = (media.filename or "", data)
+            return jsonify(errcode=0, errmsg="ok", type=request.args["type"], media_id=media_id,
+                           created_at=int(self.clock().timestamp() * 1000))
 
         @app.post("/v1.0/robot/groupMessages/send")
         def group_send():

@@ -19,6 +19,10 @@ OpenId only (someone outside the company); `trusted_domain` refuses other redire
 message/send applies `enable_duplicate_check` the way WeCom does (the same message to the same member within
 `duplicate_check_interval` seconds is accepted with errcode 0 and silently not delivered), silently drops messages
 over 30 per member per minute, truncates text/markdown to 2048 bytes, and answers `invaliduser` / 81013.
+
+media/upload (multipart, field `media`, type image/voice/video/file) keeps the bytes it received: `uploads[media_id]`
+is (filename, bytes); a `file` message must name a media_id it issued (else 40007), and `files_for(user)` gives the
+(filename, bytes) of the files a member received.
 """
 from __future__ import annotations
 
@@ -89,6 +93,7 @@ class FakeWecomServer:
         self._seen: dict[tuple, float] = {}  # duplicate-check key -> when delivered
         self._recent: dict[str, deque[float]] = defaultdict(deque)  # user -> delivery times, for the rate limit
         self._offset = 0.0
+        self.uploads: dict[str, tuple[str, bytes]] = {}  # media_id -> (filename, bytes received)
         self._lock = threading.RLock()
         self._server = None
         self._thread: threading.Thread | None = None
@@ -178,7 +183,7 @@ class FakeWecomServer:
             delay = self.delays.get(path, 0)
             if delay:
                 time.sleep(delay)
-            handler = {"gettoken": self._gettoken, "message/send": self._send,
+            handler = {"gettoken": self._gettoken, "message/send": self._send, "media/upload": self._upload,
                        "user/getuserinfo": self._getuserinfo, "auth/getuserinfo": self._getuserinfo}.get(path)
             if handler is None:
                 return _err(404, "invalid api path")  # WeCom answers unknown paths with JSON too
@@ -219,6 +224,30 @@ class FakeWecomServer:
             return _err(42001, "access_token expired")
         return None
 
+    def _upload(self, _body) -> dict:
+        problem = self._check_token()
+        if problem:
+            return problem
+        if request.args.get("type") not in ("image", "voice", "video", "file"):
+            return _err(40004, "invalid media type")
+        media = request.files.get("media")
+        if media is None:
+            return _err(41005, "media data missing")
+        data = media.read()
+        if not data:
+            return _err(40006, "invalid meida size")
+        if len(data) > 20 * 1024 * 1024:
+            return _err(40006, "invalid meida size")
+        media_id = "3" + secrets.token_urlsafe(30)
+        self.uploads[media_id] = (media.filename or "", data)
+        return {"errcode": 0, "errmsg": "ok", "type": request.args["type"], "media_id": media_id,
+                "created_at": str(int(self.now()))}
+
+    def files_for(self, user: str) -> list[tuple[str, bytes]]:
+        """The files this member received (file messages), as (filename, bytes) of their upload."""
+        with self._lock:
+            return [self.uploads[d.payload["media_id"]] for d in self.inbox.get(user, []) if d.msgtype == "file"]
+
     def _send(self, body: dict) -> dict:
         problem = self._check_token()
         if problem:
@@ -231,6 +260,8 @@ class FakeWecomServer:
             return _err(41006 if not msgtype else 40008, "invalid message type")
         if msgtype in ("text", "markdown") and not payload.get("content"):
             return _err(44004, "empty content")
+        if msgtype == "file" and payload.get("media_id") not in self.uploads:
+            return _err(40007, "invalid media_id")
         users = [u for u in str(body.get("touser", "")).split("|") if u]
         if not users:
             return _err(40031, "invalid userid list")

@@ -294,10 +294,11 @@ def hostile(fuzzer: Fuzzer, kind: str, value, user: str = "demo-dangyuan"):
         return "signin GET", "GET", f"/signin/wecom/callback?code=abc&state={state}", b"", {}, 400
     if kind == "file_token_shape":
         token = sign_payload(secret, LETTER_PURPOSE, {"d": value, "exp": later})
-        return "files GET", "GET", f"/files/{LETTER_PURPOSE}/{token}", b"", {}, 400
+        return "files GET", "GET", f"/files/{LETTER_PURPOSE}/{token}", b"", {}, 403  # a file link: 403/410 only
     if kind == "token_payload_shape":
         purpose, path = value[0]
-        return "signin GET", "GET", path.format(t=sign_payload(secret, purpose, value[1])), b"", {}, 400
+        status = 403 if path.startswith("/files/") else 400
+        return "signin GET", "GET", path.format(t=sign_payload(secret, purpose, value[1])), b"", {}, status
     raise ValueError(kind)
 
 

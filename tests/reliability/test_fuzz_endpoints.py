@@ -2,7 +2,7 @@
 requests and near misses of valid ones. Every answer is 200, 400 or 403 (never 500) and a refused request stores
 nothing (processed_messages, attendances and audit_log are counted around each request). The hostile classes of
 issue #24 (digits int() refuses, deep JSON, wrong JSON types, absurd times, signed links whose content has the wrong
-shape) must each be refused: 403 unauthenticated, 400 malformed.
+shape) must each be refused: 403 unauthenticated, 400 malformed (a file link: 403 for both).
 
 The heavy variant (thousands of examples) is benchmarks/bench_fuzz.py; `pytest -s` prints the status counts here."""
 from __future__ import annotations

@@ -88,6 +88,31 @@ class DingtalkApi:
             raise err
         raise AssertionError("unreachable")
 
+    def upload_media(self, filename: str, data: bytes, mimetype: str, media_type: str = "file") -> str:
+        """POST {media_base}/media/upload (the old API host takes the new-style token): the mediaId."""
+        token = self.tokens.get()
+        for attempt in range(2):
+            try:
+                resp = self.http.post(f"{self.settings.media_base}/media/upload", timeout=max(self.timeout, 60.0),
+                                      params={"access_token": token, "type": media_type},
+                                      files={"media": (filename, data, mimetype)})
+            except requests.RequestException as err:
+                raise ApiError(f"上传文件到钉钉失败：{type(err).__name__}", retry=True) from None
+            try:
+                payload = resp.json()
+            except ValueError:
+                payload = {}
+            code = payload.get("errcode") if isinstance(payload, dict) else None
+            if resp.status_code == 200 and code == 0 and payload.get("media_id"):
+                return str(payload["media_id"])
+            if code in (40014, 42001, 88) and attempt == 0:  # a refused token: replaced once
+                token = self.tokens.get(rejected=token)
+                continue
+            message = str(payload.get("errmsg") or "") if isinstance(payload, dict) else ""
+            raise ApiError(f"钉钉上传文件失败：HTTP {resp.status_code} {code} {message}".strip(),
+                           retry=resp.status_code >= 500, code=str(code or ""), status=resp.status_code)
+        raise AssertionError("unreachable")
+
     def batch_send(self, user_ids: list[str], msg_key: str, msg_param: str) -> dict:
         return self.call("/v1.0/robot/oToMessages/batchSend", {
             "robotCode": self.settings.robot_code, "userIds": user_ids, "msgKey": msg_key, "msgParam": msg_param})

@@ -3,7 +3,7 @@
 Verify the `timestamp`/`sign` headers, parse the body into an Incoming, hand it to the app's handler pool
 (Runtime.submit) and answer in the HTTP response. A handler still running after HANDLER_TIMEOUT gets an empty answer
 (DingTalk's "received") and its reply is sent when ready, on the runtime's `background` executor, the way Stream mode
-sends every reply (reply.Replier). The signature covers only the timestamp, so headers are never logged and the
+sends every reply (reply.Replier). A file the reply brings follows, 1:1 to the asker (Replier.send_file). The signature covers only the timestamp, so headers are never logged and the
 ±1 hour window bounds a replay.
 """
 from __future__ import annotations
@@ -37,7 +37,7 @@ class DingtalkCallback:
         self.background = runtime.background
         self.clock = runtime.services.clock
         self.pushers = runtime.services.pushers
-        self.replier = Replier(self.pushers, self.clock)
+        self.replier = Replier(self.pushers, self.clock, files=runtime.services.files)
         self.quota = QuotaLog()
         self.handler_timeout = handler_timeout
 
@@ -66,7 +66,11 @@ class DingtalkCallback:
         reply = self._route(parsed)
         if reply is None:
             return jsonify(EMPTY)
-        return jsonify(webhook_body(deliver_private(self.pushers, parsed, reply)))
+        response = jsonify(webhook_body(deliver_private(self.pushers, parsed, reply)))
+        if reply.file is not None and not reply.repeat:
+            # after the answer has gone out: the file follows its text, 1:1 to the asker
+            response.call_on_close(lambda: self.background.submit(self.replier.send_file, parsed, reply))
+        return response
 
     def _route(self, message: RobotMessage) -> Reply | None:
         """The router's reply, or None when it is still working after the timeout (it will be sent then)."""

@@ -2,6 +2,7 @@
 custom robot webhook (加签, msgUuid, at most 20 a minute). A sessionWebhook is never used here: it expires."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.dingtalk.api import ApiError, DingtalkApi, post_webhook
 from bot.channels.dingtalk.render import openapi_message, webhook_body
 from bot.channels.dingtalk.sign import signed_webhook_url
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from bot.push import PushResult
 from storage.models import Organization
 from storage.org_settings import get_setting
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 # msgUuid namespace: the same dedupe key always gives the same msgUuid, in every process and after a restart
 MSG_UUID_NAMESPACE = uuid.UUID("6f1c2a5e-3b7d-5e0a-9c41-2d8f7b6a1e03")
 TOO_FAST = {130101, 410100}  # 130101 is what robots answer in practice; the current docs list 410100
+FILE_LIMIT = 20 * 1024 * 1024  # media/upload: a file is at most 20 MB
 THROTTLE_SECONDS = 600  # "超过20条会限流10分钟"
 WEBHOOK_ERRORS = {
     310000: "群机器人安全设置校验失败（加签密钥、关键词或 IP 白名单不符）",
@@ -56,6 +58,22 @@ class DingtalkPusher:
     def push(self, user_id: str, reply: Reply, dedupe_key: str) -> PushResult:
         # batchSend has no idempotency key: the outbox marks the row in flight before this call
         msg_key, msg_param = openapi_message(reply)
+        return self._send(user_id, msg_key, msg_param)
+
+    def send_file(self, user_id: str, attachment: Attachment, dedupe_key: str) -> PushResult:
+        """Upload the file, then `sampleFile` to this member 1:1 (in a group too: files go to the asker alone)."""
+        if len(attachment.data) > FILE_LIMIT:
+            return PushResult(ok=False, error="文件超过钉钉 20MB 的上限")
+        try:
+            media_id = self.api.upload_media(attachment.filename, attachment.data, attachment.mimetype)
+        except ApiError as err:
+            return PushResult(ok=False, retry=err.retry, error=str(err))
+        file_type = attachment.filename.rsplit(".", 1)[-1].lower() if "." in attachment.filename else "file"
+        param = json.dumps({"mediaId": media_id, "fileName": attachment.filename, "fileType": file_type},
+                           ensure_ascii=False)
+        return self._send(user_id, "sampleFile", param)
+
+    def _send(self, user_id: str, msg_key: str, msg_param: str) -> PushResult:
         try:
             result = self.api.batch_send([user_id], msg_key, msg_param)
         except ApiError as err:

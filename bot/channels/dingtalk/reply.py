@@ -12,6 +12,7 @@ from bot.channels.dingtalk.api import ApiError, post_webhook
 from bot.channels.dingtalk.parse import QuotaNotice, RobotMessage
 from bot.channels.dingtalk.push import DingtalkPusher
 from bot.channels.dingtalk.render import PRIVATE_FAILED, PRIVATE_SENT, openapi_message, webhook_body
+from bot.files import FileService
 from bot.messages import Reply
 
 log = logging.getLogger(__name__)
@@ -52,8 +53,9 @@ class Replier:
     1:1 to the sender or to the group. `http` defaults to the DingTalk pusher's session."""
 
     def __init__(self, pushers: dict, clock: Callable[[], datetime], http: requests.Session | None = None,
-                 timeout: float = 10.0) -> None:
+                 timeout: float = 10.0, files: FileService | None = None) -> None:
         self.pushers = pushers
+        self.files = files
         self.clock = clock
         self.http = http
         self.timeout = timeout
@@ -64,6 +66,20 @@ class Replier:
         if reply.duplicate or reply.repeat or reply.is_empty:
             return
         self.send(message, deliver_private(self.pushers, message, reply))
+        self.send_file(message, reply)
+
+    def send_file(self, message: RobotMessage, reply: Reply) -> None:
+        """The reply's file, 1:1 to the sender (asked in a group too), after its text; never for a repeat."""
+        if reply.file is None or reply.repeat or reply.duplicate or self.files is None:
+            return
+        pusher = self.pushers.get("dingtalk")
+        if pusher is None:
+            log.error("a DingTalk file was not sent: no DingTalk pusher is configured")
+            return
+        result = self.files.deliver(pusher, message.sender_staff_id, reply.file,
+                                    f"dingtalk-file:{message.incoming.message_id}")
+        if not result.ok:
+            log.warning("DingTalk file not delivered: %s", result.error)
 
     def send(self, message: RobotMessage, reply: Reply) -> bool:
         now_ms = int(self.clock().timestamp() * 1000)

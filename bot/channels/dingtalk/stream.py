@@ -296,6 +296,6 @@ def build_stream_client(runtime, http: requests.Session | None = None, **kwargs)
     if settings is None:
         raise ValueError("DingTalk is not configured")
     http = http or requests.Session()
-    replier = Replier(runtime.services.pushers, runtime.services.clock, http)
+    replier = Replier(runtime.services.pushers, runtime.services.clock, http, files=runtime.services.files)
     handler = RouterHandler(runtime.submit, runtime.background, replier)
     return StreamClient(settings, handler, http=http, **kwargs)

@@ -53,7 +53,8 @@ def mount(app: Flask, runtime: Runtime) -> None:
     from bot.channels.wecom.push import WecomPusher
 
     pusher = runtime.services.pushers.get(PLATFORM)
-    callback = WecomCallback(settings.wecom, runtime.submit, pusher, runtime.background, tz=settings.tz)
+    callback = WecomCallback(settings.wecom, runtime.submit, pusher, runtime.background, tz=settings.tz,
+                             files=runtime.services.files)
     app.register_blueprint(callback.blueprint())
     app.extensions["zhibu.wecom"] = callback
     if isinstance(pusher, WecomPusher):  # its client and token cache: one access token for pushes and sign-ins

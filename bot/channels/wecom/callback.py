@@ -4,7 +4,8 @@ Verify → decrypt → parse → Incoming → Router (which dedupes through proc
 The router runs on the app's handler pool (Runtime.submit), so that a handler still running after HANDLER_TIMEOUT
 gets an empty 200 (WeCom's "received, no reply") and its reply is pushed when ready. A reply over 2048 bytes is
 answered with its first part and the rest is pushed in order. Those pushes (late replies, later parts) run on the
-runtime's `background` executor: a slow WeCom API must not hold up a handler thread.
+runtime's `background` executor: a slow WeCom API must not hold up a handler thread. A file the reply brings
+(Reply.file) is built and sent there too, after the text, to the asker alone (bot.files; a link if WeCom refuses it).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from flask import Blueprint, Response, request
 from bot.channels.wecom.inbound import Inbound, parse_inbound
 from bot.channels.wecom.text import late_reply_text, reply_parts
 from bot.channels.wecom.wire import MAX_BODY, CallbackCrypto, Malformed, Rejected, reply_xml
+from bot.files import FileService
 from bot.messages import Incoming, Reply
 from bot.push import Pusher
 from bot.router import user_hash
@@ -40,7 +42,8 @@ class WecomCallback:
     """The callback's logic, independent of how it is mounted; `blueprint()` mounts it at /wecom/callback."""
 
     def __init__(self, settings: WecomSettings, submit: Callable[[Incoming], Future[Reply]], pusher: Pusher | None,
-                 background: Executor, *, tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT) -> None:
+                 background: Executor, *, tz: ZoneInfo, handler_timeout: float = HANDLER_TIMEOUT,
+                 files: FileService | None = None) -> None:
         self.settings = settings
         self.crypto = CallbackCrypto(settings.token, settings.aes_key, settings.corp_id)
         self.pusher = pusher
@@ -48,6 +51,7 @@ class WecomCallback:
         self.background = background
         self.tz = tz
         self.handler_timeout = handler_timeout
+        self.files = files
 
     def blueprint(self) -> Blueprint:
         bp = Blueprint("wecom", __name__)
@@ -124,6 +128,15 @@ class WecomCallback:
         result = self.pusher.push(incoming.user_id, Reply(text=text), f"wecom-late:{incoming.message_id}")
         if not result.ok:
             log.warning("wecom late reply to user %s not delivered: %s", user_hash(incoming.user_id), result.error)
+        self._send_file(incoming, reply)
+
+    def _send_file(self, incoming: Incoming, reply: Reply) -> None:
+        """The reply's file, to the asker alone; never for a repeat (its file went out with the first answer)."""
+        if reply.file is None or reply.repeat or reply.duplicate or self.pusher is None or self.files is None:
+            return
+        result = self.files.deliver(self.pusher, incoming.user_id, reply.file, f"wecom-file:{incoming.message_id}")
+        if not result.ok:
+            log.warning("wecom file to user %s not delivered: %s", user_hash(incoming.user_id), result.error)
 
     def _passive(self, inbound: Inbound, reply: Reply, nonce: str, timestamp: str) -> Response:
         incoming = inbound.incoming
@@ -131,16 +144,19 @@ class WecomCallback:
         xml = reply_xml(first, inbound.message)
         response = Response(self.crypto.encrypt_reply(xml, nonce, timestamp).encode("utf-8"), status=200,
                             mimetype="application/xml")
-        if rest and self.pusher is not None:
-            # after the passive reply has gone out, so the parts arrive after it and in order
-            response.call_on_close(lambda: self.background.submit(self._push_parts, incoming, rest))
+        has_file = reply.file is not None and not reply.repeat
+        if (rest or has_file) and self.pusher is not None:
+            # after the passive reply has gone out, so the parts and the file arrive after it and in order
+            response.call_on_close(lambda: self.background.submit(self._push_parts, incoming, rest, reply))
         return response
 
-    def _push_parts(self, incoming: Incoming, parts: list[str]) -> None:
-        time.sleep(PART_DELAY)
+    def _push_parts(self, incoming: Incoming, parts: list[str], reply: Reply) -> None:
+        if parts:
+            time.sleep(PART_DELAY)
         for i, part in enumerate(parts, start=2):
             result = self.pusher.push(incoming.user_id, Reply(text=part), f"wecom-part:{incoming.message_id}:{i}")
             if not result.ok:
                 log.warning("wecom reply part %d to user %s not delivered: %s", i, user_hash(incoming.user_id),
                             result.error)
                 return  # the later parts would arrive out of order
+        self._send_file(incoming, reply)

@@ -21,7 +21,7 @@ from wechatpy.exceptions import WeChatClientException
 
 from bot.channels.tokens import TokenStore
 from bot.channels.wecom.text import LIMIT, cap_parts, split_utf8
-from bot.messages import Reply
+from bot.messages import Attachment, Reply
 from bot.push import PushResult
 from bot.settings import WecomSettings
 from storage.models import Member, utcnow
@@ -35,6 +35,8 @@ RATE_LIMITED = (45009, 45033)
 BACKOFF = timedelta(seconds=60)  # WeCom blocks a per-minute limit for 60 s
 UNREACHABLE = "企业微信：账号无效或不在应用可见范围"
 TIMEOUT = (3.05, 5.0)  # (connect, read) seconds, on every call including gettoken
+UPLOAD_TIMEOUT = (3.05, 60.0)  # a file of several MB takes longer to send than a message
+FILE_LIMIT = 20 * 1024 * 1024  # media/upload: a file of type "file" is at most 20 MB
 
 
 class WecomApiError(Exception):
@@ -81,6 +83,20 @@ class WecomClient(WeChatClient):
         if not isinstance(result, dict):
             raise WecomApiError(None, "message/send 返回的不是 JSON")
         return result
+
+    def upload_with(self, token: str, attachment: Attachment) -> str:
+        """wechatpy's media upload (WeChatMedia.upload: media/upload, type=file) with our token: the media_id."""
+        try:
+            result = self.post("media/upload", params={"access_token": token, "type": "file"},
+                               files={"media": (attachment.filename, attachment.data, attachment.mimetype)},
+                               timeout=UPLOAD_TIMEOUT)
+        except WeChatClientException as err:
+            code = int(err.errcode) if err.errcode is not None else None
+            raise WecomApiError(code, str(err.errmsg or "")) from None
+        media_id = result.get("media_id") if isinstance(result, dict) else None
+        if not media_id:
+            raise WecomApiError(None, "media/upload 没有返回 media_id")
+        return str(media_id)
 
 
 def message_bodies(agent_id: int, user_id: str, reply: Reply) -> list[dict]:
@@ -129,11 +145,29 @@ class WecomPusher:
         check works on content, which is the same for the same outbox row)."""
         if reply.is_empty:
             return PushResult(ok=True)
+        return self._guarded(user_id, dedupe_key, lambda: message_bodies(self.settings.agent_id, user_id, reply))
+
+    def send_file(self, user_id: str, attachment: Attachment, dedupe_key: str) -> PushResult:
+        """Upload the file (media/upload, type=file), send it to this member alone as a `file` message, then one text
+        line saying what it is. Never raises."""
+        if len(attachment.data) > FILE_LIMIT:
+            return PushResult(ok=False, error="文件超过企业微信 20MB 的上限")
+        common = {"touser": user_id, "agentid": self.settings.agent_id, "enable_duplicate_check": 1,
+                  "duplicate_check_interval": DUPLICATE_CHECK_SECONDS}
+
+        def bodies() -> list[dict]:
+            media_id = self._with_token(lambda token: self.client.upload_with(token, attachment))
+            return [{**common, "msgtype": "file", "file": {"media_id": media_id}},
+                    {**common, "msgtype": "text", "text": {"content": f"上面是你要的{attachment.filename}，请查收。"}}]
+        return self._guarded(user_id, dedupe_key, bodies)
+
+    def _guarded(self, user_id: str, dedupe_key: str, bodies) -> PushResult:
+        """Send the message/send bodies in order; every failure becomes a PushResult."""
         paused = self._paused()
         if paused:
             return PushResult(ok=False, retry=True, error=paused)
         try:
-            for body in message_bodies(self.settings.agent_id, user_id, reply):
+            for body in bodies():
                 result = self._send(body)
                 invalid = {u for u in str(result.get("invaliduser", "") or "").split("|") if u}
                 if user_id.lower() in {u.lower() for u in invalid}:
@@ -152,10 +186,13 @@ class WecomPusher:
 
     # internals ----------------------------------------------------------------------------------------------
     def _send(self, body: dict) -> dict:
-        """message/send with a bounded token refresh: on 40014/42001 fetch once and retry once, never more."""
+        return self._with_token(lambda token: self.client.send_with(token, body))
+
+    def _with_token(self, call):
+        """A call with a bounded token refresh: on 40014/42001 fetch once and retry once, never more."""
         token = self.tokens.get()
         try:
-            return self.client.send_with(token, body)
+            return call(token)
         except WecomApiError as err:
             if err.errcode not in TOKEN_ERRORS:
                 raise
@@ -163,7 +200,7 @@ class WecomPusher:
                      else "rejected", err.errcode)
         token = self.tokens.get(rejected=token)
         try:
-            return self.client.send_with(token, body)
+            return call(token)
         except WecomApiError as err:
             if err.errcode in TOKEN_ERRORS:
                 self.tokens.forget()
