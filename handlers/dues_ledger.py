@@ -45,6 +45,9 @@ from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
 PICK_KIND = "dues_ledger_pick"
+# 未交党费 as a command (the whole message), so that 欠交党费会怎样 stays a question about the rule
+UNPAID_RE = re.compile(r"\s*(?:(?:未交|欠交|欠缴|未缴|没交)党费|党费(?:未交|欠交|欠缴|未缴))(?:名单|情况|的人|人员)?\s*[?？。!！]?\s*|"
+                       r"\s*(?:谁|哪些人|有谁)还?(?:没|未)(?:交|缴)党费[?？]?\s*")
 YEAR_RE = re.compile(r"(\d{4})年")
 MAX_MONTHS = 12
 
@@ -272,7 +275,7 @@ HANDLERS = (
             section=SECTION),
     Handler(name="dues_pay", func=pay_cmd, commands=("登记党费", "党费登记"), allowed=is_dues_role,
             roles_text=KEEPERS, summary="登记党员交纳的党费", example="登记党费 张伟 2026-09至2026-11", section=SECTION),
-    Handler(name="dues_unpaid", func=unpaid, commands=("未交党费", "欠交党费", "欠缴党费", "党费未交"),
+    Handler(name="dues_unpaid", func=unpaid, commands=("未交党费",), match=lambda text, words: bool(UNPAID_RE.fullmatch(text)),
             allowed=is_dues_role, roles_text=KEEPERS, summary="本支部谁还欠交哪几个月", example="未交党费",
             section=SECTION),
     Handler(name="dues_export", func=export, commands=("导出党费",), allowed=is_dues_role, roles_text=KEEPERS,
