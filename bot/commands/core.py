@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("say", help="以某个账号发一条消息，打印回复")
     p.add_argument("--as", dest="user", required=True, metavar="USERID")
-    p.add_argument("text", nargs="+")
+    p.add_argument("text", nargs="+", metavar="消息", help="要发送的文字")
     p.set_defaults(func=cmd_say)
 
     p = sub.add_parser("db", help="数据库")
