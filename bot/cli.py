@@ -2,14 +2,31 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import re
 import sys
 
-from bot.commands import calendar, core, dingtalk, dues, kb, ledger, remind, roster, scheduler, wecom
-from bot.commands.common import CommandError, fail
-
-COMMAND_MODULES = (core, roster, ledger, dues, kb, remind, calendar, scheduler, wecom, dingtalk)
+# Every command, the module under bot/commands/ that defines it, and the line `zhibu --help` shows for it. A module is
+# imported only when one of its commands runs, so `zhibu say` does not pay for the Excel, WeCom or scheduler code
+# (tests/test_cli_commands.py checks this table against what the modules register).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("core", "启动网页服务（企业微信、钉钉回调和 /healthz）"),
+    "chat": ("core", "在终端里以某个账号和机器人对话"),
+    "say": ("core", "以某个账号发一条消息，打印回复"),
+    "db": ("core", "数据库"),
+    "demo": ("core", "初始化数据库并写入示例党组织（可重复运行）"),
+    "roster": ("roster", "党员名单：模板、导入、导出、移除"),
+    "org": ("roster", "党组织设置"),
+    "ledger": ("ledger", "会议出勤台账"),
+    "dues": ("dues", "党费：交纳记录导入、登记簿导出"),
+    "kb": ("kb", "知识问答：提问、检查知识库文件"),
+    "remind": ("remind", "提醒：计划、发送到期提醒、生成换届提醒函"),
+    "calendar": ("calendar", "工作日历：录入国务院公布的放假和调休安排"),
+    "scheduler": ("scheduler", "启动提醒调度进程（每天 8:00 规划提醒，每分钟发送到期提醒）"),
+    "wecom": ("wecom", "企业微信"),
+    "dingtalk-stream": ("dingtalk", "以 Stream 模式连接钉钉接收机器人消息（无需公网地址）"),
+}
 
 
 class ChineseHelpFormatter(argparse.HelpFormatter):
@@ -57,11 +74,16 @@ class ChineseArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}：{chinese_message(message)}。加 -h 查看用法。\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for `command` (its module's commands in full), or, without one, every command by name and help
+    line only (enough for `zhibu --help` and for naming a mistyped command)."""
     parser = ChineseArgumentParser(prog="zhibu", description="支部助手：党支部日常工作机器人")
     sub = parser.add_subparsers(dest="command", required=True, metavar="命令")
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    if command in COMMANDS:
+        importlib.import_module(f"bot.commands.{COMMANDS[command][0]}").register(sub)
+    else:
+        for name, (_module, help_line) in COMMANDS.items():
+            sub.add_parser(name, help=help_line)
     return parser
 
 
@@ -70,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
+    from bot.commands.common import CommandError, fail
+
     try:
         return args.func(args)
     except CommandError as err:

@@ -39,7 +39,6 @@ from storage.dues import (
     record_payments,
     tracking_starts,
 )
-from storage.dues_export import export_dues
 from storage.models import DuesRate, Member, Organization
 from storage.names import normalize_name
 from storage.org_settings import get_setting
@@ -343,6 +342,8 @@ def export(incoming: Incoming, ctx: Context) -> Reply:
     year = ctx.today.year if not arg else int(arg) if re.fullmatch(r"\d{4}", arg) else None
     if year is None or not 2000 <= year <= ctx.today.year + 1:
         raise UserError("请写成：导出党费 2026")
+    from storage.dues_export import export_dues  # openpyxl: only when a sheet is made
+
     data = export_dues(ctx.session, [org], year, ctx.today)
     filename = f"{org.name}{year}年党费收缴登记簿.xlsx"
     ctx.audit("dues.export", org.name, year=year)

@@ -7,7 +7,6 @@ from bot.core import Attachment, Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE
-from storage.ledger_data import LedgerError, month_ledger
 
 MONTH = re.compile(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?")
 
@@ -27,6 +26,8 @@ def parse_month(text: str, today) -> tuple[int, int]:
 def export_ledger(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx)
     year, mon = parse_month(ctx.args, ctx.today)
+    from storage.ledger_data import LedgerError, month_ledger  # openpyxl: only when a ledger is made
+
     try:
         ledger = month_ledger(ctx.session, org, year, mon, ctx.settings.tz, ctx.now)
     except LedgerError as err:

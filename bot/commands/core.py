@@ -5,7 +5,6 @@ import argparse
 
 from bot.channels import console
 from bot.commands.common import runtime, settings, today
-from bot.demo import demo_ids_text, seed_demo
 from storage.db import transaction, upgrade
 
 
@@ -69,6 +68,8 @@ def cmd_db_upgrade(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    from bot.demo import demo_ids_text, seed_demo  # openpyxl and the roster import: only for the demo
+
     s = settings()
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:

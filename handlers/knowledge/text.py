@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pypinyin import lazy_pinyin
-
 from bot.intent import Segmenter, normalize
 
 # characters that look like the intended one and are themselves rare in Party-work questions
@@ -96,6 +94,8 @@ class Featurizer:
     def syllables(self, chars: list[str]) -> list[str]:
         missing = [c for c in set(chars) if c not in self._sound]
         if missing:
+            from pypinyin import lazy_pinyin  # its dictionaries take half a second to import: only for questions
+
             self._sound.update(zip(missing, lazy_pinyin(missing), strict=True))
         return [self._sound[c] for c in chars]
 
