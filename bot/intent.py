@@ -55,7 +55,10 @@ class Segmenter:
         return self._tokenizer
 
     def warm(self) -> Segmenter:
+        """For long-lived processes (the web app, the chat console): the dictionary now, and pypinyin, which the
+        knowledge base's sound-alike layer needs, so that the first question pays for neither."""
         _ = self.tokenizer
+        import pypinyin  # noqa: F401
         return self
 
     def words(self, text: str) -> list[str]:
