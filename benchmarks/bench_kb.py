@@ -1,5 +1,9 @@
-"""Procedure questions: top-1 / top-3 accuracy and milliseconds per question on the development set, for the
-knowledge-base retriever and, in the same run, for a plain BM25 over jieba words of the same entries."""
+"""Procedure questions: top-1 / top-3 accuracy and milliseconds per question, for the knowledge-base retriever and,
+in the same run, for a plain BM25 over jieba words of the same entries.
+
+Three sets: the development part of tests/kb_devset.yaml (tuning looks at it), that file's older held-out part, and
+tests/kb_heldout.yaml, written for issue 25 before its tuning and never tuned on (also shown without the few
+questions that happen to appear in the development part, and by the class of question it was written for)."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,6 +19,7 @@ from handlers.knowledge import TERMS_FILE, Entry, KnowledgeBase
 from handlers.knowledge.bm25 import BM25
 
 DEVSET = Path(__file__).resolve().parent.parent / "tests" / "kb_devset.yaml"
+HELDOUT = DEVSET.with_name("kb_heldout.yaml")
 REPEATS = 5
 
 
@@ -80,20 +85,25 @@ def main() -> list[Figure]:
     def ours(text: str) -> list[str]:
         return [h.entry.id for h in kb.search(text, 5)]
 
+    heldout = yaml.safe_load(HELDOUT.read_text("utf-8"))["questions"]
+    dev_texts = {q["q"] for q in questions if q["split"] == "dev"}
+    parts = [
+        ("development part of kb_devset", [q for q in questions if q["split"] == "dev"], ("≥ 90%", "≥ 97%")),
+        ("older held-out part of kb_devset", [q for q in questions if q["split"] == "heldout"], ("", "")),
+        ("kb_heldout, never tuned on", heldout, ("≥ 95%", "≥ 99%")),
+        ("kb_heldout without questions also in the development part",
+         [q for q in heldout if q["q"] not in dev_texts], ("≥ 95%", "≥ 99%")),
+    ]
+    parts += [(f"kb_heldout, class {c}", [q for q in heldout if q.get("class") == c], ("", ""))
+              for c in dict.fromkeys(q.get("class") for q in heldout) if c]
     figures = []
-    for split, label in (("dev", "development set"), ("heldout", "held-out part")):
-        part = [q for q in questions if q["split"] == split]
+    for label, part, (target1, target3) in parts:
         o1, o3 = _accuracy(ours, part)
         b1, b3 = _accuracy(baseline.search, part)
-        target1, target3 = ("≥ 90%", "≥ 97%") if split == "dev" else ("", "")
         figures.append(Figure(f"top-1, {label} ({len(part)} questions)", o1, "%", b1, "plain BM25 over jieba",
                               target1))
         figures.append(Figure(f"top-3, {label}", o3, "%", b3, "plain BM25 over jieba", target3))
-    o1, o3 = _accuracy(ours, questions)
-    b1, b3 = _accuracy(baseline.search, questions)
-    figures.append(Figure(f"top-1, all {len(questions)} questions", o1, "%", b1, "plain BM25 over jieba"))
-    figures.append(Figure(f"top-3, all {len(questions)} questions", o3, "%", b3, "plain BM25 over jieba"))
-    ms = _ms_per_query(ours, questions)
+    ms = _ms_per_query(ours, questions + heldout)
     base_ms = _ms_per_query(baseline.search, questions)
     figures.append(Figure("ms per question after start-up", ms, "ms", base_ms, "plain BM25 over jieba", "≤ 5 ms"))
     figures.append(Figure("start-up: jieba dictionary + index, once per process", startup_ms, "ms"))

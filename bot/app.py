@@ -62,4 +62,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.register_blueprint(signin_blueprint(runtime))
 
+    from bot.web_errors import register_error_pages
+
+    register_error_pages(app)  # 404, 405 and 500 in Chinese
     return app

@@ -4,7 +4,7 @@ Handlers import this module and `storage`, nothing else of the bot: no web frame
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -78,9 +78,23 @@ class Handler:
             wordset = set(words())
             if any(ks <= wordset for ks in self.keywords):
                 return True, text
-        if self.match is not None and self.match(text, words()):
+        if self.match is not None and self.match(text, LazyWords(words)):
             return True, text
         return False, ""
+
+
+class LazyWords(Sequence):
+    """The message's jieba words, segmented only if a matcher looks at them (most never do, and the dictionary
+    costs about a second to load in a fresh process)."""
+
+    def __init__(self, words: Callable[[], list[str]]) -> None:
+        self._words = words
+
+    def __getitem__(self, index):
+        return self._words()[index]
+
+    def __len__(self) -> int:
+        return len(self._words())
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Text normalisation and jieba segmentation with the project's dictionary of Party terms.
 
-The dictionary is loaded once, when the matcher is built at start-up, never per message.
+The dictionary is loaded once per process (at start-up in the web app, else on the first message that needs words),
+never per message; jieba itself is imported only then.
 """
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import re
 import threading
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
+if TYPE_CHECKING:
+    import jieba
 
 TERMS = Path(__file__).with_name("data") / "party_terms.txt"
 _SPACES = re.compile(r"\s+")
-
-jieba.setLogLevel(logging.WARNING)
 
 
 def normalize(text: str) -> str:
@@ -43,6 +44,9 @@ class Segmenter:
         if self._tokenizer is None:
             with self._lock:
                 if self._tokenizer is None:
+                    import jieba  # here, not at import: a process that never segments never loads it
+
+                    jieba.setLogLevel(logging.WARNING)
                     tokenizer = jieba.Tokenizer()
                     tokenizer.initialize()
                     for path in self.dicts:
@@ -51,7 +55,10 @@ class Segmenter:
         return self._tokenizer
 
     def warm(self) -> Segmenter:
+        """For long-lived processes (the web app, the chat console): the dictionary now, and pypinyin, which the
+        knowledge base's sound-alike layer needs, so that the first question pays for neither."""
         _ = self.tokenizer
+        import pypinyin  # noqa: F401
         return self
 
     def words(self, text: str) -> list[str]:

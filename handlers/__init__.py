@@ -17,6 +17,7 @@ from handlers import (
     ledger_export,
     meetings,
     menu,
+    my_record,
     profile,
     reminder_settings,
     schedule_views,
@@ -27,10 +28,12 @@ if TYPE_CHECKING:
     from bot.router import Router
 
 # Order matters where command words overlap: dues_ledger before branch_admin ("设置党费 …" is not the generic
-# "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler
-# claims goes to the knowledge base (the fallback).
+# "设置 …"); my_record after every command (its questions about oneself never start with a command word) and before
+# the knowledge base's questions; dues_questions last, because it matches free questions that mention 党费. Whatever
+# no handler claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, term_letter, reminder_settings, development, development_views, knowledge, dues_questions)
+           ledger_export, schedule_views, term_letter, reminder_settings, development, development_views, my_record,
+           knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:

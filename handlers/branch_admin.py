@@ -4,7 +4,7 @@ from __future__ import annotations
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import active_members, managed_org
-from storage.org_settings import describe, set_setting
+from storage.org_settings import describe, get_setting, resolve_key, set_setting, split_setting
 
 COMMITTEE = "支部书记、副书记、组织委员"
 
@@ -22,19 +22,23 @@ def roster(incoming: Incoming, ctx: Context) -> Reply:
 
 def show_settings(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx)
-    return Reply(text="\n".join([f"{org.name}的设置：", *describe(org), "修改请发送：设置 项目 值，例如“设置 主题党日 每月15日”"]))
+    return Reply(text="\n".join([f"{org.name}的设置：", *describe(org),
+                                 "修改请发送：设置 项目 值，例如“设置 主题党日 每月15日”“设置 党费取整方式 四舍五入”"]))
 
 
 def change_setting(incoming: Incoming, ctx: Context) -> Reply:
-    parts = ctx.args.split(maxsplit=1)
-    if len(parts) != 2:
-        raise UserError("请写成：设置 项目 值，例如“设置 主题党日 每月15日”。发送「支部设置」查看可设置的项目。")
     org = managed_org(ctx)
     try:
-        set_setting(ctx.session, org, parts[0], parts[1], actor=ctx.member, robots=ctx.settings.group_robots)
+        name, value = split_setting(ctx.args)
+    except ValueError:
+        raise UserError("请写成：设置 项目 值，例如“设置 主题党日 每月15日”。发送「支部设置」查看可设置的项目。") from None
+    try:
+        spec = resolve_key(name)
+        set_setting(ctx.session, org, name, value, actor=ctx.member, robots=ctx.settings.group_robots)
     except ValueError as err:
-        raise UserError(f"未修改：{err}") from None
-    return Reply(text="\n".join([f"已修改{org.name}的设置：", *describe(org)]))
+        raise UserError(f"未修改：{err}。发送「支部设置」查看各项的写法。") from None
+    return Reply(text=f"已修改{org.name}的{spec.label}：{spec.show(get_setting(org, spec.key))}。"
+                      "发送「支部设置」查看全部设置。")
 
 
 HANDLERS = (

@@ -7,8 +7,9 @@ applies to the whole base (so there are cliffs at 3000, 5000 and 10000).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from handlers.amounts import read_one
 from storage.quoting import clip
 
 RULES_2008 = "《关于中国共产党党费收缴、使用和管理的规定》（中组发〔2008〕3号）"
@@ -71,23 +72,14 @@ def category_of(text: str) -> str | None:
 
 
 def parse_yuan(text: str | int | float | Decimal) -> Decimal:
-    """'6500', '6,500元', '¥6500.5', '1.2万' → Decimal yuan; ValueError with a Chinese reason otherwise."""
+    """'6500', '6,500元', '¥6500.5', '1.2万', '一万二', '８ｋ' → Decimal yuan; ValueError with a Chinese reason otherwise
+    (also for a figure that can be read two ways, such as 2万50: never a guess)."""
     if isinstance(text, Decimal):
         value = text
     elif isinstance(text, int | float) and not isinstance(text, bool):
         value = Decimal(str(text))
     else:
-        t = str(text).strip().replace(",", "").replace("，", "").removeprefix("¥").removeprefix("￥")
-        t = t.removesuffix("元").removesuffix("块").strip()
-        factor = Decimal(1)
-        if t.endswith("万"):
-            t, factor = t[:-1], Decimal(10000)
-        elif t.endswith("千"):
-            t, factor = t[:-1], Decimal(1000)
-        try:
-            value = Decimal(t) * factor
-        except InvalidOperation:
-            raise ValueError(f"“{clip(str(text))}”不是金额，请写成 6500 或 62.50") from None
+        value = read_one(str(text))
     if not value.is_finite() or value < 0:
         raise ValueError(f"“{clip(str(text))}”不是有效金额")
     return value

@@ -33,7 +33,7 @@ from storage.dues import (
     month_key,
     months_between,
     paid_months,
-    parse_month_range,
+    parse_months,
     previous_month,
     rates_for,
     record_payments,
@@ -41,10 +41,15 @@ from storage.dues import (
 )
 from storage.dues_export import dues_filename
 from storage.models import DuesRate, Member, Organization
+from storage.names import normalize_name
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
 PICK_KIND = "dues_ledger_pick"
+CONFIRM_KIND = "dues_rate_confirm"  # 设置党费 above ¥1,000 a month waits for a 1 (confirm) or 2 (cancel)
+# 未交党费 as a command (the whole message), so that 欠交党费会怎样 stays a question about the rule
+UNPAID_RE = re.compile(r"\s*(?:(?:未交|欠交|欠缴|未缴|没交)党费|党费(?:未交|欠交|欠缴|未缴))(?:名单|情况|的人|人员)?\s*[?？。!！]?\s*|"
+                       r"\s*(?:谁|哪些人|有谁)还?(?:没|未)(?:交|缴)党费[?？]?\s*")
 YEAR_RE = re.compile(r"(\d{4})年")
 MAX_MONTHS = 12
 
@@ -59,6 +64,8 @@ def _split_name(ctx: Context, usage: str) -> tuple[str, str]:
 def _with_member(ctx: Context, action: str, usage: str) -> Reply:
     name, rest = _split_name(ctx, usage)
     org = managed_org(ctx, DUES_ROLES)
+    if rest and (joined := _join_split_names(ctx, org, [name, rest.split()[0]]))[0] != name:
+        name, rest = joined[0], rest.partition(" ")[2].strip()  # 设置党费 钱 进 60: the name typed with a space
     found = resolve_member_by_name(ctx, name, org)
     if isinstance(found, list):
         return ask_which(ctx, PICK_KIND, found, {"action": action, "rest": rest}, f"{ACTIONS[action][1]}：{org.name}")
@@ -81,7 +88,7 @@ def resume(incoming: Incoming, ctx: Context, payload: dict) -> Reply:
 RATE_USAGE = "设置党费 张三 62.50（每月金额），或 设置党费 张三 在职 6500（按类别和基数计算）；下一年加“2027年”"
 
 
-def set_rate(ctx: Context, org: Organization, member: Member, rest: str) -> Reply:
+def set_rate(ctx: Context, org: Organization, member: Member, rest: str, confirmed: bool = False) -> Reply:
     tokens = rest.split()
     year = ctx.today.year
     if tokens and (m := YEAR_RE.fullmatch(tokens[-1])):
@@ -115,7 +122,13 @@ def set_rate(ctx: Context, org: Organization, member: Member, rest: str) -> Repl
     if fen == 0:
         notes.append("按 0 元登记：少交或免交须经支部研究、报上级党委批准（党费规定第七条）。")
     elif fen > CAP_FEN:
-        notes.append("超过 1000 元：每月党费一般不超过 1000 元，超出部分属本人自愿多交。")
+        if not confirmed:
+            ctx.set_pending(CONFIRM_KIND, {"member_id": member.id, "rest": rest})
+            return private_reply(ctx, "\n".join([
+                f"{member.name}{year}年每月党费 {fen_to_yuan(fen)} 元，超过 1000 元：每月党费一般不超过 1000 元，"
+                "超出部分属本人自愿多交（组电明字〔2017〕5号）。",
+                "确认按这个金额核定请回复 1，取消请回复 2（10 分钟内有效；金额写错了就重新发送设置党费）。"]), "核定确认")
+        notes.append("超过 1000 元：每月党费一般不超过 1000 元，超出部分已按本人自愿多交核定。")
 
     rate = ctx.session.scalars(select(DuesRate).where(DuesRate.member_id == member.id,
                                                       DuesRate.year == year)).first()
@@ -132,30 +145,82 @@ def set_rate(ctx: Context, org: Organization, member: Member, rest: str) -> Repl
     return private_reply(ctx, "\n".join([head, *notes, "年内一般不再调整；已交月份的金额不变。"]), "核定结果")
 
 
+def confirm_rate(incoming: Incoming, ctx: Context, payload: dict) -> Reply:
+    """The answer to “超过 1000 元，确认请回复 1”."""
+    if payload.get("choice") != 1:
+        return Reply(text="已取消，没有核定。需要时请重新发送：设置党费 姓名 金额。", private=True)
+    org = managed_org(ctx, DUES_ROLES)
+    member = ctx.session.get(Member, payload.get("member_id"))
+    if member is None or member.status != "active" or branch_of(member.organization).id != org.id:
+        raise UserError("这名党员已不在本支部。原操作已取消。")
+    return set_rate(ctx, org, member, payload.get("rest", ""), confirmed=True)
+
+
 # 登记党费 ---------------------------------------------------------------------------------------------------
 
-PAY_USAGE = "登记党费 张三 2026-11，或 登记党费 张三 2026-09至2026-11（可在最后写每月金额）"
+PAY_USAGE = ("登记党费 张三 2026-11、登记党费 张三 12月、登记党费 张三 6月到12月，"
+             "几个人一起：登记党费 张三、李四 12月（可在最后写每月金额）")
+NAME_SEPARATORS = re.compile(r"[、,，;；/]+")
 
 
-def _split_amount(rest: str) -> tuple[str, Decimal | None]:
+def _split_pay(rest: str, today) -> tuple[list[str], Decimal | None]:
+    """'2026-09至2026-11 62.5' → (months, amount). The amount is a last word that is not a month."""
     tokens = rest.split()
+    amount = None
     if len(tokens) >= 2:
         try:
-            parse_month_range(tokens[-1])
+            parse_months(tokens[-1], today)
         except ValueError:
             try:
-                return " ".join(tokens[:-1]), parse_yuan(tokens[-1])
+                amount = parse_yuan(tokens[-1])
+                tokens = tokens[:-1]
             except ValueError:
                 pass
-    return rest, None
+    try:
+        return parse_months(" ".join(tokens), today), amount
+    except ValueError as err:
+        raise UserError(f"未登记：{err}。请写成：{PAY_USAGE}") from None
+
+
+def _split_names_months(ctx: Context, org: Organization) -> tuple[list[str], str]:
+    """'张三、李四 6月到12月 62.5' → (['张三', '李四'], '6月到12月 62.5'): the names are the words before the first
+    word that starts the months. A name typed with a space inside (钱 进) is joined when that is the member's name."""
+    tokens = ctx.args.split()
+    first_error: UserError | None = None
+    for i in range(1, len(tokens)):
+        rest = " ".join(tokens[i:])
+        try:
+            _split_pay(rest, ctx.today)
+        except UserError as err:
+            first_error = first_error or err  # what was wrong with the months, if the first word is the name
+            continue
+        names = [n for t in tokens[:i] for n in NAME_SEPARATORS.split(t) if n]
+        if names:
+            return _join_split_names(ctx, org, names), rest
+    raise first_error or UserError(f"请写成：{PAY_USAGE}")
+
+
+def _join_split_names(ctx: Context, org: Organization, names: list[str]) -> list[str]:
+    known = {normalize_name(m.name) for m in branch_members(ctx.session, org)}
+    out: list[str] = []
+    i = 0
+    while i < len(names):
+        if normalize_name(names[i]) not in known and i + 1 < len(names) \
+                and normalize_name(names[i] + names[i + 1]) in known:
+            out.append(names[i] + names[i + 1])
+            i += 2
+        else:
+            out.append(names[i])
+            i += 1
+    return out
 
 
 def record_payment(ctx: Context, org: Organization, member: Member, rest: str) -> Reply:
-    months_text, amount = _split_amount(rest)
-    try:
-        months = parse_month_range(months_text)
-    except ValueError as err:
-        raise UserError(f"未登记：{err}。请写成：{PAY_USAGE}") from None
+    return private_reply(ctx, "\n".join(_record(ctx, member, rest)), "登记结果")
+
+
+def _record(ctx: Context, member: Member, rest: str) -> list[str]:
+    months, amount = _split_pay(rest, ctx.today)
     if len(months) > MAX_MONTHS:
         raise UserError(f"未登记：一次最多登记 {MAX_MONTHS} 个月。")
     if amount is not None and (amount <= 0 or amount != amount.quantize(Decimal("0.01"))):
@@ -187,6 +252,30 @@ def record_payment(ctx: Context, org: Organization, member: Member, rest: str) -
     if check.late:
         lines.append(f"注意：{span_text(check.late)} 的补交已超过 6 个月（党费规定第十二条：补交一般不超过 6 个月），"
                      "已登记并在审计记录中标注，请支部研究。")
+    return lines
+
+
+def pay_cmd(incoming: Incoming, ctx: Context) -> Reply:
+    """登记党费 for one member (a shared name is asked back) or several at once (all or nothing)."""
+    org = managed_org(ctx, DUES_ROLES)
+    names, rest = _split_names_months(ctx, org)
+    if len(names) == 1:
+        found = resolve_member_by_name(ctx, names[0], org)
+        if isinstance(found, list):
+            return ask_which(ctx, PICK_KIND, found, {"action": "pay", "rest": rest}, f"登记党费：{org.name}")
+        return record_payment(ctx, org, found, rest)
+    if len(set(map(normalize_name, names))) != len(names):
+        raise UserError("未登记：名单里有重复的姓名，请核对。")
+    members: list[Member] = []
+    for name in names:
+        found = resolve_member_by_name(ctx, name, org)
+        if isinstance(found, list):
+            raise UserError(f"未登记：{org.name}有 {len(found)} 位党员叫“{name}”，请把{name}单独登记："
+                            f"登记党费 {name} {rest}")
+        members.append(found)
+    lines = [line for m in members for line in _record(ctx, m, rest)]
+    if len(members) > 1:
+        lines.insert(0, f"已为 {len(members)} 名党员登记党费：")
     return private_reply(ctx, "\n".join(lines), "登记结果")
 
 
@@ -195,10 +284,6 @@ ACTIONS = {"rate": (set_rate, "设置党费"), "pay": (record_payment, "登记�
 
 def set_rate_cmd(incoming: Incoming, ctx: Context) -> Reply:
     return _with_member(ctx, "rate", RATE_USAGE)
-
-
-def pay_cmd(incoming: Incoming, ctx: Context) -> Reply:
-    return _with_member(ctx, "pay", PAY_USAGE)
 
 
 # 未交党费 ---------------------------------------------------------------------------------------------------
@@ -276,12 +361,12 @@ HANDLERS = (
             roles_text=KEEPERS, summary="核定党员本年每月党费（记入审计）", example="设置党费 张伟 62.50",
             section=SECTION),
     Handler(name="dues_pay", func=pay_cmd, commands=("登记党费", "党费登记"), allowed=is_dues_role,
-            roles_text=KEEPERS, summary="登记党员交纳的党费", example="登记党费 张伟 2026-09至2026-11", section=SECTION),
-    Handler(name="dues_unpaid", func=unpaid, commands=("未交党费", "欠交党费", "欠缴党费", "党费未交"),
+            roles_text=KEEPERS, summary="登记党员交纳的党费", example="登记党费 张伟 9月到11月", section=SECTION),
+    Handler(name="dues_unpaid", func=unpaid, commands=("未交党费",), match=lambda text, words: bool(UNPAID_RE.fullmatch(text)),
             allowed=is_dues_role, roles_text=KEEPERS, summary="本支部谁还欠交哪几个月", example="未交党费",
             section=SECTION),
     Handler(name="dues_export", func=export, commands=("导出党费",), allowed=is_dues_role, roles_text=KEEPERS,
             summary="导出党费收缴登记簿 .xlsx", example="导出党费 2026", section=SECTION),
 )
 
-PENDING = {PICK_KIND: resume}
+PENDING = {PICK_KIND: resume, CONFIRM_KIND: confirm_rate}

@@ -6,12 +6,14 @@ the channel tells the group only where it went, without any figure.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
+from bot.intent import normalize
 from bot.roles import DUES_ROLES, role_predicate
 from handlers.common import managed_org
 from handlers.dues_calculator import fen_to_yuan
@@ -152,8 +154,36 @@ def may_see_amount(ctx: Context, member: Member) -> bool:
 
 
 def my_dues(incoming: Incoming, ctx: Context) -> Reply:
+    """我的党费, and the questions that mean it (我这个月党费交了吗, 党费交到几月了, 我欠党费吗): the direct answer first,
+    then the whole year."""
     st = member_status(ctx, ctx.member)
-    return private_reply(ctx, render(ctx, st, own=True), "你的党费情况")
+    return private_reply(ctx, "\n".join([*direct_answer(ctx, st, normalize(incoming.text)),
+                                         render(ctx, st, own=True)]), "你的党费情况")
+
+
+def direct_answer(ctx: Context, st: DuesStatus, question: str) -> list[str]:
+    t = question.replace("缴", "交")
+    if st.start is None and st.rate is None:
+        return []
+    if "交到" in t:
+        last = max(paid_months(ctx.session, [st.member.id]).get(st.member.id, set()), default=None)
+        return [f"你的党费交到了 {last[:4]}年{int(last[5:])}月。" if last else "你还没有交纳记录。"]
+    named = re.search(r"(\d{1,2})月", t)
+    if re.search(r"这个月|本月|当月|这月", t) or (named and 1 <= int(named.group(1)) <= 12):
+        month = st.current if not named else f"{st.year:04d}-{int(named.group(1)):02d}"
+        if month > st.current:
+            return [f"{int(month[5:])}月还没到；本月（{int(st.current[5:])}月）的党费"
+                    + ("已交。" if st.current in st.paid else "还没有交。")]
+        if month in st.paid:
+            return [f"你{int(month[5:])}月的党费已交（{fen_to_yuan(st.paid[month])} 元）。"]
+        owed = f"，应交 {fen_to_yuan(st.rate.monthly_fen)} 元" if st.rate else ""
+        return [f"你{int(month[5:])}月的党费还没有交{owed}，请交给{keeper_names(ctx, st.member)}。"]
+    if re.search(r"欠|没交|未交|还差|漏交|补", t):
+        if st.arrears:
+            return [f"你欠交 {len(st.arrears)} 个月党费（{span_text(st.arrears)}）"
+                    + (f"，共 {fen_to_yuan(st.arrears_fen)} 元。" if st.arrears_fen else "。")]
+        return ["你目前没有欠交的党费" + ("（本月的还没交）。" if st.current_unpaid else "。")]
+    return []
 
 
 def keeper_view(ctx: Context, member: Member) -> Reply:
@@ -177,13 +207,8 @@ def resume_look_up(incoming: Incoming, ctx: Context, payload: dict) -> Reply:
     return keeper_view(ctx, pick(ctx, payload))
 
 
-def _asks_own_dues(text: str, words: list[str]) -> bool:
-    return text.replace(" ", "") in ("我的党费", "查我的党费", "我交了多少党费", "我欠党费吗", "我还欠党费吗",
-                                     "我党费交了吗", "我的党费交了吗")
-
-
 HANDLERS = (
-    Handler(name="dues_mine", func=my_dues, commands=("我的党费",), match=_asks_own_dues,
+    Handler(name="dues_mine", func=my_dues, commands=("我的党费", "查我的党费"),
             summary="查看本人今年的党费交纳情况（私信回复）", example="我的党费"),
     Handler(name="dues_look_up", func=look_up, commands=("查党费",), allowed=is_dues_role, roles_text=KEEPERS,
             summary="查看本支部某位党员的党费情况", example="查党费 张伟", section="党费管理员"),

@@ -30,6 +30,7 @@ def parse_month(text: str, today) -> tuple[int, int]:
 def export_ledger(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx)
     year, mon = parse_month(ctx.args, ctx.today)
+
     try:
         meetings = month_meetings(ctx.session, org, year, mon, ctx.settings.tz, ctx.now)
     except LedgerError as err:

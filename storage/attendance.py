@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
@@ -24,9 +24,17 @@ def status_for(meeting: Meeting, at: datetime, late_after_minutes: int) -> str:
     return LATE if at > meeting.starts_at + timedelta(minutes=late_after_minutes) else PRESENT
 
 
-# built once: a sign-in burst runs these for every message, and building a statement costs more than running it
-_INSERT_ABSENT = {d: insert_unless_present(Attendance.__table__, ["meeting_id", "member_id"], d)
-                  .returning(Attendance.__table__.c.id) for d in ("sqlite", "postgresql")}
+# built once per database kind, on first use: a sign-in burst runs it for every message, and building a statement
+# costs more than running it (and building the PostgreSQL one at import would load that dialect on SQLite too)
+_INSERT_ABSENT: dict[str, Insert] = {}
+
+
+def _insert_absent(dialect: str) -> Insert:
+    stmt = _INSERT_ABSENT.get(dialect)
+    if stmt is None:
+        stmt = _INSERT_ABSENT.setdefault(dialect, insert_unless_present(
+            Attendance.__table__, ["meeting_id", "member_id"], dialect).returning(Attendance.__table__.c.id))
+    return stmt
 _ROW_FOR = select(Attendance).where(Attendance.meeting_id == bindparam("meeting_id"),
                                     Attendance.member_id == bindparam("member_id"))
 
@@ -36,7 +44,7 @@ def insert_once(session: Session, *, meeting_id: int, member_id: int, status: st
     """Insert the row unless one exists for this meeting × member; True when this call inserted it."""
     values = dict(meeting_id=meeting_id, member_id=member_id, status=status, at=at, via=via, note=note,
                   recorded_by_id=recorded_by_id)
-    stmt = _INSERT_ABSENT[session.get_bind().dialect.name]  # settings admit only these two databases
+    stmt = _insert_absent(session.get_bind().dialect.name)  # settings admit only SQLite and PostgreSQL
     return session.connection().execute(stmt, values).scalar() is not None
 
 

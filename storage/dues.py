@@ -5,6 +5,7 @@ The month logic is pure; `paid_months` is the one query. Dues run from the month
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,3 +191,68 @@ def record_payments(session: Session, member: Member, months_amounts: list[tuple
         session.add(DuesPayment(member_id=member.id, month=month, amount_fen=amount_fen, paid_on=paid_on,
                                 recorded_by_id=recorded_by.id if recorded_by else None, source=source))
     session.flush()
+
+
+# ---- months as secretaries write them in the chat (登记党费 张三 12月 / 6月到12月 / 2026年6-12月) ------------------
+
+_CN_MONTHS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10, "十一": 11,
+              "十二": 12, "正": 1, "腊": 12}
+_CN_MONTH_RE = re.compile(r"(十[一二]?|[一二三四五六七八九正腊])(?=月)")
+_ONE = r"(?:(?P<{y}>\d{{4}})\s*(?:年|[-/.])\s*)?(?P<{m}>\d{{1,2}})\s*(?P<{u}>月)?"
+_RANGE_SEP = r"\s*(?:至|到|~|～|—|--|-|－)\s*"
+_MONTHS_RE = re.compile("^" + _ONE.format(y="y1", m="m1", u="u1")
+                        + f"(?:{_RANGE_SEP}" + _ONE.format(y="y2", m="m2", u="u2") + ")?$")
+_RELATIVE = {"本月": 0, "这个月": 0, "这月": 0, "当月": 0, "上月": -1, "上个月": -1, "下月": 1, "下个月": 1}
+
+
+def default_year(month: int, today: date) -> int:
+    """The year a bare month (12月) means: the one that puts it nearest to this month without passing what may be paid
+    ahead (a quarter), the past on a tie — 1月 written in November is the coming January, 12月 or 6月 written in
+    January the one just past."""
+    now = today.year * 12 + today.month - 1
+    years = [y for y in (today.year - 1, today.year, today.year + 1) if y * 12 + month - 1 <= now + AHEAD_LIMIT]
+    return min(years, key=lambda y: (abs(y * 12 + month - 1 - now), y * 12 + month - 1 > now))
+
+
+def parse_months(text: str, today: date) -> list[str]:
+    """The months of a payment as written in a chat, oldest first: 2026-11, 2026年11月, 12月, 十二月, 本月, 上个月,
+    6月到12月, 6-12月, 2026年6-12月, 2025年12月至2026年2月, and lists of these (6月、8月). A bare number is never a
+    month (it may be an amount): it needs 月 or a year. ValueError (Chinese) otherwise."""
+    t = unicodedata.normalize("NFKC", text or "").strip().replace("月份", "月").replace("份", "")
+    t = _CN_MONTH_RE.sub(lambda m: str(_CN_MONTHS[m.group(1)]), t)
+    if not t:
+        raise ValueError("请写上月份，例如 2026-11 或 12月")
+    months: set[str] = set()
+    for piece in (p for p in re.split(r"\s*[、,，;；和及]\s*", t) if p):
+        months.update(_parse_piece(piece, today))
+    return sorted(months)
+
+
+def _parse_piece(piece: str, today: date) -> list[str]:
+    if piece in _RELATIVE:
+        return [add_months(month_key(today), _RELATIVE[piece])]
+    m = _MONTHS_RE.match(piece)
+    if m is None or not (m["y1"] or m["u1"] or m["u2"] or m["y2"]):
+        raise ValueError(f"“{piece}”不是月份，请写成 2026-11、12月 或 6月到12月")
+    m1, m2 = int(m["m1"]), int(m["m2"]) if m["m2"] else None
+    for value in (m1, m2):
+        if value is not None and not 1 <= value <= 12:
+            raise ValueError(f"“{piece}”不是月份：月份在 1 到 12 之间")
+    if m2 is None:
+        year = int(m["y1"]) if m["y1"] else default_year(m1, today)
+        return [f"{year:04d}-{m1:02d}"]
+    if m["y1"] and m["y2"]:
+        y1, y2 = int(m["y1"]), int(m["y2"])
+    elif m["y1"]:
+        y1 = int(m["y1"])
+        y2 = y1 if m2 >= m1 else y1 + 1
+    elif m["y2"]:
+        y2 = int(m["y2"])
+        y1 = y2 if m1 <= m2 else y2 - 1
+    else:
+        y2 = default_year(m2, today)
+        y1 = y2 if m1 <= m2 else y2 - 1
+    first, last = f"{y1:04d}-{m1:02d}", f"{y2:04d}-{m2:02d}"
+    if last < first:
+        raise ValueError(f"结束月份 {last} 早于开始月份 {first}")
+    return months_between(first, last)

@@ -26,6 +26,7 @@ from storage.dues import (
     record_payments,
 )
 from storage.models import Member, Organization
+from storage.names import normalize_name
 from storage.sheets import (
     ErrorList,
     Rows,
@@ -117,10 +118,10 @@ def import_dues(session: Session, path: Path, today: date, org: Organization | N
     people = _candidates(session, org)
     by_name: dict[str, list[Member]] = defaultdict(list)
     for m in people:
-        by_name[m.name].append(m)
+        by_name[normalize_name(m.name)].append(m)
     parsed: list[_Row] = []
     for n, r in rows:
-        name = cell_text(r.get("姓名"))
+        name = normalize_name(cell_text(r.get("姓名")))
         member = None
         if not name:
             errors.add(sheet, n, "姓名", "不能为空")

@@ -173,12 +173,15 @@ def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting |
                                                  Meeting.starts_at > now).order_by(Meeting.starts_at)).first()
 
 
-def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None) -> list[Meeting]:
-    """Meetings the member is due at that have not started yet, soonest first."""
+def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None,
+                        include_closed: bool = False) -> list[Meeting]:
+    """Meetings the member is due at that have not started yet, soonest first (closed ones too when asked)."""
     chain = org_chain_ids(member.organization)
     invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
-    q = select(Meeting).where(Meeting.status != "closed", Meeting.starts_at > now,
+    q = select(Meeting).where(Meeting.starts_at > now,
                               or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited)))
+    if not include_closed:
+        q = q.where(Meeting.status != "closed")
     if kinds:
         q = q.where(Meeting.id.in_(select(MeetingKind.meeting_id).where(MeetingKind.kind.in_(kinds))))
     return list(session.scalars(q.order_by(Meeting.starts_at)))

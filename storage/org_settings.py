@@ -6,6 +6,7 @@ Capabilities add their keys here, so `zhibu org show|set` and the chat's 设置 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -24,13 +25,13 @@ CN_NUM = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "最后一": -1, "�
 
 @dataclass(frozen=True)
 class SettingSpec:
-    key: str
-    label: str
+    key: str  # stored under this; also accepted in 设置 (an alias for those who know it)
+    label: str  # what 支部设置 shows and 设置 takes
     parse: Callable[[str], Any]
     default: Any
-    help: str
+    help: str  # how to write a value, in Chinese
     show: Callable[[Any], str] = str
-
+    aliases: tuple[str, ...] = ()  # other words people use for the setting
 
 def parse_theme_day(text: str) -> dict[str, Any]:
     """每月20日 / 20 → {"day": 20};  每月第三个周五 → {"nth": 3, "weekday": 4} (weekday 0 = Monday)."""
@@ -79,7 +80,7 @@ def show_window(value: Any) -> str:
 
 
 def parse_percent(text: str) -> float:
-    t = text.strip().rstrip("%％")
+    t = text.strip().removeprefix("百分之").rstrip("%％")
     try:
         v = float(t)
     except ValueError:
@@ -90,19 +91,50 @@ def parse_percent(text: str) -> float:
     return round(v, 4)
 
 
-def parse_choice(*options: str) -> Callable[[str], str]:
-    def parse(text: str) -> str:
-        if text.strip() not in options:
-            raise ValueError("只能是 " + " 或 ".join(options))
-        return text.strip()
-    return parse
+class Choice:
+    """A setting with a few values: stored as a fixed word, shown and typed in Chinese (the stored word is accepted
+    too). `options` maps each stored value to (how it is shown, the other ways people write it)."""
+
+    def __init__(self, options: dict[str, tuple[str, tuple[str, ...]]]) -> None:
+        self.options = options
+        self.words = {w: value for value, (shown, more) in options.items() for w in (value, shown, *more)}
+
+    def parse(self, text: str) -> str:
+        t = re.sub(r"\s+", "", text).lower()
+        if t in self.words:
+            return self.words[t]
+        raise ValueError("只能是 " + " 或 ".join(shown for shown, _ in self.options.values()))
+
+    def show(self, value: Any) -> str:
+        return self.options[value][0] if value in self.options else str(value)
+
+    def choices(self) -> str:
+        return "、".join(shown for shown, _ in self.options.values())
+
+
+SHIFT = Choice({"previous": ("提前到前一个工作日", ("提前", "前一个工作日", "往前", "提前一天", "前移")),
+                "next": ("顺延到后一个工作日", ("顺延", "后一个工作日", "往后", "延后", "推后", "后移"))})
+CHANNEL = Choice({"wecom": ("企业微信", ("企微", "微信", "政务微信")), "dingtalk": ("钉钉", ("钉钉群", "ding"))})
+ROUNDING = Choice({"half_up": ("四舍五入到分", ("四舍五入", "四舍五入取整", "四舍五入到分位")),
+                   "down": ("舍去分以下", ("舍去", "去尾", "截断", "向下取整", "只舍不入", "舍去取整", "直接舍去"))})
+
+
+_MINUTES = re.compile(r"(\d+)\s*(?:分钟|分|min|mins|minutes)?")
+_HALF_HOUR = {"半小时": 30, "半个小时": 30, "一刻钟": 15, "一小时": 60, "1小时": 60, "一个小时": 60}
 
 
 def parse_minutes(text: str) -> int:
-    t = text.strip().removesuffix("分钟")
-    if not t.isdigit() or not 0 <= int(t) <= 240:
-        raise ValueError("请写 0 到 240 之间的分钟数")
-    return int(t)
+    t = re.sub(r"\s+", "", text.strip().lower())
+    if t in _HALF_HOUR:
+        return _HALF_HOUR[t]
+    m = _MINUTES.fullmatch(t)
+    if not m or not 0 <= int(m.group(1)) <= 240:
+        raise ValueError("请写 0 到 240 之间的分钟数，例如 15分钟")
+    return int(m.group(1))
+
+
+def show_minutes(v: Any) -> str:
+    return f"{v}分钟"
 
 
 @dataclass(frozen=True)
@@ -157,17 +189,18 @@ def parse_secret(text: str) -> str:
 
 
 def parse_fen_range(text: str) -> float:
+    t = text.strip().removeprefix("¥").removeprefix("￥").removesuffix("元").removesuffix("每月").strip()
     try:
-        v = float(text.strip().removeprefix("¥").removesuffix("元"))
+        v = float(t[:-1]) / 10 if t.endswith(("角", "毛")) else float(t)
     except ValueError:
-        raise ValueError("请写金额，例如 0.5") from None
+        raise ValueError("请写金额，例如 0.5元 或 5角") from None
     if not 0.2 <= v <= 1:
         raise ValueError("农民党员每月党费在 0.2 元到 1 元之间")
     return v
 
 
 def parse_alert_months(text: str) -> int:
-    t = text.strip().removesuffix("个月").removesuffix("月")
+    t = text.strip().removesuffix("个月").removesuffix("月").strip()
     if not t.isdigit() or not 2 <= int(t) <= 5:
         raise ValueError("请写 2 到 5 之间的月数")
     return int(t)
@@ -181,24 +214,38 @@ def secret_mask(v: Any) -> str:
     return "（已设置）" if v else "（未设置）"
 
 
+def show_yuan(v: Any) -> str:
+    return f"{float(v):g}元"
+
+
+def show_months(v: Any) -> str:
+    return f"{v}个月"
+
+
 SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("theme_day", "主题党日", parse_theme_day, {"day": 20}, "每月固定日，如 每月20日 或 每月第三个周五",
-                show_theme_day),
-    SettingSpec("theme_day_shift", "主题党日遇节假日", parse_choice("previous", "next"), "previous",
-                "previous 提前到前一个工作日，next 顺延到后一个工作日"),
-    SettingSpec("org_life_window", "组织生活会时间窗", parse_window, "Q4", "Q4 或 2027-01-10至2027-03-31",
-                show_window),
-    SettingSpec("participation_threshold", "参与率下限", parse_percent, 0.8, "低于此参与率会被标出，如 80%", percent),
-    SettingSpec("late_after_minutes", "迟到界限（分钟）", parse_minutes, 10, "开始后多少分钟签到算迟到"),
-    SettingSpec("default_channel", "默认推送渠道", parse_choice("wecom", "dingtalk"), "wecom", "wecom 或 dingtalk"),
-    SettingSpec("group_webhook", "群机器人地址", parse_webhook, "", "钉钉或企业微信群机器人的 Webhook 地址",
-                secret_mask),
-    SettingSpec("group_webhook_secret", "群机器人加签密钥", parse_secret, "", "以 SEC 开头", secret_mask),
-    SettingSpec("dues_rounding", "党费取整方式", parse_choice("half_up", "down"), "half_up",
-                "half_up 四舍五入到分，down 舍去分以下"),
-    SettingSpec("farmer_dues", "农民党员每月党费（元）", parse_fen_range, 0.2, "0.2 到 1 元"),
+                show_theme_day, ("主题党日日期", "党日")),
+    SettingSpec("theme_day_shift", "主题党日遇节假日", SHIFT.parse, "previous", SHIFT.choices(), SHIFT.show,
+                ("节假日", "遇节假日", "主题党日节假日", "节假日调整", "放假调整")),
+    SettingSpec("org_life_window", "组织生活会时间窗", parse_window, "Q4", "第四季度 或 2027-01-10至2027-03-31",
+                show_window, ("组织生活会", "组织生活会时间")),
+    SettingSpec("participation_threshold", "参与率下限", parse_percent, 0.8, "低于此参与率会被标出，如 80%", percent,
+                ("参与率", "到会率下限", "到会率")),
+    SettingSpec("late_after_minutes", "迟到界限", parse_minutes, 10, "开始后多少分钟签到算迟到，如 15分钟", show_minutes,
+                ("迟到界限（分钟）", "迟到", "迟到时间", "迟到分钟")),
+    SettingSpec("default_channel", "默认推送渠道", CHANNEL.parse, "wecom", CHANNEL.choices(), CHANNEL.show,
+                ("推送渠道", "默认渠道", "渠道")),
+    SettingSpec("group_webhook", "群机器人地址", parse_webhook, "", "钉钉或企业微信群机器人的 Webhook 地址", secret_mask,
+                ("群机器人", "机器人地址")),
+    SettingSpec("group_webhook_secret", "群机器人加签密钥", parse_secret, "", "以 SEC 开头", secret_mask,
+                ("加签密钥", "机器人密钥")),
+    SettingSpec("dues_rounding", "党费取整方式", ROUNDING.parse, "half_up", ROUNDING.choices(), ROUNDING.show,
+                ("取整方式", "党费取整", "取整")),
+    SettingSpec("farmer_dues", "农民党员每月党费", parse_fen_range, 0.2, "0.2 到 1 元，如 0.5元", show_yuan,
+                ("农民党员每月党费（元）", "农民党员党费", "农民党费")),
     SettingSpec("dues_alert_months", "党费欠缴提醒月数", parse_alert_months, 3,
-                "连续几个月未交时提醒支部（2 到 5）；满 6 个月一律提请支部研究处理"),
+                "连续几个月未交时提醒支部（2 到 5）；满 6 个月一律提请支部研究处理", show_months,
+                ("欠缴提醒月数", "欠缴提醒", "党费提醒月数")),
 )}
 
 
@@ -206,15 +253,44 @@ def get_setting(org: Organization, key: str) -> Any:
     return (org.settings or {}).get(key, SPECS[key].default)
 
 
-ALIASES = {"组织生活会": "org_life_window"}  # the words people use in 设置 for a key whose label says more
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).lower()
+
+
+def _words(spec: SettingSpec) -> tuple[str, ...]:
+    return tuple(_norm(w) for w in (spec.key, spec.label, *spec.aliases))
 
 
 def resolve_key(name: str) -> SettingSpec:
-    name = ALIASES.get(name.strip(), name.strip())
+    """The setting a name means: its Chinese label, one of the other words for it, or its stored key."""
+    said = name.strip()
+    name = _norm(name)
     for spec in SPECS.values():
-        if name in (spec.key, spec.label):
+        if name in _words(spec):
             return spec
-    raise ValueError(f"没有“{clip(name)}”这项设置。可设置：" + "、".join(f"{s.key}（{s.label}）" for s in SPECS.values()))
+    raise ValueError(f"没有“{clip(said)}”这项设置。可设置：" + "、".join(s.label for s in SPECS.values()))
+
+
+def split_setting(text: str) -> tuple[str, str]:
+    """'党费取整方式 四舍五入', '党费取整方式为四舍五入', '迟到界限：15分钟' → (name, value); ValueError otherwise."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    words = sorted((w for spec in SPECS.values() for w in _words(spec)), key=len, reverse=True)
+    squeezed = _norm(t)
+    for w in words:
+        if squeezed.startswith(w):
+            # the value is what follows the name in the text as typed (its spaces kept)
+            i, seen = 0, 0
+            while seen < len(w) and i < len(t):
+                if not t[i].isspace():
+                    seen += 1
+                i += 1
+            value = re.sub(r"^\s*(?:改为|设为|设置为|改成|[为是:=])\s*", "", t[i:]).strip()
+            if value:
+                return w, value
+    parts = t.split(maxsplit=1)
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    raise ValueError("请写成：设置 项目 值，例如“设置 主题党日 每月15日”")
 
 
 def set_setting(session: Session, org: Organization, key: str, raw: str, actor: Member | str = CLI_ACTOR,
@@ -235,4 +311,12 @@ def set_setting(session: Session, org: Organization, key: str, raw: str, actor: 
 
 
 def describe(org: Organization) -> list[str]:
-    return [f"{s.key}（{s.label}）= {s.show(get_setting(org, s.key))}" for s in SPECS.values()]
+    """What 支部设置 shows: each setting by its Chinese label and value (and, for a choice, the other options)."""
+    lines = []
+    for spec in SPECS.values():
+        line = f"· {spec.label}：{spec.show(get_setting(org, spec.key))}"
+        choice = next((c for c in (SHIFT, CHANNEL, ROUNDING) if spec.parse == c.parse), None)
+        if choice is not None:
+            line += f"（可选：{choice.choices()}）"
+        lines.append(line)
+    return lines

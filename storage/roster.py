@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from storage.audit import CLI_ACTOR, record_audit
 from storage.models import MEMBER_CATEGORIES, ORG_TYPES, ROLE_NAMES, CommitteeTerm, Member, Organization, Role
+from storage.names import normalize_name
 from storage.orgs import add_years, current_term
 from storage.sheets import (
     ErrorList,
@@ -134,7 +135,7 @@ def _parse_orgs(rows, errors: ErrorList) -> list[OrgRow]:
 def _parse_members(rows, errors: ErrorList) -> list[MemberRow]:
     out = []
     for n, r in rows:
-        name = cell_text(r.get("姓名"))
+        name = normalize_name(cell_text(r.get("姓名")))  # 钱　进 and 曹 操 are stored as 钱进 and 曹操
         if not name:
             errors.add(MEMBER_SHEET, n, "姓名", "不能为空")
         mobile = None
@@ -427,7 +428,7 @@ def _tree_order(orgs: list[Organization]) -> list[Organization]:
 def find_for_removal(session: Session, who: str) -> list[Member]:
     who = who.strip()
     return list(session.scalars(select(Member).where(Member.status == "active").where(
-        (Member.name == who) | (Member.mobile == who) | (Member.wecom_userid == who) | (Member.dingtalk_userid == who))))
+        (Member.name == normalize_name(who)) | (Member.mobile == who) | (Member.wecom_userid == who) | (Member.dingtalk_userid == who))))
 
 
 def remove_member(session: Session, member: Member, reason: str, actor: Member | str = CLI_ACTOR) -> None:

@@ -101,12 +101,14 @@ def test_bad_input():
         calculate("宇航员", "5000")
     with pytest.raises(ValueError):
         calculate("在职", "-1")
-    with pytest.raises(ValueError):
-        parse_yuan("六千")
+    for unreadable in ("六七千", "2万50", "1,2000", "一万多", "5000-6000", "abc"):
+        with pytest.raises(ValueError):
+            parse_yuan(unreadable)
 
 
 @pytest.mark.parametrize(("text", "value"), [
-    ("6500", "6500"), ("6,500元", "6500"), ("¥6500.5", "6500.5"), ("1.2万", "12000"), ("8千", "8000")])
+    ("6500", "6500"), ("6,500元", "6500"), ("¥6500.5", "6500.5"), ("1.2万", "12000"), ("8千", "8000"),
+    ("六千", "6000"), ("一万二", "12000"), ("２万５", "25000"), ("8k", "8000"), ("九千八", "9800")])
 def test_parse_yuan(text, value):
     assert parse_yuan(text) == Decimal(value)
 

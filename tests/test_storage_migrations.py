@@ -67,3 +67,22 @@ def test_sqlite_uses_wal(tmp_path):
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_the_heads_read_from_the_files_are_alembics(tmp_path):
+    """is_current reads the migration files without alembic (a command's start-up); it must agree with alembic."""
+    from alembic.script import ScriptDirectory
+
+    from storage.db import alembic_config, migration_heads
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert migration_heads() == set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = make_engine(url)
+    try:
+        assert not is_current(engine)  # nothing there yet
+        upgrade(url, "0003")
+        assert not is_current(engine)
+        upgrade(url)
+        assert is_current(engine)
+    finally:
+        engine.dispose()

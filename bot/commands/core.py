@@ -5,7 +5,6 @@ import argparse
 
 from bot.channels import console
 from bot.commands.common import runtime, service_settings, settings, today
-from bot.demo import demo_ids_text, seed_demo
 from bot.settings import ensure_secret_key
 from storage.db import transaction, upgrade
 
@@ -23,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("say", help="以某个账号发一条消息，打印回复")
     p.add_argument("--as", dest="user", required=True, metavar="USERID")
-    p.add_argument("text", nargs="+")
+    p.add_argument("text", nargs="+", metavar="消息", help="要发送的文字")
     p.set_defaults(func=cmd_say)
 
     p = sub.add_parser("db", help="数据库")
@@ -72,6 +71,8 @@ def cmd_db_upgrade(args) -> int:
 def cmd_demo(args) -> int:
     if ensure_secret_key():
         print("已在 .env 写入随机的 ZHIBU_SECRET_KEY（签名链接用，请勿泄露）。")
+    from bot.demo import demo_ids_text, seed_demo  # openpyxl and the roster import: only for the demo
+
     s = settings()
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:

@@ -9,8 +9,6 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 ENTRIES_DIR = Path(__file__).with_name("entries")
 TOPIC_RE = re.compile(r"^T(0[1-9]|10)(\.\d)?$")
 ID_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -109,6 +107,8 @@ def _check_entry(raw, file: str, index: int, problems: list[str]) -> Entry | Non
 
 def load_entries(directory: Path = ENTRIES_DIR) -> list[Entry]:
     """Every entry of every *.yaml file, in file order; raises KnowledgeError listing all problems."""
+    import yaml  # only when the knowledge base is first asked
+
     problems: list[str] = []
     entries: list[Entry] = []
     files = sorted(directory.glob("*.yaml"))

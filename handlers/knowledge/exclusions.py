@@ -11,7 +11,7 @@ from bot.intent import normalize
 
 _SIGN_IN = re.compile(r"^(签到|发起签到|结束签到|签到情况|补签)(\s|\d|$)|^\d{4,6}$|签到(?!率)")
 _SCHEDULE = re.compile(r"^(本月|下月|这个月|下个月|本周|这周|近期|最近)的?(安排|活动|有什么活动|有啥活动)[?？吗]*$")
-_MY_DUES = re.compile(r"我的党费|我(的|还|都)?(欠|交|缴)(了|过)?(几个月|多少|哪几个月)|我.{0,6}(党费)?交到(了)?(几|哪)|查.{0,2}我.{0,4}党费")
+_MY_DUES = re.compile(r"我的党费(?!基数|计算基数|比例|标准)|我(的|还|都)?(欠|交|缴)(了|过)?(几个月|多少|哪几个月)|我.{0,6}(党费)?交到(了)?(几|哪)|查.{0,2}我.{0,4}党费")
 _CALC = re.compile(r"党费.{0,6}(怎么算|计算|多少)|(交|缴)多少党费|算.{0,2}党费")
 _AMOUNT = re.compile(r"\d{3,}(\.\d+)?\s*(元|块)?|[一二三四五六七八九两]万|[一二三四五六七八九两]千")
 # asking for the rule (a rate, a bracket, whether something counts), even with a figure in it

@@ -1,11 +1,12 @@
 """The knowledge base in memory: entries plus a retrieval index, built once per process."""
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.intent import TERMS, Segmenter
+from bot.intent import TERMS, Segmenter, normalize
 from handlers.knowledge.bm25 import BM25
 from handlers.knowledge.entries import ENTRIES_DIR, Entry, load_entries
 from handlers.knowledge.text import Featurizer
@@ -15,10 +16,13 @@ TERMS_FILE = Path(__file__).with_name("terms.txt")
 # how much each kind of evidence counts: whole words, look-alike-proof character pairs, sound-alike pairs, and the
 # words of the answer itself (questions often ask about a detail only the answer names). Chosen by leaving each
 # phrasing out in turn and asking it (bench_kb prints that figure), not on the held-out questions.
-WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.8}
+WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.8, "answer_chars": 0.3}
 # answer at once when the best entry is clearly ahead; offer three when it is close; below FLOOR nothing fits.
 # A wrong answer costs more than one extra reply: with phrasings left out, ratio 1.25 answers about two thirds
 # directly and about one in ten of those is wrong; the numbered choice almost always holds the right entry.
+# A question often tells its story first and asks last ("主题党日顺带开了个党课，算数不"): the clause that asks is
+# scored again with this weight, so the story's topic does not outvote the concern.
+FOCUS_WEIGHT = 0.6
 CONFIDENT_MIN = 6.0
 CONFIDENT_RATIO = 1.25
 FLOOR = 3.0
@@ -46,7 +50,7 @@ class KnowledgeBase:
         self.by_id = {e.id: e for e in entries}
         terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in e.keywords)]
         self.featurizer = f = Featurizer(segmenter, terms)
-        docs: dict[str, list[list[str]]] = {"words": [], "chars": [], "pinyin": [], "answer": []}
+        docs: dict[str, list[list[str]]] = {"words": [], "chars": [], "pinyin": [], "answer": [], "answer_chars": []}
         for e in entries:
             words: list[str] = []
             chars: list[str] = []
@@ -60,20 +64,28 @@ class KnowledgeBase:
             docs["words"].append(words)
             docs["chars"].append(chars)
             docs["pinyin"].append(pinyin)
-            docs["answer"].append(f.features(e.answer, typed=False)[0])
+            answer_words, answer_chars, _ = f.features(e.answer, typed=False)
+            docs["answer"].append(answer_words)
+            docs["answer_chars"].append(answer_chars)
         self.indexes = {kind: BM25(d) for kind, d in docs.items()}
 
     @classmethod
     def load(cls, segmenter: Segmenter, directory: Path = ENTRIES_DIR) -> KnowledgeBase:
         return cls(load_entries(directory), segmenter)
 
-    def search(self, text: str, k: int = 5) -> list[Hit]:
+    def _scores(self, text: str, weight: float, total: dict[int, float]) -> None:
         words, chars, pinyin = self.featurizer.features(text)
-        query = {"words": words, "chars": chars, "pinyin": pinyin, "answer": words}
-        total: dict[int, float] = {}
+        query = {"words": words, "chars": chars, "pinyin": pinyin, "answer": words, "answer_chars": chars}
         for kind, index in self.indexes.items():
             for i, s in index.scores(query[kind]).items():
-                total[i] = total.get(i, 0.0) + WEIGHTS[kind] * s
+                total[i] = total.get(i, 0.0) + weight * WEIGHTS[kind] * s
+
+    def search(self, text: str, k: int = 5) -> list[Hit]:
+        total: dict[int, float] = {}
+        self._scores(text, 1.0, total)
+        concern = focus(text)
+        if concern is not None:  # a question of several parts: what it asks counts again
+            self._scores(concern, FOCUS_WEIGHT, total)
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [Hit(self.entries[i], round(s, 3)) for i, s in best]
 
@@ -85,6 +97,20 @@ class KnowledgeBase:
         if hits[0].score >= CONFIDENT_MIN and hits[0].score >= CONFIDENT_RATIO * second:
             return Decision("answer", hits[:1])
         return Decision("choose", hits)
+
+
+_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|捎带|附带|另外|此外|还有个?|再问一?下|问一?下|请问|想问一?下|那么?")
+_ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|能不能|可不可以|可以|要不要|用不用|算不算|算数|算吗|哪|什么|啥|谁|如何|"
+                     r"不$|没$|有没有|是不是|行不行|对不对")
+
+
+def focus(text: str) -> str | None:
+    """The clause of a several-part question that asks something (the last such), or None for a one-part question."""
+    parts = [p for p in _CLAUSES.split(normalize(text)) if len(p) >= 2]
+    if len(parts) < 2:
+        return None
+    asking = [p for p in parts if _ASKING.search(p)]
+    return (asking or parts)[-1]
 
 
 class LazyKnowledgeBase:

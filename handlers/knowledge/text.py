@@ -8,8 +8,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from pypinyin import lazy_pinyin
-
 from bot.intent import Segmenter, normalize
 
 # characters that look like the intended one and are themselves rare in Party-work questions
@@ -42,6 +40,20 @@ SYNONYMS: dict[str, str] = {
     "大学生": "学生", "研究生": "学生", "在校生": "学生",
     "下岗": "失业", "低保": "最低生活保障",
     "出国": "国外", "出境": "国外", "境外": "国外",
+    # special situations in dues: no work or income, study while paid, a married couple
+    "没有工作": "失业", "没工作": "失业", "无业": "失业", "待业": "失业", "辞职": "失业", "没上班": "失业",
+    "没有收入": "无收入", "没收入": "无收入", "没什么收入": "无收入", "零收入": "无收入",
+    "在职研究生": "在职学习", "在职读研": "在职学习", "在职读博": "在职学习", "在职博士": "在职学习",
+    "脱产学习": "在职学习", "脱产读研": "在职学习", "带薪读书": "在职学习", "带薪上学": "在职学习",
+    "带薪学习": "在职学习", "工资照发": "在职学习", "工资照拿": "在职学习",
+    "两口子": "配偶", "夫妻俩": "配偶", "夫妻": "配偶", "爱人": "配偶", "老公": "配偶", "老婆": "配偶",
+    "丈夫": "配偶", "妻子": "配偶", "家属": "亲属", "家里人": "亲属", "家人": "亲属",
+    # how people ask for a rate, a use, a calculation
+    "几个点": "比例", "百分之几": "比例", "百分比": "比例",
+    "用来干什么": "用途", "用来做什么": "用途", "用来干嘛": "用途", "花在哪": "用途", "用在哪": "用途", "能用来": "用途",
+    "怎么计算": "怎么算", "如何计算": "怎么算", "咋算": "怎么算", "怎样计算": "怎么算",
+    # a 预备党员 by another name
+    "预备期的党员": "预备党员", "预备期内的党员": "预备党员", "预备期党员": "预备党员", "预备期间的党员": "预备党员",
 }
 # a canonical name maps to itself, so the longest match at its position keeps it whole (党总支 is not 党+总支)
 SYNONYMS.update({v: v for v in list(SYNONYMS.values())})
@@ -96,6 +108,8 @@ class Featurizer:
     def syllables(self, chars: list[str]) -> list[str]:
         missing = [c for c in set(chars) if c not in self._sound]
         if missing:
+            from pypinyin import lazy_pinyin  # its dictionaries take half a second to import: only for questions
+
             self._sound.update(zip(missing, lazy_pinyin(missing), strict=True))
         return [self._sound[c] for c in chars]
 
