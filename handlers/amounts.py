@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from storage.quoting import clip
+
 CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 UNITS = {"十": 10, "百": 100, "千": 1000, "k": 1000, "万": 10000, "w": 10000}
 _NUMERALS = "".join(CN_DIGITS) + "十百千万"
@@ -83,7 +85,7 @@ def read_amounts(text: str) -> list[Amount | Unclear]:
             continue
         if (about := _ABOUT_AFTER.match(after)) is not None:
             said = raw + about.group(0)
-            out.append(Unclear(said, f"“{said}”只是个大概的数", start, end + len(about.group(0))))
+            out.append(Unclear(said, f"“{clip(said)}”只是个大概的数", start, end + len(about.group(0))))
             continue
         if (dash := _RANGE_AFTER.match(after)) is not None and (second := _RUN.match(t, end + dash.end())):
             pos = second.end()
@@ -108,11 +110,11 @@ def parse_figure(raw: str) -> Decimal | str:
     s = raw.strip().lower()
     if "," in s:
         if not _THOUSANDS.fullmatch(re.match(r"[\d,.]*", s).group(0)):
-            return f"“{raw}”里的逗号位置不对，看不出是多少"
+            return f"“{clip(raw)}”里的逗号位置不对，看不出是多少"
         s = s.replace(",", "")
     tokens = re.findall(r"\d+(?:\.\d+)?|\.|[零〇一二两三四五六七八九]|[十百千万kw]", s)
     if "".join(tokens) != s or "." in tokens:
-        return f"看不懂“{raw}”"
+        return f"看不懂“{clip(raw)}”"
     if len(tokens) == 1 and tokens[0][0].isdigit():
         return Decimal(tokens[0])
     total = Decimal(0)  # the 万 part
@@ -128,7 +130,7 @@ def parse_figure(raw: str) -> Decimal | str:
         if tok[0].isdigit() or tok in CN_DIGITS:
             if current is not None:
                 # 七八千, 一两万: two figures side by side are a rough size, not a number
-                return f"“{raw}”只是个大概的数" if current_text in CN_DIGITS and tok in CN_DIGITS else f"看不懂“{raw}”"
+                return f"“{clip(raw)}”只是个大概的数" if current_text in CN_DIGITS and tok in CN_DIGITS else f"看不懂“{clip(raw)}”"
             current = Decimal(tok) if tok[0].isdigit() else Decimal(CN_DIGITS[tok])
             current_text = tok
             continue
@@ -139,33 +141,33 @@ def parse_figure(raw: str) -> Decimal | str:
             elif tok == "十" and last_unit in (None, 10000):
                 current = Decimal(1)  # 十万 = 一十万, 一万十 is not written but 十五 is
             else:
-                return f"看不懂“{raw}”"
+                return f"看不懂“{clip(raw)}”"
         if unit == 10000:
             section += current
             if section == 0:
-                return f"看不懂“{raw}”"
+                return f"看不懂“{clip(raw)}”"
             if total:
-                return f"看不懂“{raw}”"
+                return f"看不懂“{clip(raw)}”"
             total, section = section * 10000, Decimal(0)
         else:
             if last_unit is not None and last_unit != 10000 and unit >= last_unit:
-                return f"看不懂“{raw}”"  # 5百2千: the units must go down
+                return f"看不懂“{clip(raw)}”"  # 5百2千: the units must go down
             if current != current.to_integral_value() and section:
-                return f"看不懂“{raw}”"
+                return f"看不懂“{clip(raw)}”"
             section += current * unit
         last_unit, current, current_text, zero = unit, None, "", False
     if current is not None:
         if last_unit is None or any("." in tok for tok in tokens):
-            return f"看不懂“{raw}”"  # 1.2万5: a decimal and a tail cannot be read together
+            return f"看不懂“{clip(raw)}”"  # 1.2万5: a decimal and a tail cannot be read together
         if zero:
             section += current
         elif current_text in CN_DIGITS or (current_text.isdigit() and len(current_text) == 1):
             section += current * (last_unit // 10)  # 2万5 → 5千, 九千八 → 8百, 三百五 → 5十, 十五 → 5
         else:
-            return f"“{raw}”看不准（是 {_literal(raw, current_text)}吗？）"
+            return f"“{clip(raw)}”看不准（是 {_literal(raw, current_text)}吗？）"
     value = total + section
     if value <= 0:
-        return f"看不懂“{raw}”"
+        return f"看不懂“{clip(raw)}”"
     return value
 
 
@@ -187,9 +189,9 @@ def read_one(text: str) -> Decimal:
     if not t:
         raise ValueError("请写上金额，例如 6500 或 62.50")
     if t.startswith("-"):
-        raise ValueError(f"“{text}”不是有效金额")
+        raise ValueError(f"“{clip(text)}”不是有效金额")
     if not _RUN.fullmatch(t) and not re.fullmatch(r"\d+(?:\.\d+)?", t):
-        raise ValueError(f"“{text}”不是金额，请写成 6500 或 62.50")
+        raise ValueError(f"“{clip(text)}”不是金额，请写成 6500 或 62.50")
     parsed = parse_figure(t)
     if isinstance(parsed, str):
         raise ValueError(parsed)

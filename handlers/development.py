@@ -31,7 +31,6 @@ from storage.development import (
 )
 from storage.development_rules import STEPS, Milestone, resolve_step, usual_names
 from storage.quoting import clip
-from storage.sheets import parse_date
 
 COMMITTEE = "支部书记、副书记、组织委员"
 USAGE = "登记发展 姓名 环节 日期 [备注]，例如：登记发展 张三 积极分子 2026-04-10"
@@ -52,6 +51,8 @@ def calendar(ctx: Context) -> Calendar:
 
 
 def parse_day(text: str, today: date) -> date:
+    from storage.sheets import parse_date  # openpyxl: only when a date is read this way
+
     t = text.strip()
     if t in ("今天", "今日"):
         return today

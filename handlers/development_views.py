@@ -16,7 +16,6 @@ from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.development_text import attention, next_lines, own_lines, summary, timeline
 from storage.development import find_by_account, find_named, record_of_member, records_in, to_record
 from storage.development_rules import PIPELINE_STAGES, stage
-from storage.development_sheets import development_filename
 from storage.models import DevelopmentRecord, Organization
 from storage.orgs import branch_of, descendants
 from storage.quoting import clip
@@ -155,6 +154,8 @@ def upper_report(branches: list[Organization], rows: list[DevelopmentRecord], to
 
 # --- 导出发展台账 -----------------------------------------------------------------------------------------------------
 def export(incoming: Incoming, ctx: Context) -> Reply:
+    from storage.development_sheets import development_filename  # openpyxl: only for an export
+
     branches, _ = scope(ctx)
     count = len(records_in(ctx.session, [o.id for o in branches]))
     title = branches[0].name if len(branches) == 1 else f"所辖{len(branches)}个党支部"

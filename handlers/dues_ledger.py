@@ -39,7 +39,6 @@ from storage.dues import (
     record_payments,
     tracking_starts,
 )
-from storage.dues_export import dues_filename
 from storage.models import DuesRate, Member, Organization
 from storage.names import normalize_name
 from storage.org_settings import get_setting
@@ -338,6 +337,8 @@ def unpaid(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def export(incoming: Incoming, ctx: Context) -> Reply:
+    from storage.dues_export import dues_filename  # openpyxl: only for an export
+
     org = managed_org(ctx, DUES_ROLES)
     arg = ctx.args.strip().removesuffix("年")
     year = ctx.today.year if not arg else int(arg) if re.fullmatch(r"\d{4}", arg) else None

@@ -8,8 +8,6 @@ from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE
-from storage.attendance_ledger import ledger_filename
-from storage.ledger_data import LedgerError, month_meetings
 from storage.quoting import clip
 
 MONTH = re.compile(r"(\d{4})\s*(?:-|/|\.|年)\s*(\d{1,2})\s*月?")
@@ -28,6 +26,9 @@ def parse_month(text: str, today) -> tuple[int, int]:
 
 
 def export_ledger(incoming: Incoming, ctx: Context) -> Reply:
+    from storage.attendance_ledger import ledger_filename  # openpyxl: only for an export
+    from storage.ledger_data import LedgerError, month_meetings  # openpyxl: only for an export
+
     org = managed_org(ctx)
     year, mon = parse_month(ctx.args, ctx.today)
 

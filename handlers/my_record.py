@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from bot.core import Context, Handler, Incoming, Reply
 from bot.roles import is_committee
 from handlers.dues_status import my_dues, private_reply
-from reminders.rules import TZ, add_months, cn, theme_date
+from reminders.rules import add_months, cn, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.meetings import label, upcoming_for_member
@@ -190,7 +190,7 @@ def _theme(ctx: Context, org, year: int, month: int) -> tuple[date, bool] | None
     """(the month's 主题党日 as 本月安排 and the reminders compute it, whether a meeting was scheduled for it)."""
     if org.type != "党支部":
         return None
-    states = load_states(ctx.session, date(year, month, 1), [org.id])
+    states = load_states(ctx.session, date(year, month, 1), [org.id], ctx.settings.tz)
     if not states:
         return None
     return theme_date(states[0], year, month, Calendar(load_calendar(ctx.session)))
@@ -203,8 +203,8 @@ def _theme_day(ctx: Context, org, year: int, month: int) -> date | None:
 
 def _held_on(ctx: Context, day: date, kind: str) -> Meeting | None:
     """The member's meeting of `kind` on `day`, started or not."""
-    since = datetime.combine(day, time(0), tzinfo=TZ) - timedelta(seconds=1)
     tz = ctx.settings.tz
+    since = datetime.combine(day, time(0), tzinfo=tz) - timedelta(seconds=1)
     return next((mt for mt in upcoming_for_member(ctx.session, ctx.member, since, [kind], include_closed=True)
                  if mt.starts_at.astimezone(tz).date() == day), None)
 

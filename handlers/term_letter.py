@@ -8,7 +8,6 @@ from sqlalchemy import select
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet
-from reminders.letter import LETTER_PURPOSE, LetterError, letter_facts, letter_filename
 from storage.models import Organization
 from storage.orgs import branch_of, descendants
 from storage.quoting import clip
@@ -39,6 +38,13 @@ def _own(ctx: Context) -> Organization | None:
 
 
 def letter(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.letter import (  # python-docx: only for the letter
+        LETTER_PURPOSE,
+        LetterError,
+        letter_facts,
+        letter_filename,
+    )
+
     name = ctx.args.strip()
     own, under = _own(ctx), _under_admin(ctx)
     if name:

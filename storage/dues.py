@@ -233,11 +233,11 @@ def _parse_piece(piece: str, today: date) -> list[str]:
         return [add_months(month_key(today), _RELATIVE[piece])]
     m = _MONTHS_RE.match(piece)
     if m is None or not (m["y1"] or m["u1"] or m["u2"] or m["y2"]):
-        raise ValueError(f"“{piece}”不是月份，请写成 2026-11、12月 或 6月到12月")
+        raise ValueError(f"“{clip(piece)}”不是月份，请写成 2026-11、12月 或 6月到12月")
     m1, m2 = int(m["m1"]), int(m["m2"]) if m["m2"] else None
     for value in (m1, m2):
         if value is not None and not 1 <= value <= 12:
-            raise ValueError(f"“{piece}”不是月份：月份在 1 到 12 之间")
+            raise ValueError(f"“{clip(piece)}”不是月份：月份在 1 到 12 之间")
     if m2 is None:
         year = int(m["y1"]) if m["y1"] else default_year(m1, today)
         return [f"{year:04d}-{m1:02d}"]
