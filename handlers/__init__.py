@@ -17,6 +17,7 @@ from handlers import (
     ledger_export,
     meetings,
     menu,
+    oversight,
     profile,
     reminder_settings,
     schedule_views,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 # "设置 …"); dues_questions last, because it matches free questions that mention 党费. Whatever no handler
 # claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, reminder_settings, development, development_views, knowledge, dues_questions)
+           ledger_export, schedule_views, oversight, reminder_settings, development, development_views, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:
