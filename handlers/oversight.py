@@ -75,7 +75,7 @@ def missing_meetings(incoming: Incoming, ctx: Context) -> Reply:
     if not missing:
         return Reply(text=f"{label}（{state_word}）{len(states)} 个党支部都已按要求开会。", private=True)
     lines = [f"{label}（{state_word}）{len(missing)} 个党支部还有应开未开的会议（共 {len(states)} 个）："]
-    lines += [f"· {name}：{'、'.join(kinds)}" for name, kinds in sorted(missing)]
+    lines += [f"· {name}：{'、'.join(kinds)}" for name, kinds in missing]
     lines.append("会议开过但没有登记的，请支部书记补登；查看一个支部请发送“支部体检 支部名称”。")
     return Reply(text="\n".join(lines), private=True)
 

@@ -99,7 +99,7 @@ def load_participation(session: Session, states: list[OrgState], today: date,
 
 def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
                   tree: Mapping[int, OrgNode] | None = None) -> list[Checkup]:
-    """The checkup of each branch in `branch_ids`, worst first (红, 黄, 绿), then by name."""
+    """The checkup of each branch in `branch_ids`, worst first (红, 黄, 绿), then in the order they were set up."""
     ids = sorted(set(branch_ids))
     if not ids:
         return []
@@ -107,4 +107,4 @@ def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: 
     states = load_states(session, today, ids, tz)
     part = load_participation(session, states, today, tz)
     out = [checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id)) for s in states]
-    return sorted(out, key=lambda c: (("红", "黄", "绿").index(c.status), c.name))
+    return sorted(out, key=lambda c: (("红", "黄", "绿").index(c.status), c.org_id))

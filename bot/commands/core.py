@@ -5,7 +5,7 @@ import argparse
 
 from bot.channels import console
 from bot.commands.common import runtime, service_settings, settings, today
-from bot.demo import demo_ids_text, seed_demo
+from bot.demo import demo_ids_text, oversight_ids_text, seed_demo, seed_demo_oversight
 from bot.settings import ensure_secret_key
 from storage.db import transaction, upgrade
 
@@ -76,6 +76,9 @@ def cmd_demo(args) -> int:
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:
         result = seed_demo(session, today=today(rt))
-    print(f"示例党组织已就绪：示范机关党委（第一党支部、第二党支部）。{result.summary()}")
+        seed_demo_oversight(session, today(rt), rt.settings.tz)
+    print(f"示例党组织已就绪：示范机关党委（第一至第四党支部）。{result.summary()}")
     print(demo_ids_text())
+    print(oversight_ids_text())
+    print("上级管理员 demo-dangwei 可发送“支部概况”查看各支部红黄绿状态。")
     return 0
