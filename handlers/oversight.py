@@ -3,6 +3,8 @@
 """
 from __future__ import annotations
 
+from datetime import date
+
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet
 from reminders.oversight_rules import GREEN, RED, YELLOW, Checkup, check_period, named_period
@@ -39,8 +41,13 @@ def _checkups(ctx: Context) -> tuple[dict[int, OrgNode], list[Checkup]]:
 
 def overview(incoming: Incoming, ctx: Context) -> Reply:
     _tree, cs = _checkups(ctx)
+    return Reply(text="\n".join(overview_lines(cs, ctx.today)), private=True)
+
+
+def overview_lines(cs: list[Checkup], today: date) -> list[str]:
+    """Counts by status, then the 红 and 黄 branches with their first reason, the 绿 ones by name."""
     counts = {c: sum(1 for x in cs if x.status == c) for c in (RED, YELLOW, GREEN)}
-    lines = [f"【支部概况】{ctx.today.year}年{ctx.today.month}月{ctx.today.day}日，共 {len(cs)} 个党支部："
+    lines = [f"【支部概况】{today.year}年{today.month}月{today.day}日，共 {len(cs)} 个党支部："
              f"红 {counts[RED]}、黄 {counts[YELLOW]}、绿 {counts[GREEN]}"]
     for colour in (RED, YELLOW):
         group = [c for c in cs if c.status == colour]
@@ -53,7 +60,7 @@ def overview(incoming: Incoming, ctx: Context) -> Reply:
         more = f"等 {len(greens)} 个" if len(greens) > 5 else ""
         lines.append(f"· 绿 {'、'.join(greens[:5])}{more}：各项正常")
     lines.append("查看一个支部请发送“支部体检 支部名称”；未开会的支部请发送“未开会支部 上月”。")
-    return Reply(text="\n".join(lines), private=True)
+    return lines
 
 
 def missing_meetings(incoming: Incoming, ctx: Context) -> Reply:
