@@ -173,21 +173,26 @@ def last_activity(state: OrgState, today: date) -> date | None:
     return max(days, default=None)
 
 
-def dues_behind(state: OrgState, today: date, months: int) -> int:
-    """Members whose unbroken run of unpaid months through last month is at least `months` long."""
+def dues_runs(state: OrgState, today: date) -> list[int]:
+    """Per member behind on dues, the length of their unbroken run of unpaid months through last month."""
     if state.dues_since is None:
-        return 0
+        return []
     since = date.fromisoformat(state.dues_since + "-01")
     through = previous_month(today)
-    n = 0
+    out = []
     for p in state.members:
         paid = state.paid.get(p.id, ())
         if through in paid:
-            continue
+            continue  # the usual case: last month is paid
         start = max(p.joined_on, since) if p.joined_on else since
-        if len(consecutive_unpaid(start, set(paid), through)) >= months:
-            n += 1
-    return n
+        if run := len(consecutive_unpaid(start, set(paid), through)):
+            out.append(run)
+    return out
+
+
+def dues_behind(state: OrgState, today: date, months: int) -> int:
+    """Members whose unbroken run of unpaid months through last month is at least `months` long."""
+    return sum(1 for run in dues_runs(state, today) if run >= months)
 
 
 def probation(state: OrgState, today: date) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -218,8 +223,9 @@ def checkup(state: OrgState, today: date, participation: Participation | None = 
         if c.period.closed and c.missing and (c.period.kind != YEAR or c is _last_closed_year(periods)):
             reasons.append((RED, f"{c.period.label}未召开{join_kinds(c.missing)}"))
     red_months, alert_months = int(th["dues_red_months"]), int(th["dues_alert_months"])
-    d6 = dues_behind(state, today, red_months)
-    d3 = dues_behind(state, today, alert_months) - d6
+    runs = dues_runs(state, today)
+    d6 = sum(1 for r in runs if r >= red_months)
+    d3 = sum(1 for r in runs if alert_months <= r < red_months)
     if d6:
         reasons.append((RED, f"{d6} 名党员连续 {red_months} 个月未交党费"))
     soon, over = probation(state, today)
