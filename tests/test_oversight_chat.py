@@ -160,3 +160,15 @@ def test_the_overview_uses_a_fixed_number_of_queries(db_url):
     finally:
         engine.dispose()
     assert counts[3] == counts[30], counts
+
+
+def test_the_upper_admin_views_a_chosen_branch(ov_say):
+    assert ov_say("demo-dangwei", "待办提醒 第二党支部").startswith("第二党支部未来30天的提醒")
+    assert "请写支部名称，例如“待办提醒 第一党支部”" in ov_say("demo-dangwei", "待办提醒")
+    assert ov_say("demo-dangwei", "待办提醒 另一党支部").startswith("没有找到“另一党支部”")
+    seen = ov_say("demo-dangwei", "签到情况 第二党支部")
+    assert seen.startswith("【主题党日+支委会签到情况】签到已于") and "实到 5 人" in seen
+    assert "请写支部名称，例如“签到情况 第一党支部”" in ov_say("demo-dangwei", "签到情况")
+    # a secretary keeps their own view; a member is still refused
+    assert ov_say("demo-shuji", "待办提醒").startswith("第一党支部未来30天的提醒")
+    assert "只有支部书记、副书记、组织委员或上级管理员可以使用" in ov_say("demo-dangyuan", "待办提醒")
