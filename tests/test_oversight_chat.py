@@ -172,3 +172,21 @@ def test_the_upper_admin_views_a_chosen_branch(ov_say):
     # a secretary keeps their own view; a member is still refused
     assert ov_say("demo-shuji", "待办提醒").startswith("第一党支部未来30天的提醒")
     assert "只有支部书记、副书记、组织委员或上级管理员可以使用" in ov_say("demo-dangyuan", "待办提醒")
+
+
+def test_a_committee_threshold_applies_to_its_branches(ov_say, dues_demo):
+    from storage.org_settings import set_setting
+    from storage.orgs import find_org
+
+    with transaction(dues_demo.sessions) as s:
+        set_setting(s, find_org(s, "示范机关党委"), "参与率下限", "60%")
+    # participation is no longer a reason; the term ending in 26 days still is
+    assert "· 黄 第二党支部：任期 2026-12-20 届满（还有 26 天）" in ov_say("demo-dangwei", "支部概况")
+    with transaction(dues_demo.sessions) as s:
+        set_setting(s, find_org(s, "第二党支部"), "参与率下限", "90%")  # the branch's own value wins
+    assert "· 黄 第二党支部：11月参与率 62%" in ov_say("demo-dangwei", "支部概况")
+
+
+def test_help_lists_the_commands(ov_say):
+    text = ov_say("demo-dangwei", "帮助")
+    assert "支部概况" in text and "支部体检" in text and "未开会支部" in text
