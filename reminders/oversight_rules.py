@@ -25,7 +25,14 @@ from reminders.rules import (
     quarter_of,
     required_kinds,
 )
-from storage.months import ALERT_MONTHS, ESCALATE_MONTHS, add_years, consecutive_unpaid, previous_month
+from storage.months import (
+    ALERT_MONTHS,
+    ESCALATE_MONTHS,
+    add_years,
+    consecutive_unpaid,
+    month_key,
+    previous_month,
+)
 
 RED, YELLOW, GREEN = "红", "黄", "绿"
 ORDER = {RED: 0, YELLOW: 1, GREEN: 2}
@@ -173,13 +180,24 @@ def last_activity(state: OrgState, today: date) -> date | None:
     return max(days, default=None)
 
 
-def dues_runs(state: OrgState, today: date) -> list[int]:
-    """Per member behind on dues, the length of their unbroken run of unpaid months through last month."""
+def dues_runs(state: OrgState, today: date, latest_paid: Mapping[int, str] | None = None) -> list[int]:
+    """Per member behind on dues, the length of their unbroken run of unpaid months through last month (counted from
+    the branch's first dues month and the member's joining). `latest_paid` (member id → the latest month paid up to
+    last month), when the loader read that aggregate, stands in for the months paid: the run is what follows it."""
     if state.dues_since is None:
         return []
     since = date.fromisoformat(state.dues_since + "-01")
     through = previous_month(today)
     out = []
+    if latest_paid is not None:
+        end = _month_number(through)
+        for p in state.members:
+            start = _month_number(month_key(max(p.joined_on, since) if p.joined_on else since))
+            last = latest_paid.get(p.id)
+            first_unpaid = max(start, _month_number(last) + 1) if last else start
+            if (run := end - first_unpaid + 1) > 0:
+                out.append(run)
+        return out
     for p in state.members:
         paid = state.paid.get(p.id, ())
         if through in paid:
@@ -188,6 +206,10 @@ def dues_runs(state: OrgState, today: date) -> list[int]:
         if run := len(consecutive_unpaid(start, set(paid), through)):
             out.append(run)
     return out
+
+
+def _month_number(key: str) -> int:
+    return int(key[:4]) * 12 + int(key[5:]) - 1
 
 
 def dues_behind(state: OrgState, today: date, months: int) -> int:
@@ -209,7 +231,7 @@ def probation(state: OrgState, today: date) -> tuple[tuple[str, ...], tuple[str,
 
 
 def checkup(state: OrgState, today: date, participation: Participation | None = None,
-            upper_settings: Mapping[str, Any] | None = None) -> Checkup:
+            upper_settings: Mapping[str, Any] | None = None, latest_paid: Mapping[int, str] | None = None) -> Checkup:
     """Every measure of one branch on `today`, and its status with the reasons (红 first)."""
     th = thresholds(upper_settings, state.settings)
     reasons: list[tuple[str, str]] = []
@@ -223,7 +245,7 @@ def checkup(state: OrgState, today: date, participation: Participation | None = 
         if c.period.closed and c.missing and (c.period.kind != YEAR or c is _last_closed_year(periods)):
             reasons.append((RED, f"{c.period.label}未召开{join_kinds(c.missing)}"))
     red_months, alert_months = int(th["dues_red_months"]), int(th["dues_alert_months"])
-    runs = dues_runs(state, today)
+    runs = dues_runs(state, today, latest_paid)
     d6 = sum(1 for r in runs if r >= red_months)
     d3 = sum(1 for r in runs if alert_months <= r < red_months)
     if d6:

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from reminders.oversight_rules import Checkup, Participation, checkup
 from reminders.rules import DEFAULT_TZ, OrgState, add_months
 from reminders.state import chunked_rows, load_states
-from storage.models import Attendance, Meeting, Organization
+from storage.models import Attendance, DuesPayment, Meeting, Member, Organization
+from storage.months import previous_month
 
 BRANCH = "党支部"
 
@@ -97,6 +98,20 @@ def load_participation(session: Session, states: list[OrgState], today: date,
     return out
 
 
+def load_latest_paid(session: Session, tree: Mapping[int, OrgNode], branch_ids: list[int] | None,
+                     today: date) -> dict[int, str]:
+    """Member id → the latest month paid up to last month: one grouped query (a row per member, not per payment)."""
+    through = previous_month(today)
+    stmt = (select(DuesPayment.member_id, func.max(DuesPayment.month))
+            .join(Member, Member.id == DuesPayment.member_id)
+            .where(DuesPayment.month <= through).group_by(DuesPayment.member_id))
+    org_ids = None
+    if branch_ids is not None:  # the branches and their 党小组
+        wanted = set(branch_ids)
+        org_ids = sorted(o.id for o in tree.values() if o.id in wanted or o.parent_id in wanted)
+    return dict(chunked_rows(session, stmt, Member.organization_id, org_ids))
+
+
 def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
                   tree: Mapping[int, OrgNode] | None = None) -> list[Checkup]:
     """The checkup of each branch in `branch_ids`, worst first (红, 黄, 绿), then in the order they were set up."""
@@ -107,7 +122,8 @@ def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: 
     # every branch there is (the usual 上级管理员 of a whole 党委): whole tables, no IN lists of member ids
     every = len(ids) == sum(1 for o in tree.values() if o.type == BRANCH)
     wanted = set(ids)
-    states = [s for s in load_states(session, today, None if every else ids, tz) if s.org_id in wanted]
+    states = [s for s in load_states(session, today, None if every else ids, tz, dues=False) if s.org_id in wanted]
     part = load_participation(session, states, today, tz)
-    out = [checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id)) for s in states]
+    latest = load_latest_paid(session, tree, None if every else ids, today)
+    out = [checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id), latest) for s in states]
     return sorted(out, key=lambda c: (("红", "黄", "绿").index(c.status), c.org_id))

@@ -121,3 +121,23 @@ def test_dues_and_probation():
     assert c.probation_soon == ("陈预备",) and c.probation_over == ()
     later = checkup(s, date(2027, 1, 12))
     assert later.probation_over == ("陈预备",) and (RED, "1 名预备党员预备期已满未转正") in later.reasons
+
+
+def test_arrears_from_the_latest_month_paid_agree_with_the_months_paid():
+    """The loader counts arrears from each member's latest month paid (one grouped query); the rules from the set of
+    months paid. Both give the same runs."""
+    import random
+
+    from reminders.oversight_rules import dues_runs
+
+    rng = random.Random(5)
+    today = date(2026, 11, 24)
+    all_months = [f"{y}-{mo:02d}" for y in (2025, 2026) for mo in range(1, 13)]
+    for _ in range(200):
+        people = tuple(Person(i, f"党员{i}", None, "正式", date(rng.choice((2010, 2025, 2026)), rng.randint(1, 12), 1))
+                       for i in range(1, 6))
+        paid = {p.id: {m for m in all_months if rng.random() < 0.7} for p in people}
+        s = branch(members=people, paid=paid, dues_since=rng.choice(("2025-01", "2025-09", "2026-04")))
+        latest = {pid: max((m for m in ms if m <= "2026-10"), default=None) for pid, ms in paid.items()}
+        latest = {k: v for k, v in latest.items() if v}
+        assert sorted(dues_runs(s, today)) == sorted(dues_runs(s, today, latest))
