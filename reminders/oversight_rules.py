@@ -192,8 +192,10 @@ def dues_runs(state: OrgState, today: date, latest_paid: Mapping[int, str] | Non
     if latest_paid is not None:
         end = _month_number(through)
         for p in state.members:
-            start = _month_number(month_key(max(p.joined_on, since) if p.joined_on else since))
             last = latest_paid.get(p.id)
+            if last == through:
+                continue  # the usual case: last month is paid
+            start = _month_number(month_key(max(p.joined_on, since) if p.joined_on else since))
             first_unpaid = max(start, _month_number(last) + 1) if last else start
             if (run := end - first_unpaid + 1) > 0:
                 out.append(run)

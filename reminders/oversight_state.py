@@ -103,13 +103,13 @@ def load_latest_paid(session: Session, tree: Mapping[int, OrgNode], branch_ids: 
     """Member id → the latest month paid up to last month: one grouped query (a row per member, not per payment)."""
     through = previous_month(today)
     stmt = (select(DuesPayment.member_id, func.max(DuesPayment.month))
-            .join(Member, Member.id == DuesPayment.member_id)
             .where(DuesPayment.month <= through).group_by(DuesPayment.member_id))
-    org_ids = None
-    if branch_ids is not None:  # the branches and their 党小组
-        wanted = set(branch_ids)
-        org_ids = sorted(o.id for o in tree.values() if o.id in wanted or o.parent_id in wanted)
-    return dict(chunked_rows(session, stmt, Member.organization_id, org_ids))
+    if branch_ids is None:  # every branch: the whole table, no join
+        return dict(session.connection().execute(stmt).all())
+    wanted = set(branch_ids)  # the branches and their 党小组
+    org_ids = sorted(o.id for o in tree.values() if o.id in wanted or o.parent_id in wanted)
+    return dict(chunked_rows(session, stmt.join(Member, Member.id == DuesPayment.member_id),
+                             Member.organization_id, org_ids))
 
 
 def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
