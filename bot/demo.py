@@ -181,3 +181,94 @@ def seed_demo_development(session: Session, today: date) -> int:
         added += 1
     session.flush()
     return added
+
+
+# --- the 党委's overview: a year of meetings, a quiet branch and a branch in good order ----------------------------
+BRANCH_3, BRANCH_4 = "第三党支部", "第四党支部"
+QUIET_DAYS = 40
+# (account, name, branch, role): the branches the overview seeding adds
+OVERSIGHT_PEOPLE = [
+    ("demo-shuji3", "钱进", BRANCH_3, "书记"), ("demo-b3-01", "蒋丽", BRANCH_3, "组织委员"),
+    ("demo-b3-02", "沈涛", BRANCH_3, ""), ("demo-b3-03", "韦娜", BRANCH_3, ""), ("demo-b3-04", "秦勇", BRANCH_3, ""),
+    ("demo-shuji4", "尤佳", BRANCH_4, "书记"), ("demo-b4-01", "许杰", BRANCH_4, "组织委员"),
+    ("demo-b4-02", "何平", BRANCH_4, "宣传委员"), ("demo-b4-03", "吕燕", BRANCH_4, ""),
+    ("demo-b4-04", "施伟", BRANCH_4, ""), ("demo-b4-05", "张敏", BRANCH_4, ""),
+]
+
+
+def seed_demo_oversight(session: Session, today: date, tz=None) -> int:
+    """What `支部概况` needs to show all three colours (used by `zhibu demo`; idempotent, returns meetings added):
+    第一、第二、第四党支部 hold their 主题党日 + 支委会 every month for a year (党员大会 + 党课 in each quarter's last
+    month, 组织生活会 + 民主评议 last December), with sign-ins; 第二党支部's latest one is thinly attended;
+    第三党支部 has been quiet for 40 days and its committee term ended last month; 第四党支部 is in order."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from storage.models import Attendance, CommitteeTerm, Meeting, MeetingKind, Organization, Role
+
+    tz = tz or ZoneInfo("Asia/Shanghai")
+    if find_org(session, BRANCH_3) is not None:
+        return 0
+    top = find_org(session, PARTY_COMMITTEE)
+    last_month = add_months(date(today.year, today.month, 1), -1)
+    ends = date(last_month.year, last_month.month, 15)
+    new_orgs = {}
+    for name, elected, years in ((BRANCH_3, date(ends.year - 3, ends.month, ends.day), 3),
+                                 (BRANCH_4, date(today.year - 1, 3, 10), 3)):
+        org = Organization(name=name, type="党支部", parent_id=top.id, settings={})
+        session.add(org)
+        session.flush()
+        session.add(CommitteeTerm(organization_id=org.id, elected_on=elected, term_years=years,
+                                  ends_on=date(elected.year + years, elected.month, elected.day)))
+        new_orgs[name] = org
+    for i, (uid, name, branch, role) in enumerate(OVERSIGHT_PEOPLE):
+        joined = date(2005 + i, (i % 12) + 1, 1)
+        m = Member(name=name, mobile=f"1391000{i:04d}", wecom_userid=uid, dingtalk_userid=uid,
+                   organization_id=new_orgs[branch].id, category="正式", joined_on=joined,
+                   full_member_on=joined.replace(year=joined.year + 1))
+        session.add(m)
+        session.flush()
+        if role:
+            session.add(Role(member_id=m.id, organization_id=new_orgs[branch].id, role=role))
+    session.flush()
+
+    def add_meeting(org: Organization, day: date, kinds: tuple[str, ...], absent: int) -> None:
+        starts = datetime.combine(day, time(9, 0), tzinfo=tz)
+        meeting = Meeting(organization_id=org.id, title="+".join(kinds), starts_at=starts, place="党员活动室",
+                          signin_opens_at=starts - timedelta(minutes=30), signin_closes_at=starts + timedelta(hours=2),
+                          code=None, status="closed")
+        meeting.kind_rows = [MeetingKind(kind=k) for k in kinds]
+        session.add(meeting)
+        session.flush()
+        people = list(session.scalars(select(Member).where(Member.organization_id == org.id,
+                                                          Member.status == "active").order_by(Member.id)))
+        for k, p in enumerate(people):
+            session.add(Attendance(meeting_id=meeting.id, member_id=p.id, at=starts,
+                                   status="absent" if k >= len(people) - absent else "present", via="manual"))
+
+    added = 0
+    first = add_months(date(today.year, today.month, 1), -12)
+    quiet_since = today - timedelta(days=QUIET_DAYS)
+    for name in (BRANCH_1, BRANCH_2, BRANCH_4):
+        org = find_org(session, name)
+        month = first
+        while True:
+            day = date(month.year, month.month, 20)
+            if day > today:
+                break
+            kinds = ("主题党日", "支委会") + (("党员大会", "党课") if month.month % 3 == 0 else ())
+            latest = add_months(day, 1) > today
+            add_meeting(org, day, kinds, absent=3 if (latest and name == BRANCH_2) else 1)
+            added += 1
+            if month.month == 12:
+                add_meeting(org, date(month.year, 12, 26), ("组织生活会", "民主评议"), absent=0)
+                added += 1
+            month = add_months(month, 1)
+    add_meeting(new_orgs[BRANCH_3], quiet_since, ("主题党日", "支委会"), absent=1)
+    session.flush()
+    return added + 1
+
+
+def oversight_ids_text() -> str:
+    return "\n".join(f"  {uid:<14} {name}（{branch}，{role}）" for uid, name, branch, role in OVERSIGHT_PEOPLE
+                     if role == "书记")

@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
-from bot.roles import is_committee
+from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.checkin import summary_lines
-from handlers.common import managed_org
+from handlers.common import chosen_branch, managed_org
 from handlers.meetings import COMMITTEE, show_hm
 from storage.meetings import current_meeting, label, meeting_summary
 from storage.quoting import clip
 
 
 def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
-    org = managed_org(ctx)
-    code = ctx.args.strip() or None
+    chosen = chosen_branch(ctx, "签到情况")
+    org = chosen or managed_org(ctx)
+    code = None if chosen else (ctx.args.strip() or None)
     meeting = current_meeting(ctx.session, org, ctx.now, code=code)
     if meeting is None:
         raise UserError("还没有会议签到记录。发起签到请发送：发起签到 主题党日" if code is None
@@ -31,8 +32,12 @@ def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
     return Reply(text="\n".join(lines), private=True)
 
 
+def committee_or_upper(roles: RoleSet) -> bool:
+    return roles.holds(*SECRETARY_ROLES, "上级管理员")
+
+
 HANDLERS = (
     Handler(name="attendance_status", func=attendance_status, commands=("签到情况", "签到统计", "出勤情况"),
-            allowed=is_committee, roles_text=COMMITTEE, summary="查看本次签到：出席、迟到、请假、缺席和参与率",
+            allowed=committee_or_upper, roles_text=COMMITTEE + "或上级管理员", summary="查看本次签到：出席、迟到、请假、缺席和参与率",
             example="签到情况", section="支部委员"),
 )

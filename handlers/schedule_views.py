@@ -7,8 +7,8 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
-from bot.roles import RoleSet, is_committee
-from handlers.common import managed_org
+from bot.roles import SECRETARY_ROLES, RoleSet
+from handlers.common import chosen_branch, managed_org
 from reminders.development_plan import load_pipelines
 from reminders.development_rules import development_due_items
 from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
@@ -67,7 +67,7 @@ def _dues_line(ctx: Context, today: date) -> str:
 
 
 def coming_up(incoming: Incoming, ctx: Context) -> Reply:
-    org = managed_org(ctx)
+    org = chosen_branch(ctx, "待办提醒") or managed_org(ctx)
     state = _branch_state(ctx, org)
     cal = Calendar(load_calendar(ctx.session))
     today = ctx.today
@@ -148,6 +148,10 @@ def _current_terms(ctx: Context, org_ids: list[int]) -> dict[int, Term]:
     return out
 
 
+def committee_or_upper(roles: RoleSet) -> bool:
+    return roles.holds(*SECRETARY_ROLES, "上级管理员")
+
+
 def may_see_terms(roles: RoleSet) -> bool:
     return roles.holds("书记", "副书记", "上级管理员")
 
@@ -155,8 +159,8 @@ def may_see_terms(roles: RoleSet) -> bool:
 HANDLERS = (
     Handler(name="month_plan", func=month_plan, commands=("本月安排", "这个月安排"),
             keywords=(frozenset({"本月", "安排"}),), summary="本月主题党日、会议和我的党费", example="本月安排"),
-    Handler(name="coming_up", func=coming_up, commands=("待办提醒", "近期提醒"), allowed=is_committee,
-            roles_text=COMMITTEE, summary="本支部未来30天要办的事", example="待办提醒", section="支部委员"),
+    Handler(name="coming_up", func=coming_up, commands=("待办提醒", "近期提醒"),
+            allowed=committee_or_upper, roles_text=COMMITTEE + "或上级管理员", summary="本支部未来30天要办的事", example="待办提醒", section="支部委员"),
     Handler(name="terms_view", func=terms_view, commands=("换届情况",), allowed=may_see_terms,
             roles_text="支部书记、副书记或上级管理员", summary="支委会任期和换届进度", example="换届情况",
             section="支部委员"),

@@ -190,6 +190,35 @@ def recorded(meetings: Iterable[MeetingRecord], kind: str, start: date, end: dat
     return any(kind in m.kinds and start <= m.day < end for m in meetings)
 
 
+# --- what a period requires: the one definition the reminders and the 党委's overview share ----------------------
+MONTH, QUARTER, YEAR = "month", "quarter", "year"
+
+
+def required_kinds(state: OrgState, period: str) -> tuple[str, ...]:
+    """The meeting kinds a branch must hold in each period of this kind: monthly 主题党日, 支委会 (where there is a
+    committee term) and 党小组会 (where there are 党小组); quarterly 党员大会 and 党课; yearly 组织生活会 and 民主评议."""
+    if period == MONTH:
+        return ("主题党日", *(("支委会",) if state.term is not None else ()), *(("党小组会",) if state.groups else ()))
+    if period == QUARTER:
+        return ("党员大会", "党课")
+    if period == YEAR:
+        return ("组织生活会", "民主评议")
+    raise ValueError(period)
+
+
+def group_missing(state: OrgState, group: GroupState, start: date, end: date) -> bool:
+    """A 党小组 has no 党小组会 in [start, end): none of its own, and none held by the whole branch."""
+    return not (recorded(group.meetings, "党小组会", start, end) or recorded(state.meetings, "党小组会", start, end))
+
+
+def held(state: OrgState, kind: str, start: date, end: date) -> bool:
+    """`kind` is recorded in [start, end); a 党小组会 counts when every 党小组 has one. A combined meeting counts for
+    each of its kinds."""
+    if kind == "党小组会" and state.groups:
+        return not any(group_missing(state, g, start, end) for g in state.groups)
+    return recorded(state.meetings, kind, start, end)
+
+
 # --- 主题党日 ------------------------------------------------------------------------------------------------------
 def rule_day(rule: Mapping[str, Any], year: int, month: int) -> date:
     """The month's day by the branch's rule: {"day": 20} or {"nth": 3, "weekday": 4} (nth −1 = the last)."""
@@ -274,12 +303,13 @@ def monthly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar) -
     if today < remind:
         return out
     mk = f"{y:04d}-{m:02d}"
-    if state.term is not None and not recorded(state.meetings, "支委会", start, end):
+    need = required_kinds(state, MONTH)
+    if "支委会" in need and not held(state, "支委会", start, end):
         out.append(Due(f"committee_meeting:{state.name}:{mk}", "committee_meeting", state.name,
                        tuple(state.secretary()), state.at(remind), state.midnight(end),
                        f"{state.name}{m}月还没有召开支委会的记录。请在月底前召开，会后在系统中登记。"))
-    for g in state.groups:
-        if recorded(g.meetings, "党小组会", start, end) or recorded(state.meetings, "党小组会", start, end):
+    for g in state.groups if "党小组会" in need else ():
+        if not group_missing(state, g, start, end):
             continue
         to = _unique((*g.leaders, *state.secretary()))
         out.append(Due(f"group_meeting:{g.name}:{mk}", "group_meeting", state.name, to, state.at(remind),
@@ -296,9 +326,11 @@ def quarterly_meeting_dues(state: OrgState, today: date, cal: workdays.Calendar)
     out: list[Due] = []
     if today < first:
         return out  # both stages are in the quarter's last month
-    for kind, meeting, to in (("general_meeting", "党员大会", tuple(state.secretary())),
-                              ("party_lecture", "党课", _unique((*state.secretary(), *state.holders("宣传委员"))))):
-        if recorded(state.meetings, meeting, start, end):
+    to_of = {"党员大会": ("general_meeting", tuple(state.secretary())),
+             "党课": ("party_lecture", _unique((*state.secretary(), *state.holders("宣传委员"))))}
+    for meeting in required_kinds(state, QUARTER):
+        kind, to = to_of[meeting]
+        if held(state, meeting, start, end):
             continue
         base = f"{kind}:{state.name}:{today.year}Q{q}"
         out.append(Due(f"{base}:m1", kind, state.name, to, state.at(first), state.midnight(d25),
@@ -335,7 +367,7 @@ def org_life_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[
         notice = cal.next(ws)
         if not notice <= today < after:
             continue  # outside the cycle nothing is due (and nothing is built)
-        missing = [k for k in ("组织生活会", "民主评议") if not recorded(state.meetings, k, counts_from, after)]
+        missing = [k for k in required_kinds(state, YEAR) if not held(state, k, counts_from, after)]
         if not missing:
             continue
         alert = notice_day(we - timedelta(days=30), cal)

@@ -59,9 +59,11 @@ def chunked_rows(session: Session, stmt: Select, column: Any, ids: Sequence[Any]
 
 
 def load_states(session: Session, today: date, org_ids: Iterable[int] | None = None,
-                tz: tzinfo = DEFAULT_TZ) -> list[OrgState]:
+                tz: tzinfo = DEFAULT_TZ, dues: bool = True) -> list[OrgState]:
     """Every 党支部's state (or only those in `org_ids`), ordered by organisation id; `tz` is the configured zone
-    (settings.tz): it decides which day a meeting was on, and the rules' dates and times mean it."""
+    (settings.tz): it decides which day a meeting was on, and the rules' dates and times mean it. With
+    `dues=False` the payments and the year's amounts are not read (`paid` and `rated` are empty): for a caller that
+    counts arrears with an aggregate of its own (reminders/oversight_state.py)."""
     orgs = {row.id: row for row in session.connection().execute(select(
         Organization.id, Organization.name, Organization.type, Organization.parent_id, Organization.settings)).all()}
     wanted = set(org_ids) if org_ids is not None else None
@@ -133,7 +135,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))
     paid: dict[int, set[str]] = defaultdict(set)  # one mapping for all branches: a member id belongs to one
     for mid, month in chunked_rows(session, select(DuesPayment.member_id, DuesPayment.month)
-                                   .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids):
+                                   .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids) if dues else ():
         paid[mid].add(month)
     dues_since: dict[int, str] = {}
     for org_id, first in chunked_rows(session, select(Member.organization_id, func.min(DuesPayment.month))
@@ -144,7 +146,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             dues_since[b] = min(first, dues_since.get(b, first))
     rated_by: dict[int, tuple[int, int]] = {}
     for (mid,) in chunked_rows(session, select(DuesRate.member_id).where(DuesRate.year == today.year),
-                        DuesRate.member_id, member_ids):
+                               DuesRate.member_id, member_ids) if dues else ():
         rated_by[mid] = (mid, today.year)
 
     # 预备党员 whose 预备期 a 发展党员 record follows (not stopped): reminders/development_rules.py reminds of their 转正

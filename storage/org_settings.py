@@ -206,6 +206,15 @@ def parse_alert_months(text: str) -> int:
     return int(t)
 
 
+def parse_int_range(low: int, high: int, unit: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        t = text.strip().removesuffix(unit).removesuffix("个")
+        if not t.isdigit() or not low <= int(t) <= high:
+            raise ValueError(f"请写 {low} 到 {high} 之间的{unit}数")
+        return int(t)
+    return parse
+
+
 def percent(v: float) -> str:
     return f"{v * 100:g}%"
 
@@ -246,6 +255,12 @@ SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("dues_alert_months", "党费欠缴提醒月数", parse_alert_months, 3,
                 "连续几个月未交时提醒支部（2 到 5）；满 6 个月一律提请支部研究处理", show_months,
                 ("欠缴提醒月数", "欠缴提醒", "党费提醒月数")),
+    # the 党委's overview (reminders/oversight_rules.py): a 党委's value applies to the branches below it
+    SettingSpec("quiet_days", "无活动标黄天数", parse_int_range(7, 180, "天"), 30, "多少天没有组织活动标黄（7 到 180）"),
+    SettingSpec("term_warning_months", "换届预警月数", parse_int_range(1, 12, "月"), 6,
+                "任期届满前几个月标黄（1 到 12）"),
+    SettingSpec("dues_red_months", "党费欠缴标红月数", parse_int_range(3, 12, "月"), 6,
+                "连续几个月未交党费标红（3 到 12）"),
 )}
 
 

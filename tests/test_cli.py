@@ -49,9 +49,10 @@ def test_bad_setting_is_one_line(zhibu):
 def test_roster_cli_round_trip_and_refusal(zhibu, tmp_path):
     assert zhibu("demo").returncode == 0
     out = zhibu("roster", "export", "export.xlsx")
-    assert out.returncode == 0 and "21 名党员" in out.stdout
+    # the demo's 21 members and the 11 of 第三、第四党支部 that `zhibu demo` adds for 支部概况
+    assert out.returncode == 0 and "5 个党组织、32 名党员" in out.stdout
     again = zhibu("roster", "import", "export.xlsx")
-    assert again.returncode == 0 and "新增 0 人、更新 0 人、无变化 21 人" in again.stdout
+    assert again.returncode == 0 and "新增 0 人、更新 0 人、无变化 32 人" in again.stdout
 
     bad = tmp_path / "bad.csv"
     bad.write_text("姓名,手机号,企业微信账号,钉钉账号,所在党组织,党员类别,入党日期,转正日期,职务\n"

@@ -71,12 +71,20 @@ def cmd_db_upgrade(args) -> int:
 def cmd_demo(args) -> int:
     if ensure_secret_key():
         print("已在 .env 写入随机的 ZHIBU_SECRET_KEY（签名链接用，请勿泄露）。")
-    from bot.demo import demo_ids_text, seed_demo  # openpyxl and the roster import: only for the demo
+    from bot.demo import (  # openpyxl and the roster import: only for the demo
+        demo_ids_text,
+        oversight_ids_text,
+        seed_demo,
+        seed_demo_oversight,
+    )
 
     s = settings()
     upgrade(s.database_url)
     with runtime() as rt, transaction(rt.sessions) as session:
         result = seed_demo(session, today=today(rt))
-    print(f"示例党组织已就绪：示范机关党委（第一党支部、第二党支部）。{result.summary()}")
+        seed_demo_oversight(session, today(rt), rt.settings.tz)
+    print(f"示例党组织已就绪：示范机关党委（第一至第四党支部）。{result.summary()}")
     print(demo_ids_text())
+    print(oversight_ids_text())
+    print("上级管理员 demo-dangwei 可发送“支部概况”查看各支部红黄绿状态。")
     return 0
