@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from reminders.state import load_calendar
 from reminders.workdays import Calendar
 from storage.development import PersonInfo, create_record, enter, find_named, update_person
-from storage.development_rules import Milestone, add_months
+from storage.development_rules import Milestone
 from storage.dues import month_key, months_between, previous_month
 from storage.models import DuesPayment, DuesRate, Member, utcnow
+from storage.months import add_months
 from storage.orgs import find_org
 from storage.roster import MEMBER_COLUMNS, MEMBER_SHEET, ORG_COLUMNS, ORG_SHEET, ImportResult, import_roster
 from storage.sheets import styled_sheet

@@ -37,36 +37,30 @@ class FileGone(LookupError):
 
 
 # shape checks for a token's (or a FileRef's) params -------------------------------------------------------------
-def day_field(data: dict[str, Any], key: str) -> date:
+def _text_field(data: dict[str, Any], key: str, parse: Callable[[str], Any], max_len: int) -> Any:
+    """`parse` of a short string field; MalformedToken for anything else, whatever `parse` raises."""
     value = data.get(key)
-    try:
-        if isinstance(value, str) and len(value) == 10:
-            return date.fromisoformat(value)
-    except ValueError:
-        pass
+    if isinstance(value, str) and 0 < len(value) <= max_len:
+        try:
+            parsed = parse(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            parsed = None
+        if parsed is not None:
+            return parsed
     raise MalformedToken("内容损坏")
+
+
+def day_field(data: dict[str, Any], key: str) -> date:
+    return _text_field(data, key, lambda v: date.fromisoformat(v) if len(v) == 10 else None, 10)
 
 
 def moment_field(data: dict[str, Any], key: str) -> datetime:
-    value = data.get(key)
-    try:
-        if isinstance(value, str) and len(value) <= 40:
-            at = datetime.fromisoformat(value)
-            if at.tzinfo is not None:
-                return at
-    except ValueError:
-        pass
-    raise MalformedToken("内容损坏")
+    """An aware moment: a naive one is malformed."""
+    return _text_field(data, key, lambda v: at if (at := datetime.fromisoformat(v)).tzinfo else None, 40)
 
 
 def zone_field(data: dict[str, Any], key: str) -> ZoneInfo:
-    value = data.get(key)
-    try:
-        if isinstance(value, str) and 0 < len(value) <= 60:
-            return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        pass
-    raise MalformedToken("内容损坏")
+    return _text_field(data, key, ZoneInfo, 60)
 
 
 def int_field(data: dict[str, Any], key: str, low: int, high: int) -> int:

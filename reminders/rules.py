@@ -28,7 +28,14 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
-from storage.months import ALERT_MONTHS, ESCALATE_MONTHS, add_years, consecutive_unpaid, previous_month
+from storage.months import (  # add_months: also taken from here by the reminders' callers
+    ALERT_MONTHS,
+    ESCALATE_MONTHS,
+    add_months,
+    add_years,
+    consecutive_unpaid,
+    previous_month,
+)
 
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")  # ZHIBU_TIMEZONE's default; callers pass the configured zone (settings.tz)
 NOTICE_AT = time(8, 0)  # notices go out in the morning, after the daily planning run
@@ -146,14 +153,6 @@ def at(d: date, tz: tzinfo, t: time = NOTICE_AT) -> datetime:
 def midnight(d: date, tz: tzinfo) -> datetime:
     """The start of `d` in the time zone `tz`."""
     return datetime.combine(d, time(0), tzinfo=tz)
-
-
-def add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    y += d.year
-    m += 1
-    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
-    return date(y, m, min(d.day, last))
 
 
 def month_start(y: int, m: int) -> date:

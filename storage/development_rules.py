@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, NamedTuple, Protocol
 
+from storage.months import add_months, add_years
+
 V2014, V2026 = "2014", "2026"
 V2026_FROM = date(2026, 5, 11)
 DOC = "《中国共产党发展党员工作细则》"
@@ -40,17 +42,6 @@ class Workdays(Protocol):
 
 
 # --- dates ------------------------------------------------------------------------------------------------------------
-def add_months(d: date, months: int) -> date:
-    y, m = divmod(d.month - 1 + months, 12)
-    y, m = d.year + y, m + 1
-    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
-    return date(y, m, min(d.day, last))
-
-
-def add_years(d: date, years: int) -> date:
-    return add_months(d, 12 * years)
-
-
 def workdays_in(start: date, end: date, cal: Workdays) -> int:
     """Working days from `start` to `end`, both included."""
     n, d = 0, start

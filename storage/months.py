@@ -2,7 +2,7 @@
 without loading the database layer."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 ESCALATE_MONTHS = 6  # 党费规定 第十三条 / 党章 第九条: six months is for the branch to study, never for the software
 ALERT_MONTHS = 3  # local practice (2–3 months); the per-branch setting dues_alert_months overrides it
@@ -39,8 +39,13 @@ def consecutive_unpaid(joined_on: date | None, paid: set[str], through: str) -> 
     return run[::-1]
 
 
+def add_months(d: date, months: int) -> date:
+    """The same day `months` later (or earlier), the month's last day where it has no such day."""
+    y, m = divmod(d.month - 1 + months, 12)
+    y, m = d.year + y, m + 1
+    last = (date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)).day
+    return date(y, m, min(d.day, last))
+
+
 def add_years(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
+    return add_months(d, 12 * years)  # 29 February → 28 February
