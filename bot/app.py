@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         try:
             if not is_current(runtime.engine):
                 problems.append("数据库结构不是最新：请运行 zhibu db upgrade")
-            with runtime.sessions() as session:
+            with runtime.reading() as session:
                 beat_at = last_beat(session, SCHEDULER)
             if not is_fresh(beat_at, runtime.services.clock()):
                 problems.append("定时任务进程没有心跳：请检查 zhibu scheduler 是否在运行"

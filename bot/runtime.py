@@ -6,6 +6,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +23,9 @@ from bot.router import Router
 from bot.settings import Settings
 from storage.db import make_engine, make_read_session_factory, make_session_factory, transaction
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from reminders.outbox import Dispatcher
 
 BACKGROUND_THREADS = 4
 
@@ -40,7 +45,6 @@ class Runtime:
         max_workers=BACKGROUND_THREADS, thread_name_prefix="zhibu-push"))
     # who opened a web page on a phone, by platform: registered by the channels that can tell (bot.identity)
     identities: dict[str, Identity] = field(default_factory=dict)
-    _dispatcher: object | None = field(default=None, repr=False)
 
     @property
     def read_sessions(self) -> sessionmaker[Session]:
@@ -53,17 +57,26 @@ class Runtime:
         with transaction(self.sessions) as session:
             yield session
 
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A unit of work that only reads (web pages, exports): on SQLite it never waits for the write lock."""
+        with self.read_sessions.begin() as session:
+            yield session
+
     def submit(self, incoming: Incoming) -> Future[Reply]:
         """Route a message on the pool; a channel waits on the future for as long as its platform allows."""
         return self.executor.submit(self.router.process, incoming)
 
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        """The outbox dispatcher, built when the first notice is sent (most console runs send none)."""
+        from reminders.outbox import dispatcher_for
+
+        return dispatcher_for(self.sessions, self.services)
+
     def send_notices(self, ids: list[int]) -> None:
         """Deliver these outbox rows now, through the dispatcher (the scheduler's pass retries what fails here)."""
-        if self._dispatcher is None:
-            from reminders.outbox import dispatcher_for
-
-            self._dispatcher = dispatcher_for(self.sessions, self.services)
-        self._dispatcher.dispatch(only=ids)
+        self.dispatcher.dispatch(only=ids)
 
     def close(self) -> None:
         self.executor.shutdown(wait=True)  # a handler that finishes now may still hand its late reply to `background`

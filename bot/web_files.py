@@ -41,7 +41,7 @@ def files_blueprint(runtime: Runtime) -> Blueprint:
         except BadToken:
             return _page(403, "链接无效：请从机器人推送的消息里打开。")
         try:
-            with runtime.read_sessions() as session, session.begin():
+            with runtime.reading() as session:
                 if BY in data:
                     member = session.get(Member, id_field(data, BY))
                     if member is None or member.status != "active":

@@ -90,7 +90,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             meeting_id = meeting_of(settings, SCREEN, token, now())
         except (BadToken, ExpiredToken) as err:
             return bad_screen_link(err)
-        with runtime.transaction() as session:
+        with runtime.reading() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
                 return _page(404, "会议已不存在", ["请在机器人里重新发起签到。"])
@@ -107,7 +107,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             return jsonify(error="大屏链接已过期"), 403
         except BadToken as err:
             return jsonify(error="大屏链接无效"), refused(err)
-        with runtime.transaction() as session:
+        with runtime.reading() as session:  # polled by every projector: never behind the sign-ins' write lock
             meeting = session.get(Meeting, meeting_id)
             if meeting is None:
                 return jsonify(error="会议已不存在"), 404
@@ -130,7 +130,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
             return Response("大屏链接无效", status=403, mimetype="text/plain")
         except BadToken as err:
             return Response("大屏链接无效", status=refused(err), mimetype="text/plain")
-        with runtime.transaction() as session:
+        with runtime.reading() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not signin.is_live(meeting, at):
                 return Response("签到已结束", status=410, mimetype="text/plain")
@@ -179,7 +179,7 @@ def signin_blueprint(runtime: Runtime) -> Blueprint:
         except BadToken as err:
             return _page(refused(err), "二维码无效", ["请扫描会议室大屏上的二维码；",
                                         "或在企业微信/钉钉里给支部助手发送“签到”加书记公布的4位签到码。"])
-        with runtime.transaction() as session:
+        with runtime.reading() as session:
             meeting = session.get(Meeting, meeting_id)
             if meeting is None or not signin.is_live(meeting, at):
                 return _page(410, "签到已结束", ["这次会议的签到已经结束。如确实参加了会议，请联系书记补签。"])
