@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
+from reminders.durations import time_left
 from storage.months import (  # add_months: also taken from here by the reminders' callers
     ALERT_MONTHS,
     ESCALATE_MONTHS,
@@ -394,14 +395,19 @@ def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]
     to = _unique((*state.upper_admins, *state.secretary()))
     ends = f"{end.year}年{end.month}月{end.day}日"
     base = f"{state.name}:{end}"
+
+    def left(stage: date) -> str:
+        # counted from the day it goes out: a stage moved to a working day, or planned late, has less time left
+        return time_left(max(stage, today), end)
+
     return [
         Due(f"term_expiry:{base}:T-6m", "term_expiry", state.name, to, state.at(t6), state.midnight(t3),
             f"{state.name}支部委员会任期将于{ends}届满（{term.elected_on.year}年选举，任期{term.term_years}年），"
             "请按期做好换届准备：向上级党组织报告换届事项，酝酿候选人。附换届提醒函。", letter=True),
         Due(f"term_expiry:{base}:T-3m", "term_expiry", state.name, to, state.at(t3), state.midnight(t1),
-            f"{state.name}支部委员会任期将于{ends}届满，还有3个月。请向上级党组织报送换届选举的请示。"),
+            f"{state.name}支部委员会任期将于{ends}届满，{left(t3)}。请向上级党组织报送换届选举的请示。"),
         Due(f"term_expiry:{base}:T-1m", "term_expiry", state.name, to, state.at(t1), state.midnight(end),
-            f"{state.name}支部委员会任期将于{ends}届满，还有1个月。请召开支委会研究换届选举工作，"
+            f"{state.name}支部委员会任期将于{ends}届满，{left(t1)}。请召开支委会研究换届选举工作，"
             "候选人预备人选报上级审查。"),
         Due(f"term_overdue:{base}:T0", "term_overdue", state.name, to, state.at(end), state.midnight(over1),
             f"{state.name}支部委员会任期已于{ends}届满，尚未登记换届。延期换届须经上级党组织批准，一般不超过1年。"
