@@ -137,7 +137,7 @@ def terms_view(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx, {"书记", "副书记"})
     term = _current_terms(ctx, [org.id]).get(org.id)
     text = _term_line(org.name, term, today)[2:]
-    return Reply(text=text + "\n换届选举后请发送：换届完成 选举日期 任期3年，例如“换届完成 2027-06-10 任期3年”。",
+    return Reply(text=text + "\n换届选举后请发送：换届完成 选举日期 任期3年，例如“换届完成 2026-11-20 任期3年”。",
                  private=True)
 
 
