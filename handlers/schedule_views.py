@@ -10,8 +10,8 @@ from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.common import chosen_branch, managed_org
 from reminders.development_plan import load_pipelines
-from reminders.durations import time_left
 from reminders.development_rules import development_due_items
+from reminders.durations import time_left
 from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
