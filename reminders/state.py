@@ -117,19 +117,20 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             .order_by(CommitteeTerm.elected_on), CommitteeTerm.organization_id, subset):
         terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
 
-    meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
+    meetings: dict[int, dict[tuple[int, datetime, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     midnight = datetime.combine(today, time(0), tzinfo=tz)
-    for mid, org_id, starts, kind in chunked_rows(session, select(
-            Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
+    for mid, org_id, starts, status, kind in chunked_rows(session, select(
+            Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, MeetingKind.kind)
             .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
             .where(Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD),
             Meeting.organization_id, subset):
         if org_id in unit_of:
-            meetings[org_id][(mid, starts)].add(kind)
+            meetings[org_id][(mid, starts, status)].add(kind)
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
-        return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds))
-                            for (_, starts), kinds in meetings.get(org_id, {}).items()))
+        return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds), starts.astimezone(tz),
+                                          status != "scheduled")
+                            for (_, starts, status), kinds in meetings.get(org_id, {}).items()))
 
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))
