@@ -224,7 +224,7 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             c = load_checkups(session, at.date(), [org_id], tz, viewer.tree)[0]
             facts = {
                 "row": branch_row(c, viewer.tree, at.date()),
-                "checkup": checkup_lines(c)[1:],
+                "checkup": [line.removeprefix("· ") for line in checkup_lines(c)[1:]],
                 "meetings": meetings_of(session, org_id),
                 "committee": committee_of(session, org_id),
                 "term": session.scalars(select(CommitteeTerm).where(CommitteeTerm.organization_id == org_id)
