@@ -243,3 +243,40 @@ def test_inside_wecom_a_member_is_refused(wecom_console):
     assert refused.status_code == 403 and "只给上级管理员和支部书记" in refused.text
     assert client.get("/console/wecom/callback?state=forged&code=x").status_code == 403
     assert client.get("/console/nowhere/callback").status_code == 404
+
+
+def test_pages_use_a_fixed_number_of_queries(console_rt, client):
+    """More branches, the same number of statements: the overview and a branch page never query per branch."""
+    from sqlalchemy import event
+
+    sign_in(console_rt, client, "demo-dangwei")
+    third = branch_id(console_rt, "第三党支部")
+
+    def statements() -> dict[str, int]:
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, *args):
+            seen.append(statement)
+
+        out = {}
+        event.listen(console_rt.engine, "before_cursor_execute", count)
+        try:
+            for path in ("/console", f"/console/branch/{third}", "/console/export.xlsx"):
+                seen.clear()
+                assert client.get(path).status_code == 200
+                out[path] = len(seen)
+        finally:
+            event.remove(console_rt.engine, "before_cursor_execute", count)
+        return out
+
+    before = statements()
+    with transaction(console_rt.sessions) as s:
+        top = s.query(Organization).filter_by(name="示范机关党委").one()
+        for i in range(6):
+            org = Organization(name=f"新增第{i}党支部", type="党支部", parent_id=top.id, settings={})
+            s.add(org)
+            s.flush()
+            s.add(Member(name=f"新党员{i}", organization_id=org.id, category="正式"))
+    after = statements()
+    assert after == before
+    assert "新增第5党支部" in client.get("/console").text
