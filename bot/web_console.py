@@ -19,10 +19,11 @@ from datetime import datetime
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot.console_links import (
+    LOGIN_LIFE,
     SESSION_LIFE,
     check_state,
     read_login,
@@ -133,6 +134,8 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
         except BadToken:
             return page(403, "登录链接无效", ["请从支部助手回复的“管理后台”消息里打开链接。"])
         with runtime.transaction() as session:
+            # a used link's record is needed only while the link is valid: older ones go as new ones come
+            session.execute(delete(ConsoleLogin).where(ConsoleLogin.used_at < at - LOGIN_LIFE))
             if viewer_of(session, link.member_id) is None:
                 return page(403, "不能登录管理后台", ["这个链接的申请人已不是上级管理员或支部书记。"])
             first = session.execute(insert_unless_present(ConsoleLogin.__table__, ["token_id"],
@@ -218,8 +221,9 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             viewer = signed_in(session)
             if viewer is None:
                 return not_signed_in()
-            if org_id not in viewer.scope:
-                abort(404)  # another subtree's branch is "not found", like one that does not exist
+            if org_id not in viewer.scope:  # another subtree's branch is "not found", like one that does not exist
+                return page(404, "找不到这个支部", ["这个支部不存在，或不在你管辖的范围内。", "请从支部概况里点支部名称进入。"],
+                            viewer=viewer)
             at = now().astimezone(tz)
             c = load_checkups(session, at.date(), [org_id], tz, viewer.tree)[0]
             facts = {

@@ -12,13 +12,14 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.channels import console
 from bot.demo import seed_demo_oversight
 from bot.runtime import build_runtime
 from storage.db import transaction
-from storage.models import Member, Organization, Role
+from storage.models import ConsoleLogin, Member, Organization, Role
 from tests.conftest import make_settings, wecom_env
 
 WXWORK_UA = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Mobile Safari/537.36 wxwork/4.1.22 MicroMessenger/7.0.1"
@@ -68,6 +69,8 @@ def test_the_link_signs_in_once(console_rt, client):
     client.delete_cookie("zhibu_console", path="/console")
     again = client.get(path)
     assert again.status_code == 410 and "已用过" in again.text
+    with console_rt.reading() as s:
+        assert s.scalar(select(func.count()).select_from(ConsoleLogin)) == 1
     assert "请先登录" in client.get("/console").text
 
 
@@ -79,6 +82,10 @@ def test_the_link_expires_after_ten_minutes(console_rt, client, clock):
     fresh = link_path(console_rt, "demo-dangwei")
     clock.set(clock() + timedelta(minutes=9, seconds=59))
     assert client.get(fresh).status_code == 303
+    clock.set(clock() + timedelta(minutes=11))
+    sign_in(console_rt, client, "demo-shuji")
+    with console_rt.reading() as s:  # the first use's record outlived its link and went with the next sign-in
+        assert s.scalar(select(func.count()).select_from(ConsoleLogin)) == 1
 
 
 def test_a_damaged_or_foreign_link_is_refused(console_rt, client):
@@ -127,8 +134,9 @@ def test_a_secretary_sees_only_their_branch(console_rt, client):
     own = client.get(f"/console/branch/{branch_id(console_rt, '第一党支部')}")
     assert own.status_code == 200 and "王建国" in own.text
     other = client.get(f"/console/branch/{branch_id(console_rt, '第二党支部')}")
-    assert other.status_code == 404 and "找不到这个页面" in other.text
-    assert client.get("/console/branch/999999").status_code == 404
+    assert other.status_code == 404 and "不在你管辖的范围内" in other.text and "第二党支部" not in other.text
+    missing = client.get("/console/branch/999999")
+    assert missing.status_code == 404 and missing.text == other.text  # the same as a branch that does not exist
     assert client.get("/console/branch/abc").status_code == 404
 
 
