@@ -133,6 +133,8 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             return page(410, "登录链接已过期", ["登录链接10分钟内有效。请在聊天里再发一次“管理后台”。"])
         except BadToken:
             return page(403, "登录链接无效", ["请从支部助手回复的“管理后台”消息里打开链接。"])
+        if request.method == "HEAD":  # a link checker peeking at the link must not use it up
+            return Response(status=200, headers=NO_STORE)
         with runtime.transaction() as session:
             # a used link's record is needed only while the link is valid: older ones go as new ones come
             session.execute(delete(ConsoleLogin).where(ConsoleLogin.used_at < at - LOGIN_LIFE))

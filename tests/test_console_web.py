@@ -59,6 +59,7 @@ def branch_id(rt, name: str) -> int:
 def test_the_link_signs_in_once(console_rt, client):
     path = link_path(console_rt, "demo-dangwei")
     assert "请先登录" in client.get("/console").text
+    assert client.head(path).status_code == 200  # a link checker's HEAD does not use the link up
     first = client.get(path)
     assert first.status_code == 303
     page = client.get("/console")
@@ -288,3 +289,22 @@ def test_pages_use_a_fixed_number_of_queries(console_rt, client):
     after = statements()
     assert after == before
     assert "新增第5党支部" in client.get("/console").text
+
+
+ODD_REQUESTS = ("/console/login/", "/console/login/" + "a" * 5000, "/console/login/e30.e30",
+                "/console/branch/0", "/console/branch/-1", "/console/branch/" + "9" * 40, "/console/branch/1.5",
+                "/console?sort=%00&status=%FF&parent=" + "9" * 40, "/console?desc=1&desc=0&sort=term",
+                "/console/export.xlsx?status=红", "/console/wecom/callback?code=x&state=y", "/console/logout")
+
+
+def test_odd_requests_never_fail(console_rt, client):
+    for signed in (False, True):
+        if signed:
+            sign_in(console_rt, client, "demo-shuji")
+        for path in ODD_REQUESTS:
+            resp = client.get(path)
+            assert resp.status_code < 500, (path, resp.status_code)
+            if resp.mimetype == "text/html":
+                assert "<html" in resp.text, path
+        client.set_cookie("zhibu_console", "forged.value", path="/console")
+        assert "请先登录" in client.get("/console").text
