@@ -78,15 +78,16 @@ def parse_standard(data: Any, name: str = STANDARD_FILE.name) -> Standard:
         problems.append(f"{name}：items 下面应逐项列出（YAML 列表，每项以“- id:”开头）")
         raw_items = []
     items: list[Item] = []
-    seen: dict[str, int] = {}  # id → the first item (by its place in the file) that uses it
+    seen: dict[str, int] = {}  # id → the first item (by its place in the file) that uses it, valid or not
     for i, raw in enumerate(raw_items or [], 1):
         item = _item(raw, f"{name} 第{i}项", problems)
-        if item is None:
-            continue
-        if item.id in seen:
-            problems.append(f"{name} 第{i}项（id: {item.id}）：id 重复，第{seen[item.id]}项已经用了这个 id")
-        seen.setdefault(item.id, i)
-        items.append(item)
+        if item is not None:
+            items.append(item)
+        rid = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(rid, str):
+            if rid in seen:
+                problems.append(f"{name} 第{i}项（id: {rid}）：id 重复，第{seen[rid]}项已经用了这个 id")
+            seen.setdefault(rid, i)
     if problems:
         raise StandardError(problems)
     return Standard(title=_text(data["title"]) or "", source=_text(data["source"]) or "", items=tuple(items))
