@@ -2,7 +2,7 @@
 member is refused; one journey through WeCom's callback; the standard file checked by `zhibu selfcheck check`."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -10,8 +10,8 @@ import pytest
 from bot.cli import main
 from bot.demo import seed_demo_oversight
 from reminders.oversight_state import load_tree
-from reminders.selfcheck_state import selfcheck_for
 from reminders.selfcheck_standard import STANDARD_FILE
+from reminders.selfcheck_state import selfcheck_for
 from storage.db import transaction
 from storage.models import Meeting, MeetingKind, Organization
 
@@ -58,7 +58,6 @@ def test_recording_the_missing_meetings_raises_the_score(sc_say, dues_demo):
     before = sc_say("demo-dangwei", "规范化自查 第三党支部").splitlines()[0]
     with transaction(dues_demo.sessions) as s:
         org = s.query(Organization).filter_by(name="第三党支部").one()
-        from datetime import datetime, time
         starts = datetime.combine(date(2026, 9, 25), time(9), tzinfo=dues_demo.settings.tz)
         meeting = Meeting(organization_id=org.id, title="党员大会+党课", starts_at=starts, place="会议室",
                           signin_opens_at=starts, signin_closes_at=starts, code=None, status="closed")
@@ -127,3 +126,36 @@ def test_a_broken_yaml_file_and_a_missing_one(tmp_path: Path, capsys):
     assert "bad.yaml：YAML 格式错误第4行" in capsys.readouterr().err
     assert main(["selfcheck", "check", str(tmp_path / "none.yaml")]) == 1
     assert "none.yaml：文件不存在" in capsys.readouterr().err
+
+
+def test_the_console_function_uses_a_fixed_number_of_queries(db_url):
+    from sqlalchemy import event
+
+    from storage.db import make_engine, make_session_factory
+    from tests.test_oversight_chat import build
+
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    counts = {}
+    try:
+        for n in (3, 30):
+            with transaction(sessions) as s:
+                ids = build(s, n)
+            statements: list[str] = []
+
+            def count(conn, cursor, statement, parameters, context, executemany, seen=statements):
+                seen.append(statement)
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                with transaction(sessions) as s:
+                    checks = selfcheck_for(s, ids, TODAY, tree=load_tree(s))
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            assert len(checks) == n
+            # nobody has paid since January: the dues item fails everywhere, with its evidence
+            assert all(f.evidence == "4 人连续 3 个月以上未交党费（其中 6 个月以上 4 人）"
+                       for c in checks for f in c.findings if f.item.id == "dues")
+            counts[n] = len(statements)
+    finally:
+        engine.dispose()
+    assert counts[3] == counts[30], counts

@@ -3,6 +3,7 @@ evidence, what to fix first; and the standard file's checks (one Chinese line pe
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,16 @@ def test_a_standard_without_items_or_source_is_refused():
     manual = parse_standard({"title": "自查", "source": "某方案", "items": [
         {k: v for k, v in GOOD_ITEM.items() if k != "measure"}]}, "std.yaml")
     assert manual.items[0].manual
+
+
+def test_the_scoring_does_no_io():
+    """Like the reminder rules, the scoring is a pure function: importing it loads no database driver or ORM."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    code = "import sys, reminders.selfcheck_rules\nprint('\\n'.join(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
+    modules = loaded.stdout.split()
+    assert "reminders.selfcheck_rules" in modules
+    assert [m for m in modules if m.split(".")[0] in ("sqlalchemy", "psycopg", "sqlite3", "yaml")] == []
