@@ -14,6 +14,7 @@ from reminders.selfcheck_standard import StandardError, load_standard
 from reminders.selfcheck_state import selfcheck_for
 
 COMMAND = "规范化自查"
+LISTED = 20  # branches listed by score; the rest (scoring no lower) are counted
 log = logging.getLogger(__name__)
 
 
@@ -64,9 +65,13 @@ def ranking_lines(checks: list[BranchSelfCheck]) -> list[str]:
     """Every branch's score, lowest share first, with its first thing to fix."""
     ranked = sorted(checks, key=lambda c: (c.earned / c.scorable if c.scorable else 1, c.org_id))
     lines = [f"【规范化自查】共 {len(ranked)} 个党支部，按得分从低到高："]
-    for c in ranked:
+    for c in ranked[:LISTED]:
         first = c.to_fix[0] if c.to_fix else None
         lines.append(f"· {c.name} {score(c)}" + (f"，先改：{first.item.name}" if first else "，全部达标"))
+    if len(ranked) > LISTED:
+        rest = ranked[LISTED:]
+        done = sum(1 for c in rest if not c.to_fix)
+        lines.append(f"· 另有 {len(rest)} 个党支部，得分不低于上面各支部（其中 {done} 个全部达标）")
     lines.append(f"查看一个支部请发送“{COMMAND} 支部名称”。")
     return lines
 

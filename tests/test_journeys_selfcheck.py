@@ -159,3 +159,31 @@ def test_the_console_function_uses_a_fixed_number_of_queries(db_url):
     finally:
         engine.dispose()
     assert counts[3] == counts[30], counts
+
+
+def test_a_broken_standard_file_is_said_plainly_in_chat(sc_say, tmp_path, monkeypatch):
+    from reminders.selfcheck_standard import load_standard
+
+    path = tmp_path / "broken.yaml"
+    path.write_text("title: 自查\nsource: 某方案\nitems:\n  - id: a\n", "utf-8")
+    monkeypatch.setattr("handlers.selfcheck.load_standard", lambda: load_standard(path))
+    assert sc_say("demo-shuji", "规范化自查") == ("规范化自查标准文件有问题，暂时无法自查。"
+                                                  "请系统管理员运行 zhibu selfcheck check 查看并修改。")
+
+
+def test_a_large_committee_sees_the_twenty_lowest(dues_demo):
+    from bot.channels import console
+    from storage.models import Member, Role
+    from tests.test_oversight_chat import build
+
+    with transaction(dues_demo.sessions) as s:
+        ids = build(s, 25)
+        top = s.get(Organization, s.get(Organization, ids[0]).parent_id)
+        admin = Member(name="孙管理", wecom_userid="big-admin", organization_id=top.id, category="正式")
+        s.add(admin)
+        s.flush()
+        s.add(Role(member_id=admin.id, organization_id=top.id, role="上级管理员"))
+    lines = console.say(dues_demo.router, "big-admin", "规范化自查")[0].splitlines()
+    assert lines[0] == "【规范化自查】共 25 个党支部，按得分从低到高："
+    assert len([x for x in lines if x.startswith("· 支部25-")]) == 20
+    assert lines[-2] == "· 另有 5 个党支部，得分不低于上面各支部（其中 0 个全部达标）"
