@@ -9,7 +9,7 @@ import logging
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from handlers.oversight import ROLES_TEXT, may_oversee, seen_branches, target_branch
 from reminders.oversight_state import load_tree
-from reminders.selfcheck_rules import PASS, BranchSelfCheck
+from reminders.selfcheck_rules import PASS, BranchSelfCheck, Standard
 from reminders.selfcheck_standard import StandardError, load_standard
 from reminders.selfcheck_state import selfcheck_for
 
@@ -18,13 +18,16 @@ LISTED = 20  # branches listed by score; the rest (scoring no lower) are counted
 log = logging.getLogger(__name__)
 
 
-def _standard():
+BROKEN = "规范化自查标准文件有问题，暂时无法自查。请系统管理员运行 zhibu selfcheck check 查看并修改。"
+
+
+def _standard() -> Standard:
+    """The standard file as it is now: an edit by the 党委 counts from the next self-check, no restart."""
     try:
         return load_standard()
     except StandardError as err:
         log.error("self-check standard unusable: %s", err.problems[0])
-        raise UserError("规范化自查标准文件有问题，暂时无法自查。请系统管理员运行 zhibu selfcheck check 查看并修改。")\
-            from None
+        raise UserError(BROKEN) from None
 
 
 def selfcheck(incoming: Incoming, ctx: Context) -> Reply:
