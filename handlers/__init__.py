@@ -23,6 +23,7 @@ from handlers import (
     profile,
     reminder_settings,
     schedule_views,
+    selfcheck,
     term_letter,
 )
 
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 # the knowledge base's questions; dues_questions last, because it matches free questions that mention 党费. Whatever
 # no handler claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, oversight, console_link, term_letter, reminder_settings, development,
-           development_views, my_record, knowledge, dues_questions)
+           ledger_export, schedule_views, oversight, selfcheck, console_link, term_letter, reminder_settings,
+           development, development_views, my_record, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:
