@@ -3,7 +3,8 @@
     GET  /console/login/<token>         the one-time link 管理后台 sends in chat: starts a session (8 hours)
     GET  /console                       the overview: the branches in the person's scope, 红/黄/绿 and every measure
                                         (?status=红 ?parent=<id> filter, ?sort=<column>&desc=1 sorts)
-    GET  /console/branch/<id>           one branch: the checkup, meetings and attendance, committee, reminders
+    GET  /console/branch/<id>           one branch: the checkup, the 规范化自查, meetings and attendance, committee,
+                                        reminders
     GET  /console/export.xlsx           the overview as a spreadsheet
     GET  /console/<platform>/callback   inside a chat app that can name the person (WeCom): its login comes back here
     POST /console/logout                ends the session
@@ -14,6 +15,7 @@ person who loses the role loses the console with it.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -41,11 +43,15 @@ from handlers.oversight import checkup_lines
 from handlers.overview_sheet import PERIODS, branch_row, overview_workbook
 from reminders.oversight_rules import GREEN, RED, YELLOW
 from reminders.oversight_state import OrgNode, load_checkups, load_tree
+from reminders.selfcheck_rules import PASS, BranchSelfCheck
+from reminders.selfcheck_standard import StandardError
+from reminders.selfcheck_state import selfcheck_for
 from storage.db import insert_unless_present
 from storage.meetings import label
 from storage.members import find_by_platform_id
 from storage.models import Attendance, CommitteeTerm, ConsoleLogin, Meeting, Member, OutboxMessage, Role
 
+log = logging.getLogger(__name__)
 COOKIE = "zhibu_console"
 NO_STORE = {"Cache-Control": "private, no-store"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -231,6 +237,8 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             facts = {
                 "row": branch_row(c, viewer.tree, at.date()),
                 "checkup": [line.removeprefix("· ") for line in checkup_lines(c)[1:]],
+                "selfcheck": (check := selfcheck_of(session, org_id, at, viewer)),
+                "passed": [f for f in check.findings if f.status == PASS] if check else [],
                 "meetings": meetings_of(session, org_id),
                 "committee": committee_of(session, org_id),
                 "term": session.scalars(select(CommitteeTerm).where(CommitteeTerm.organization_id == org_id)
@@ -240,6 +248,14 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             }
         html = render_template("console_branch.html", viewer=viewer, today=at.date(), **facts)
         return Response(html, mimetype="text/html", headers=NO_STORE)
+
+    def selfcheck_of(session: Session, org_id: int, at: datetime, viewer: Viewer) -> BranchSelfCheck | None:
+        """The 规范化自查 against the standard file as it is now; None (the page says so) when that file is broken."""
+        try:
+            return selfcheck_for(session, [org_id], at.date(), tz, None, viewer.tree)[0]
+        except StandardError as err:
+            log.error("self-check standard unusable: %s", err.problems[0])
+            return None
 
     def meetings_of(session: Session, org_id: int) -> list[dict]:
         """The latest meetings hosted, with attendance counts: one query for the meetings, one for the counts."""

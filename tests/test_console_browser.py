@@ -94,7 +94,7 @@ def test_console_in_headless_chromium(served, tmp_path, width):
         browser.wait_for("location.pathname.startsWith('/console/branch/') && !!document.getElementById('checkup')")
         text = browser.eval("document.body.innerText")
         assert "第三党支部" in text and "任期已届满 40 天未换届" in text
-        assert "规范化自查" in text and "钱进" in text  # the self-check's place, the committee
+        assert "规范化自查" in text and "得分" in text and "钱进" in text  # the self-check, the committee
         assert browser.eval("document.documentElement.scrollWidth") <= width
         (ARTIFACTS / f"console_branch_{width}.png").write_bytes(browser.screenshot())
 

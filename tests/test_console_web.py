@@ -308,3 +308,25 @@ def test_odd_requests_never_fail(console_rt, client):
                 assert "<html" in resp.text, path
         client.set_cookie("zhibu_console", "forged.value", path="/console")
         assert "请先登录" in client.get("/console").text
+
+
+def test_the_branch_page_shows_the_selfcheck_as_chat_does(console_rt, client):
+    chat = console.say(console_rt.router, "demo-dangwei", "规范化自查 第三党支部")[0]
+    score = re.search(r"得分 (\d+/\d+ 分)", chat).group(1)
+    sign_in(console_rt, client, "demo-dangwei")
+    page = client.get(f"/console/branch/{branch_id(console_rt, '第三党支部')}").text
+    assert f'<strong id="selfcheck-score">{score}</strong>' in page
+    first_fix = re.search(r"先改这些（未达标，分值高的在前）：\n1\. ([^（]+)（", chat).group(1)
+    assert first_fix in page
+
+
+def test_a_broken_selfcheck_standard_is_said_on_the_page(console_rt, client, tmp_path, monkeypatch):
+    from reminders.selfcheck_standard import load_standard
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("title: [\n", "utf-8")
+    monkeypatch.setattr("reminders.selfcheck_state.load_standard", lambda: load_standard(broken))
+    sign_in(console_rt, client, "demo-dangwei")
+    resp = client.get(f"/console/branch/{branch_id(console_rt, '第一党支部')}")
+    assert resp.status_code == 200
+    assert "规范化自查标准文件有问题" in resp.text and "第一党支部" in resp.text
