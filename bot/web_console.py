@@ -46,6 +46,7 @@ from reminders.oversight_state import OrgNode, load_checkups, load_tree
 from reminders.selfcheck_rules import PASS, BranchSelfCheck
 from reminders.selfcheck_standard import StandardError
 from reminders.selfcheck_state import selfcheck_for
+from storage.audit import record_audit
 from storage.db import insert_unless_present
 from storage.meetings import label
 from storage.members import find_by_platform_id
@@ -150,6 +151,9 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
                                                           session.get_bind().dialect.name)
                                     .values(token_id=link.token_id, member_id=link.member_id, used_at=at)
                                     .returning(ConsoleLogin.id)).scalar()
+            if first is not None:
+                record_audit(session, "console.login", None, actor=session.get(Member, link.member_id),
+                             detail={"via": "link"}, at=at)
         if first is None:
             return page(410, "登录链接已用过", ["每个登录链接只能用一次。请在聊天里再发一次“管理后台”获取新链接。"])
         return start_session(link.member_id)
@@ -170,9 +174,12 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
             user_id = identity.identify(code)
         except IdentityError as err:
             return page(502 if err.retry else 403, "未能确认身份", [f"{err}。", "请在聊天里发送“管理后台”获取登录链接。"])
-        with runtime.reading() as session:
+        with runtime.transaction() as session:
             member = find_by_platform_id(session, identity.platform, user_id)
             viewer = viewer_of(session, member.id) if member is not None else None
+            if viewer is not None:
+                record_audit(session, "console.login", None, actor=member, detail={"via": identity.platform},
+                             at=now())
         if viewer is None:
             return page(403, "不能登录管理后台", ["管理后台只给上级管理员和支部书记使用。"])
         return start_session(viewer.member_id)

@@ -19,7 +19,7 @@ from bot.channels import console
 from bot.demo import seed_demo_oversight
 from bot.runtime import build_runtime
 from storage.db import transaction
-from storage.models import ConsoleLogin, Member, Organization, Role
+from storage.models import AuditLog, ConsoleLogin, Member, Organization, Role
 from tests.conftest import make_settings, wecom_env
 
 WXWORK_UA = "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 Mobile Safari/537.36 wxwork/4.1.22 MicroMessenger/7.0.1"
@@ -72,6 +72,8 @@ def test_the_link_signs_in_once(console_rt, client):
     assert again.status_code == 410 and "已用过" in again.text
     with console_rt.reading() as s:
         assert s.scalar(select(func.count()).select_from(ConsoleLogin)) == 1
+        logins = s.execute(select(AuditLog.actor, AuditLog.detail).where(AuditLog.action == "console.login")).all()
+    assert [(a, d) for a, d in logins] == [("周敏", {"via": "link"})]  # the used link once, not its second try
     assert "请先登录" in client.get("/console").text
 
 
@@ -243,6 +245,8 @@ def test_inside_wecom_the_console_signs_in_through_oauth(wecom_console):
     assert done.status_code == 303
     page = client.get("/console", headers={"User-Agent": WXWORK_UA})
     assert page.status_code == 200 and "第一党支部" in page.text and "周敏" in page.text
+    with rt.reading() as s:
+        assert s.scalar(select(AuditLog.detail).where(AuditLog.action == "console.login")) == {"via": "wecom"}
 
 
 def test_inside_wecom_a_member_is_refused(wecom_console):
