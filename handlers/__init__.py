@@ -7,6 +7,7 @@ from handlers import (
     attendance_views,
     branch_admin,
     checkin,
+    console_link,
     development,
     development_views,
     dues_ledger,
@@ -34,8 +35,8 @@ if TYPE_CHECKING:
 # the knowledge base's questions; dues_questions last, because it matches free questions that mention 党费. Whatever
 # no handler claims goes to the knowledge base (the fallback).
 MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, oversight, selfcheck, term_letter, reminder_settings, development,
-           development_views, my_record, knowledge, dues_questions)
+           ledger_export, schedule_views, oversight, selfcheck, console_link, term_letter, reminder_settings,
+           development, development_views, my_record, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:
