@@ -186,6 +186,19 @@ def planned_for_day(session: Session, org: Organization, kinds: list[str], now: 
     return None
 
 
+def same_day_meetings(session: Session, org: Organization, at: datetime, tz: tzinfo) -> list[Meeting]:
+    """The meetings `org` hosts on the (local) day of `at`."""
+    day = datetime.combine(at.astimezone(tz).date(), time(0), tzinfo=tz)
+    return list(session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, Meeting.starts_at >= day, Meeting.starts_at < day + timedelta(days=1))
+        .order_by(Meeting.starts_at, Meeting.id)))
+
+
+def recorded_meeting(meeting: Meeting) -> bool:
+    """Recorded after the fact (登记会议): closed and never given a sign-in code."""
+    return meeting.status == "closed" and meeting.code is None
+
+
 def open_planned(meeting: Meeting, now: datetime) -> Meeting:
     """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now."""
     if meeting.signin_closes_at <= now:
