@@ -1,7 +1,9 @@
 """请假 and 补签.
 
-A member asks for leave before a meeting (`请假 主题党日 出差`): it counts as approved unless the secretary refuses it
-(`不准假 张伟`), and the secretary is told at once. After (or during) the window the secretary records by hand:
+A member asks for leave before a meeting (`请假 主题党日 出差`, or by its day: `我明天请假，要去医院`,
+`下周五主题党日请假 孩子生病`): it counts as approved unless the secretary refuses it (`不准假 张伟`), and the
+secretary is told at once. Several meetings that day are asked back as a numbered choice. The branch's regular
+主题党日 needs no 安排 first: the meeting is made from the day rule (handlers/theme_day_meeting.py). After (or during) the window the secretary records by hand:
 `补签 张三` (a late arrival) and `请假 李四 出差`. Names shared by several members are asked back as a numbered choice.
 """
 from __future__ import annotations
