@@ -157,7 +157,7 @@ def record(incoming: Incoming, ctx: Context) -> Reply:
         meeting = planned
         meeting.title = p.extras.title or meeting.title
         meeting.place = p.extras.place or meeting.place
-        meeting.starts_at = when if p.at else meeting.starts_at
+        meeting.starts_at = when if p.at else min(meeting.starts_at, ctx.now)  # held: not later than now
     else:
         meeting = Meeting(organization_id=org.id, title=p.extras.title or "+".join(p.kinds), starts_at=when,
                           place=p.extras.place, signin_opens_at=when, signin_closes_at=when, code=None,

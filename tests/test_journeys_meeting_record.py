@@ -89,6 +89,7 @@ def test_correct_and_delete_a_recorded_meeting(demo, say, clock):
     moved = say("demo-shuji", f"修改会议 {n} 支委会+党课 12月2日 14:30")
     assert "支委会+党课「研究发展对象」" in moved and "12月2日（周三）14:30" in moved and "缺席：张伟" in moved
     assert recorded_day(demo, n) == date(2026, 12, 2)
+    assert "支委会+党课「学习党章」" in say("demo-shuji", f"修改会议 {n} 主题 学习党章")
     assert "请写要改的内容" in say("demo-shuji", f"修改会议 {n}")
     assert "还没到" in say("demo-shuji", f"修改会议 {n} 12月9日")
     # a meeting with a sign-in is not changed or deleted this way
@@ -99,7 +100,7 @@ def test_correct_and_delete_a_recorded_meeting(demo, say, clock):
         signed = s.scalars(select(Meeting.id).where(Meeting.code.is_not(None))).one()
     assert "没有编号为" in say("demo-shuji", f"删除会议 {signed}")
     assert "没有编号为" in say("demo-shuji2", f"删除会议 {n}")  # another branch's secretary
-    assert f"已删除编号 {n} 的登记会议：支委会+党课「研究发展对象」（12月2日（周三））" in say("demo-shuji", f"删除会议 {n}")
+    assert f"已删除编号 {n} 的登记会议：支委会+党课「学习党章」（12月2日（周三））" in say("demo-shuji", f"删除会议 {n}")
     with transaction(demo.sessions) as s:
         assert s.get(Meeting, n) is None
         assert s.scalar(select(func.count()).select_from(Attendance).where(Attendance.meeting_id == n)) == 0
