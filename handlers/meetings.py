@@ -40,9 +40,13 @@ def parse_extras(ctx: Context, tokens: list[str], host: Organization) -> Extras:
 
     地点X / 在X / a word ending like a place (三楼会议室) is the place; 邀请X、Y / 联合X / an organisation's exact name
     invites it; anything else is the title."""
-    out, title_parts, inviting = Extras(), [], False
+    out, title_parts, inviting, labelled = Extras(), [], False, ""
     for token in tokens:
         token = token.strip("，,；;")
+        if token.rstrip(":：") in ("地点", "主题", "题目", "标题"):  # “主题 学习党章”: the label stands apart
+            labelled = token.rstrip(":：")
+            continue
+        token, labelled = labelled + token, ""
         if token in INVITE_PREFIX:
             inviting = True
             continue
