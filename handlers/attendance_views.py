@@ -6,7 +6,7 @@ from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.checkin import summary_lines
 from handlers.common import chosen_branch, managed_org
 from handlers.meetings import COMMITTEE, show_hm
-from storage.meetings import current_meeting, label, meeting_summary, recorded_meeting
+from storage.meetings import current_meeting, label, meeting_summary, recorded_meeting, recorded_numbered
 from storage.quoting import clip
 
 
@@ -15,6 +15,8 @@ def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
     org = chosen or managed_org(ctx)
     code = None if chosen else (ctx.args.strip() or None)
     meeting = current_meeting(ctx.session, org, ctx.now, code=code)
+    if meeting is None and code and code.isdigit():  # a recorded meeting's 编号 (登记会议 has no sign-in code)
+        meeting = recorded_numbered(ctx.session, org, int(code))
     if meeting is None:
         raise UserError("还没有会议签到记录。发起签到请发送：发起签到 主题党日" if code is None
                         else f"没有签到码为 {clip(code)} 的会议。")

@@ -33,6 +33,7 @@ from storage.meetings import (
     meeting_summary,
     parse_kinds,
     recorded_meeting,
+    recorded_numbered,
     same_day_meetings,
 )
 from storage.models import Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
@@ -237,8 +238,8 @@ def recorded_by_number(ctx: Context, usage: str) -> tuple[Meeting, str]:
     m = NUMBER.match(ctx.args)
     if m is None:
         raise UserError(f"请写上登记时回复的会议编号，例如：{usage}")
-    meeting = ctx.session.get(Meeting, int(m.group(1)))
-    if meeting is None or meeting.organization_id != org.id or not recorded_meeting(meeting):
+    meeting = recorded_numbered(ctx.session, org, int(m.group(1)))
+    if meeting is None:
         raise UserError(f"{org.name}没有编号为 {clip(m.group(1))} 的登记会议。只能修改或删除用“登记会议”补录的会议；"
                         "签到的会议请用“补签”“请假”更正，还没开的会请用“取消会议 签到码”。")
     return meeting, ctx.args[m.end():].strip()

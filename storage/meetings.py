@@ -199,6 +199,12 @@ def recorded_meeting(meeting: Meeting) -> bool:
     return meeting.status == "closed" and meeting.code is None
 
 
+def recorded_numbered(session: Session, org: Organization, number: int) -> Meeting | None:
+    """The recorded meeting `org` hosts with this 编号 (its id), if any."""
+    meeting = session.get(Meeting, number)
+    return meeting if meeting is not None and meeting.organization_id == org.id and recorded_meeting(meeting) else None
+
+
 def open_planned(meeting: Meeting, now: datetime) -> Meeting:
     """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now."""
     if meeting.signin_closes_at <= now:

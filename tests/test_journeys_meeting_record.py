@@ -39,6 +39,11 @@ def test_record_with_everyone_present_by_default(demo, say, clock):
     status = say("demo-shuji", "签到情况")
     assert f"会后登记，编号 {n}" in status and "缺席：无" in status
     assert "12月3日（周四） 09:00 支委会" in say("demo-dangyuan", "本月安排")
+    # an older one is found by its 编号
+    later = number_of(say("demo-shuji", "登记会议 党课 12月4日 缺席 张伟"))
+    assert "缺席：张伟" in say("demo-shuji", "签到情况")
+    older = say("demo-shuji", f"签到情况 {n}")
+    assert f"会后登记，编号 {n}" in older and "缺席：无" in older and later != n
 
 
 def test_dates_and_attendance_as_secretaries_type_them(demo, say, clock):
