@@ -16,6 +16,7 @@ from handlers import (
     knowledge,
     leave,
     ledger_export,
+    meeting_record,
     meetings,
     menu,
     my_record,
@@ -34,9 +35,9 @@ if TYPE_CHECKING:
 # "设置 …"); my_record after every command (its questions about oneself never start with a command word) and before
 # the knowledge base's questions; dues_questions last, because it matches free questions that mention 党费. Whatever
 # no handler claims goes to the knowledge base (the fallback).
-MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, oversight, selfcheck, console_link, term_letter, reminder_settings,
-           development, development_views, my_record, knowledge, dues_questions)
+MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, meeting_record, leave,
+           attendance_views, ledger_export, schedule_views, oversight, selfcheck, console_link, term_letter,
+           reminder_settings, development, development_views, my_record, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:

@@ -27,6 +27,8 @@ from storage.meetings import (
     may_attend,
     meeting_summary,
     open_for_member,
+    open_planned,
+    planned_for_day,
 )
 from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
@@ -49,12 +51,17 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
         return Reply(text="\n".join([f"这次{label(running)}的签到已在进行中。", *describe_meeting(ctx, running),
                                      f"签到码：{running.code}，请党员发送“签到 {running.code}”。",
                                      screen_line(ctx, running)]))
-    try:
-        meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
-                                 closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
-                                 creator=ctx.member, invited=extras.invited, status="open", now=ctx.now)
-    except MeetingError as err:
-        raise UserError(str(err)) from None
+    planned = planned_for_day(ctx.session, org, kinds, ctx.now, ctx.settings.tz)
+    if planned is not None:  # today's 安排 (or the 主题党日 a 请假 made from the rule): its code and leave stay
+        meeting = open_planned(planned, ctx.now)
+        meeting.title, meeting.place = extras.title or meeting.title, extras.place or meeting.place
+    else:
+        try:
+            meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
+                                     closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
+                                     creator=ctx.member, invited=extras.invited, status="open", now=ctx.now)
+        except MeetingError as err:
+            raise UserError(str(err)) from None
     ctx.audit("meeting.open", org.name, meeting_id=meeting.id, kinds=kinds, code=meeting.code)
     tz = ctx.settings.tz
     late = get_setting(org, "late_after_minutes")

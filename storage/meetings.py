@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session, joinedload
@@ -171,6 +171,47 @@ def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting |
     """The next meeting `org` hosts that has not started yet."""
     return session.scalars(select(Meeting).where(Meeting.organization_id == org.id, Meeting.status != "closed",
                                                  Meeting.starts_at > now).order_by(Meeting.starts_at)).first()
+
+
+def planned_for_day(session: Session, org: Organization, kinds: list[str], now: datetime,
+                    tz: tzinfo) -> Meeting | None:
+    """A meeting `org` scheduled today with exactly these kinds whose sign-in has not been opened: what a 发起签到
+    that day means (the leave already recorded on it stays), instead of a second meeting."""
+    day = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    for meeting in session.scalars(select(Meeting).where(
+            Meeting.organization_id == org.id, Meeting.status == "scheduled", Meeting.starts_at >= day,
+            Meeting.starts_at < day + timedelta(days=1)).order_by(Meeting.starts_at)):
+        if meeting.kinds == set(kinds):
+            return meeting
+    return None
+
+
+def same_day_meetings(session: Session, org: Organization, at: datetime, tz: tzinfo) -> list[Meeting]:
+    """The meetings `org` hosts on the (local) day of `at`."""
+    day = datetime.combine(at.astimezone(tz).date(), time(0), tzinfo=tz)
+    return list(session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, Meeting.starts_at >= day, Meeting.starts_at < day + timedelta(days=1))
+        .order_by(Meeting.starts_at, Meeting.id)))
+
+
+def recorded_meeting(meeting: Meeting) -> bool:
+    """Recorded after the fact (登记会议): closed and never given a sign-in code."""
+    return meeting.status == "closed" and meeting.code is None
+
+
+def recorded_numbered(session: Session, org: Organization, number: int) -> Meeting | None:
+    """The recorded meeting `org` hosts with this 编号 (its id), if any."""
+    meeting = session.get(Meeting, number)
+    return meeting if meeting is not None and meeting.organization_id == org.id and recorded_meeting(meeting) else None
+
+
+def open_planned(meeting: Meeting, now: datetime) -> Meeting:
+    """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now."""
+    if meeting.signin_closes_at <= now:
+        meeting.starts_at, meeting.signin_closes_at = now, now + WINDOW
+    meeting.signin_opens_at = min(meeting.signin_opens_at, now)
+    meeting.status = "open"
+    return meeting
 
 
 def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None,

@@ -34,7 +34,8 @@ def test_leave_without_kind_takes_the_next_meeting(demo, say):
 
 
 def test_leave_needs_a_meeting_and_a_reason(demo, say):
-    assert "近期没有安排" in say("demo-dangyuan", "请假 主题党日 出差")
+    # (a 主题党日 always has its day by the branch's rule: tests/test_journeys_leave_rule.py)
+    assert "近期没有安排需要你参加的党课" in say("demo-dangyuan", "请假 党课 出差")
     schedule(say)
     assert "请写上请假事由" in say("demo-dangyuan", "请假 主题党日")
     assert "近期没有安排需要你参加的党课" in say("demo-dangyuan", "请假 党课 出差")
@@ -131,7 +132,8 @@ def test_shared_name_across_a_joint_meeting_shows_the_branch(demo, say, clock):
 
 
 def test_secretary_records_leave_ahead_for_the_next_meeting(demo, say):
-    assert "没有可以为黄蕾登记请假的会议" in say("demo-shuji", "请假 黄蕾 出差")
+    # nothing scheduled: the leave goes to the 主题党日 by the branch's rule, which 安排 then gives its time
+    assert "已为黄蕾登记请假：主题党日（12月18日（周五）09:00）" in say("demo-shuji", "请假 黄蕾 出差")
     code = schedule(say)
     assert "已为黄蕾登记请假：主题党日（12月18日（周五）14:30）" in say("demo-shuji", "请假 黄蕾 出差")
     got = rows(demo, code)
