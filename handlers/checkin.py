@@ -290,6 +290,7 @@ HANDLERS = (
             roles_text=COMMITTEE, summary="发起会议签到，得到4位签到码", example="发起签到 主题党日+党课 三楼会议室",
             section="支部委员"),
     Handler(name="checkin_close", func=close_signin, commands=("结束签到",), allowed=is_committee,
-            roles_text=COMMITTEE, summary="结束签到，把缺席名单推送给书记", example="结束签到", section="支部委员"),
+            roles_text=COMMITTEE, summary="结束签到，回复出勤汇总（其他委员结束的同时告知书记）", example="结束签到",
+            section="支部委员"),
     Handler(name="checkin_sign", func=sign_in, match=is_sign_in, summary="会议签到", example="签到 4827"),
 )
