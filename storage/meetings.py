@@ -160,11 +160,24 @@ def current_meeting(session: Session, org: Organization, now: datetime, code: st
 
 def open_for_member(session: Session, member: Member, now: datetime) -> Meeting | None:
     """The latest meeting the member may attend whose sign-in is open now (what a wrong code of theirs was aimed at)."""
+    found = open_meetings_for_member(session, member, now)
+    return found[0] if found else None
+
+
+def open_meetings_for_member(session: Session, member: Member, now: datetime) -> list[Meeting]:
+    """Every meeting the member may attend whose sign-in is open now, latest first."""
     chain = org_chain_ids(member.organization)
     invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
-    return session.scalars(select(Meeting).where(
+    return list(session.scalars(select(Meeting).where(
         *live_filter(now), Meeting.signin_opens_at <= now,
-        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())).first()
+        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())))
+
+
+def open_hosted(session: Session, org: Organization, now: datetime) -> list[Meeting]:
+    """The meetings `org` hosts whose sign-in is open now, latest first."""
+    return list(session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, *live_filter(now), Meeting.signin_opens_at <= now)
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())))
 
 
 def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting | None:
