@@ -46,7 +46,7 @@ def test_sign_in_opened_after_the_rules_hour_reuses_the_meeting(demo, say, clock
     assert code_of(opened) == made.code and "15:00" in opened
     assert "签到成功" in say("demo-dangyuan", f"签到 {made.code}")
     status = say("demo-shuji", "签到情况")
-    assert "出席：张伟" in status and "请假：陈晨（身体不适）" in status
+    assert "出席：王建国 15:00、张伟 15:00" in status and "请假：陈晨（身体不适）" in status  # the opener is in the room
 
 
 def test_leave_by_the_day_in_the_members_own_words(demo, say, clock):
