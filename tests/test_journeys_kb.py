@@ -51,7 +51,7 @@ def test_the_clause_that_asks(question, concern):
     # a 预备党员's rights
     ("预备党员和正式党员的权利差在哪", "【预备党员和正式党员的权利：选举权、表决权】"),
     # which meeting first
-    ("支部的大事先上支委会还是直接开党员大会", "【支委会（支部委员会会议）】"),
+    ("支部的大事先上支委会还是直接开党员大会", "【重要事项的分工和先后顺序】"),
 ])
 def test_the_classes_of_question_get_their_answer(say, question, title):
     text = say("demo-dangyuan", question)
