@@ -85,7 +85,7 @@ _DIGITS = {"两": "2", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6
 _FEWER = re.compile(r"(?:不到|不够|不满|少于|不足)(\d+)[个名位]?人?")
 # "can a member vote / be elected" asks about a right: the right's name is added, so the entry on rights is found
 # and not the one on how an election is run
-_CAN = r"(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"
+_CAN = r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
 _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
     (r"(?:举手)?(?:投票|表决)", "表决权"),
     (r"(?:当选|被选举|被选)", "被选举权"),
