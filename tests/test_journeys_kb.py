@@ -25,7 +25,7 @@ def test_the_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written
+    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11
 
 
 @pytest.mark.parametrize(("question", "concern"), [
@@ -79,10 +79,14 @@ def test_the_answers_say_what_the_classes_need(kb):
     assert "重要事项一般先经支委会研究" in kb.by_id["committee-meeting"].answer
 
 
-def test_the_second_held_out_set_names_real_entries(kb):
+def test_the_second_held_out_set_names_real_entries_and_holds_its_floor(kb):
     questions = yaml.safe_load(HELDOUT2.read_text("utf-8"))["questions"]
     assert len(questions) >= 60
     assert [q["q"] for q in questions for i in q["expect"] if i not in kb.by_id] == []
+    ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
+    top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
+    top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
+    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11
 
 
 def test_the_new_entries_say_what_the_rules_say(kb):
