@@ -97,11 +97,13 @@ def outcome(client, url: str, code: str, uids: list[str], answers: list[Answer |
     try:
         with make_session_factory(engine)() as session:
             meeting_id = session.scalar(select(Meeting.id).where(Meeting.code == code).order_by(Meeting.id.desc()))
+            # the burst's members only: the 书记 who opened the sign-in has a row of their own
+            burst = (Attendance.meeting_id == meeting_id, Member.wecom_userid.in_(uids))
             rows = session.scalar(select(func.count()).select_from(Attendance)
-                                  .where(Attendance.meeting_id == meeting_id))
+                                  .join(Member, Attendance.member_id == Member.id).where(*burst))
             signed = set(session.scalars(select(Member.wecom_userid).join(Attendance,
                                                                            Attendance.member_id == Member.id)
-                                         .where(Attendance.meeting_id == meeting_id)))
+                                         .where(*burst)))
     finally:
         engine.dispose()
     successes: Counter[str] = Counter()

@@ -62,6 +62,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     app.register_blueprint(signin_blueprint(runtime))
 
+    from bot.web_console import console_blueprint
+
+    app.register_blueprint(console_blueprint(runtime))
+
     from bot.web_errors import register_error_pages
 
     register_error_pages(app)  # 404, 405 and 500 in Chinese

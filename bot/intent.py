@@ -17,11 +17,16 @@ if TYPE_CHECKING:
 
 TERMS = Path(__file__).with_name("data") / "party_terms.txt"
 _SPACES = re.compile(r"\s+")
+# Traditional forms of the characters in the bot's own command words (簽到, 結束簽到, 發起簽到, 簽到情況, 簽到碼):
+# a member whose input method is set to traditional characters still reaches the command. Only these, not a whole
+# conversion table: names and free questions are left as typed.
+_TRADITIONAL = str.maketrans("簽結發況碼個開會議請", "签结发况码个开会议请")
 
 
 def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), trimmed, inner whitespace collapsed to one space."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+    """Full-width to half-width (NFKC), the command words' traditional characters to simplified, trimmed, inner
+    whitespace collapsed to one space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "").translate(_TRADITIONAL)).strip()
 
 
 class Segmenter:

@@ -12,9 +12,10 @@ import re
 
 SENSITIVE = re.compile(r"((?:access_token|corpsecret|appsecret|secret|sign|signature|msg_signature|echostr|session)=)"
                        r"[^&\s\"']+", re.IGNORECASE)
-# paths whose last part is a bearer token (a signed link): the projector page and what it polls, the QR target, files.
+# paths whose last part is a bearer token (a signed link): the projector page and what it polls, the QR target, the
+# console sign-in link, files.
 # deploy/nginx/zhibu.conf redacts the same paths in nginx's access log.
-BEARER_PATH = re.compile(r"(/signin/screen/|/signin/s/|/files/[^/\s?#\"']+/)[^/\s?#\"'\]]+")
+BEARER_PATH = re.compile(r"(/signin/screen/|/signin/s/|/console/login/|/files/[^/\s?#\"']+/)[^/\s?#\"'\]]+")
 URLLIB3_LOGGER = "urllib3.connectionpool"
 # Flask's own logger (named after the app: "Exception on <path> [GET]") and the development server's request lines
 PATH_LOGGERS = ("zhibu", "werkzeug")

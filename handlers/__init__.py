@@ -7,6 +7,7 @@ from handlers import (
     attendance_views,
     branch_admin,
     checkin,
+    console_link,
     development,
     development_views,
     dues_ledger,
@@ -15,6 +16,7 @@ from handlers import (
     knowledge,
     leave,
     ledger_export,
+    meeting_record,
     meetings,
     menu,
     my_record,
@@ -22,6 +24,7 @@ from handlers import (
     profile,
     reminder_settings,
     schedule_views,
+    selfcheck,
     term_letter,
 )
 
@@ -32,9 +35,9 @@ if TYPE_CHECKING:
 # "设置 …"); my_record after every command (its questions about oneself never start with a command word) and before
 # the knowledge base's questions; dues_questions last, because it matches free questions that mention 党费. Whatever
 # no handler claims goes to the knowledge base (the fallback).
-MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, leave, attendance_views,
-           ledger_export, schedule_views, oversight, term_letter, reminder_settings, development, development_views,
-           my_record, knowledge, dues_questions)
+MODULES = (menu, profile, dues_status, dues_ledger, branch_admin, checkin, meetings, meeting_record, leave,
+           attendance_views, ledger_export, schedule_views, oversight, selfcheck, console_link, term_letter,
+           reminder_settings, development, development_views, my_record, knowledge, dues_questions)
 
 
 def register_all(router: Router) -> None:

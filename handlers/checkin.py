@@ -2,6 +2,7 @@
 
 Signing in is one INSERT guarded by the unique (meeting, member) constraint: a member sending twice, or two workers
 handling the same member at once, end with exactly one row, and the repeat is told when the first one landed.
+What counts as a sign-in message (slips of the verb, spaced or bare codes) is handlers.signin_text's.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from bot.signin_links import screen_url
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time
 from handlers.people import push_to, secretaries_of
+from handlers.signin_text import code_arg, parse
 from storage import attendance as att
 from storage import signin, signin_guard
 from storage.meetings import (
@@ -27,34 +29,49 @@ from storage.meetings import (
     may_attend,
     meeting_summary,
     open_for_member,
+    open_hosted,
+    open_meetings_for_member,
+    open_planned,
+    planned_for_day,
 )
 from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
 from storage.quoting import clip
 
-SIGN_IN = re.compile(r"(?:签到|qd)\s*[:：#]?\s*(\d*)", re.IGNORECASE)
 CODE = re.compile(r"\d{4}")
+# said after 发起签到 to open a second sign-in while one is still running
+CONFIRM_WORDS = ("确认", "确定")
 
 
 # 发起签到 -----------------------------------------------------------------------------------------------------
 def open_signin(incoming: Incoming, ctx: Context) -> Reply:
     usage = "发起签到 主题党日（或 主题党日+党课，可加主题和地点）"
     org = managed_org(ctx)
-    tokens = ctx.args.split()
+    said = [t.strip("。.!！,，") for t in ctx.args.split()]
+    confirmed = any(t in CONFIRM_WORDS for t in said)
+    tokens = [t for t in said if t and t not in CONFIRM_WORDS]
     kinds = kinds_from(tokens, usage)
     extras = parse_extras(ctx, tokens[1:], org)
-    running = current_meeting(ctx.session, org, ctx.now, open_only=True, hosted_only=True)
-    if running is not None and running.kinds == set(kinds) and running.signin_closes_at > ctx.now:
+    running = open_hosted(ctx.session, org, ctx.now)
+    same = next((m for m in running if m.kinds == set(kinds)), None)
+    if same is not None:
         # a scheduled meeting whose window is open, or a second tap on 发起签到: hand out the same code
-        return Reply(text="\n".join([f"这次{label(running)}的签到已在进行中。", *describe_meeting(ctx, running),
-                                     f"签到码：{running.code}，请党员发送“签到 {running.code}”。",
-                                     screen_line(ctx, running)]))
-    try:
-        meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
-                                 closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
-                                 creator=ctx.member, invited=extras.invited, status="open", now=ctx.now)
-    except MeetingError as err:
-        raise UserError(str(err)) from None
+        return Reply(text="\n".join([f"这次{label(same)}的签到已在进行中。", *describe_meeting(ctx, same),
+                                     f"签到码：{same.code}，请党员发送“签到 {same.code}”。",
+                                     screen_line(ctx, same)]))
+    if running and not confirmed:
+        return ask_before_another(ctx, running, kinds)
+    planned = planned_for_day(ctx.session, org, kinds, ctx.now, ctx.settings.tz)
+    if planned is not None:  # today's 安排 (or the 主题党日 a 请假 made from the rule): its code and leave stay
+        meeting = open_planned(planned, ctx.now)
+        meeting.title, meeting.place = extras.title or meeting.title, extras.place or meeting.place
+    else:
+        try:
+            meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=ctx.now, opens_at=ctx.now,
+                                     closes_at=ctx.now + WINDOW, title=extras.title, place=extras.place,
+                                     creator=ctx.member, invited=extras.invited, status="open", now=ctx.now)
+        except MeetingError as err:
+            raise UserError(str(err)) from None
     ctx.audit("meeting.open", org.name, meeting_id=meeting.id, kinds=kinds, code=meeting.code)
     tz = ctx.settings.tz
     late = get_setting(org, "late_after_minutes")
@@ -63,9 +80,30 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
         *describe_meeting(ctx, meeting),
         f"请党员发送“签到 {meeting.code}”（也可发“qd {meeting.code}”）。",
         f"开始{late}分钟后签到记为迟到；{show_hm(meeting.signin_closes_at, tz)}截止。",
+        *sign_in_opener(ctx, meeting),
         "发送「签到情况」看谁还没到，散会后发送「结束签到」。",
         screen_line(ctx, meeting),
     ]))
+
+
+def sign_in_opener(ctx: Context, meeting: Meeting) -> list[str]:
+    """Whoever opens a sign-in on the spot is in the room: they count as present (a meeting arranged ahead with
+    安排 does not count its creator, who may not come). An 上级管理员 opening for a branch they do not belong to is
+    not one of its expected members and is left out."""
+    if not may_attend(meeting, ctx.member):
+        return []
+    signin.sign_in(ctx.session, meeting, ctx.member, ctx.now, via=signin.BY_OPENER)
+    return ["你是发起人，已记为出席。"]
+
+
+def ask_before_another(ctx: Context, running: list[Meeting], kinds: list[str]) -> Reply:
+    """A second meeting while one is signing in is usually a slip (the first was never closed): ask first."""
+    tz = ctx.settings.tz
+    lines = ["本支部还有签到在进行中："]
+    lines += [f"· {label(m)}，{show_time(m.starts_at, tz)}开始，签到码 {m.code}" for m in running]
+    lines += ["如果那场会已经开完，请先发送「结束签到」，再发起新的签到。",
+              f"如果确实要同时再开一场，请在原消息后加上“确认”再发一次，例如：发起签到 {'+'.join(kinds)} 确认"]
+    return Reply(text="\n".join(lines))
 
 
 def screen_line(ctx: Context, meeting: Meeting) -> str:
@@ -79,16 +117,21 @@ def screen_line(ctx: Context, meeting: Meeting) -> str:
 
 # 签到 4827 ----------------------------------------------------------------------------------------------------
 def is_sign_in(text: str, _words: list[str]) -> bool:
-    return SIGN_IN.fullmatch(text) is not None
+    return parse(text) is not None
 
 
 def sign_in(incoming: Incoming, ctx: Context) -> Reply:
-    code = SIGN_IN.fullmatch(ctx.args).group(1)
+    said = parse(ctx.args)
+    code = said.code
     if not code:
-        raise UserError("请在“签到”后写上书记公布的4位签到码，例如：签到 4827")
+        return ask_for_code(ctx)
     if not CODE.fullmatch(code):
         raise UserError(f"签到码是4位数字，“{clip(code)}”不对。请核对后重发，例如：签到 4827")
     tz = ctx.settings.tz
+    if said.bare and not open_meetings_for_member(ctx.session, ctx.member, ctx.now):
+        # a number on its own is a code only while a sign-in is open for the sender
+        return Reply(text=f"现在没有你可以签到的会议，“{code}”没有当作签到码。如果刚散会、签到已结束，"
+                          "确实参加了会议的请联系书记补签；想问别的，请直接用文字提问，或发送「帮助」。")
     # a wrong code is answered with a Reply, not a UserError: the record of it must be committed, not rolled back
     signin_guard.lock_member(ctx.session, ctx.member.id)
     paused = signin_guard.paused_until(ctx.session, ctx.member.id, ctx.now)
@@ -108,6 +151,23 @@ def sign_in(incoming: Incoming, ctx: Context) -> Reply:
             return wrong_code(ctx, meeting, refusal_text(err, ctx.member, tz))
         raise UserError(refusal_text(err, ctx.member, tz)) from None
     return Reply(text=outcome_text(ctx.member, meeting, done, tz))
+
+
+def ask_for_code(ctx: Context) -> Reply:
+    """签到 without a code: the code proves the member is in the room, so it is asked for, never assumed."""
+    tz = ctx.settings.tz
+    open_now = open_meetings_for_member(ctx.session, ctx.member, ctx.now)
+    if not open_now:
+        return Reply(text="现在没有你可以签到的会议。开会时请在“签到”后写上书记公布的4位签到码，例如：签到 4827")
+    if len(open_now) == 1:
+        meeting = open_now[0]
+        row = att.row_for(ctx.session, meeting.id, ctx.member.id)
+        if row is not None and row.status in (att.PRESENT, att.LATE):
+            return Reply(text=f"{ctx.member.name}，你已于{show_hm(row.at, tz)}签到{label(meeting)}，无需重复签到。")
+        return Reply(text=f"{label(meeting)}（{show_hm(meeting.starts_at, tz)}开始）正在签到。请发送会场屏幕上"
+                          "显示的4位签到码，例如：签到 4827（换成屏幕上的数字），也可以扫屏幕上的二维码。")
+    return Reply(text=f"现在有{len(open_now)}场会议在签到。请发送你所在会场屏幕上显示的4位签到码，例如：签到 4827"
+                      "（换成屏幕上的数字），也可以扫屏幕上的二维码。")
 
 
 def paused_text(until, tz) -> str:
@@ -167,7 +227,7 @@ def signed_text(member: Member, meeting: Meeting, status: str, at, tz) -> str:
 # 结束签到 -----------------------------------------------------------------------------------------------------
 def close_signin(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx)
-    code = ctx.args.strip() or None
+    code = code_arg(ctx.args)
     meeting = current_meeting(ctx.session, org, ctx.now, code=code, open_only=code is None, hosted_only=True)
     if meeting is None:
         raise UserError("没有进行中的签到。" if code is None else f"本支部没有签到码为 {clip(code)} 的会议。")
@@ -183,13 +243,20 @@ def close_signin(incoming: Incoming, ctx: Context) -> Reply:
     ctx.audit("meeting.close", org.name, meeting_id=meeting.id, attended=summary.attended,
               expected=len(summary.expected))
     lines = summary_lines(ctx, meeting, summary)
+    # the asker reads the summary in this reply; the 书记 is told only when someone else closed the sign-in
+    secretaries = secretaries_of(ctx, org)
     pushed = []
-    for secretary in secretaries_of(ctx, org):
-        if push_to(ctx, secretary, Reply(text="\n".join(["签到已结束，结果如下：", *lines])),
-                   f"checkin_summary:{meeting.id}:{secretary.id}"):
+    for secretary in secretaries:
+        if secretary.id != ctx.member.id and push_to(
+                ctx, secretary, Reply(text="\n".join(["签到已结束，结果如下：", *lines])),
+                f"checkin_summary:{meeting.id}:{secretary.id}"):
             pushed.append(secretary.name)
-    tail = f"结果已推送给{'、'.join(pushed)}。" if pushed else "无法推送给书记（未绑定企业微信或钉钉），请以本条为准。"
-    return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, tail]), private=True)
+    tail = []
+    if pushed:
+        tail = [f"结果已推送给{'、'.join(pushed)}。"]
+    elif all(s.id != ctx.member.id for s in secretaries):
+        tail = ["无法推送给书记（未绑定企业微信或钉钉），请以本条为准。"]
+    return Reply(text="\n".join([f"已结束{label(meeting)}的签到。", *lines, *tail]), private=True)
 
 
 def summary_lines(ctx: Context, meeting: Meeting, summary: att.Summary, with_times: bool = False) -> list[str]:
@@ -230,6 +297,7 @@ HANDLERS = (
             roles_text=COMMITTEE, summary="发起会议签到，得到4位签到码", example="发起签到 主题党日+党课 三楼会议室",
             section="支部委员"),
     Handler(name="checkin_close", func=close_signin, commands=("结束签到",), allowed=is_committee,
-            roles_text=COMMITTEE, summary="结束签到，把缺席名单推送给书记", example="结束签到", section="支部委员"),
+            roles_text=COMMITTEE, summary="结束签到，回复出勤汇总（其他委员结束的同时告知书记）", example="结束签到",
+            section="支部委员"),
     Handler(name="checkin_sign", func=sign_in, match=is_sign_in, summary="会议签到", example="签到 4827"),
 )

@@ -1,13 +1,15 @@
 """请假 and 补签.
 
-A member asks for leave before a meeting (`请假 主题党日 出差`): it counts as approved unless the secretary refuses it
-(`不准假 张伟`), and the secretary is told at once. After (or during) the window the secretary records by hand:
+A member asks for leave before a meeting (`请假 主题党日 出差`, or by its day: `我明天请假，要去医院`,
+`下周五主题党日请假 孩子生病`): it counts as approved unless the secretary refuses it (`不准假 张伟`), and the
+secretary is told at once. Several meetings that day are asked back as a numbered choice. The branch's regular
+主题党日 needs no 安排 first: the meeting is made from the day rule (handlers/theme_day_meeting.py). After (or during) the window the secretary records by hand:
 `补签 张三` (a late arrival) and `请假 李四 出差`. Names shared by several members are asked back as a numbered choice.
 """
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,10 +17,14 @@ from sqlalchemy import select
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
+from handlers.day_words import FUTURE, DayError, find_day, has_day
 from handlers.meetings import COMMITTEE, show_hm, show_time
 from handlers.people import chosen_member, members_named, pick_from, pick_member, push_to, secretaries_of
+from handlers.theme_day_meeting import THEME, ensure_rule_meeting, next_rule_day, rule_day_on, rule_start
+from reminders.rules import cn
 from storage import attendance as att
 from storage.meetings import (
+    KIND_ALIASES,
     current_meeting,
     is_kinds_token,
     label,
@@ -27,15 +33,22 @@ from storage.meetings import (
     scope_org_ids,
     upcoming_for_member,
 )
-from storage.models import Attendance, Meeting, Member
+from storage.models import MEETING_KINDS, Attendance, Meeting, Member, Organization
 from storage.org_settings import get_setting
-from storage.orgs import descendants
+from storage.orgs import branch_of, descendants
 from storage.quoting import clip
 
 CODE_TOKEN = re.compile(r"\d{4}")
 CLOCK_TOKEN = re.compile(r"\d{1,2}:\d{2}")
 PENDING_MANUAL = "attendance.manual"
 PENDING_REFUSE = "leave.refuse"
+PENDING_DAY = "leave.day"
+LEAVE_WORD = re.compile(r"请(?:个|一下|一天|半天)?假")
+QUESTION = re.compile(r"怎么|如何|吗|么|[？?]")
+_KIND_WORD = "|".join(sorted((*MEETING_KINDS, *KIND_ALIASES), key=len, reverse=True))
+KIND_WORDS = re.compile(rf"(?:{_KIND_WORD})(?:[+＋](?:{_KIND_WORD}))*")
+# what is left of “明天的会我请个假” once the day and the request are taken out: not a reason
+FILLER = re.compile(r"^(?:[\s，,。.、:：!！]|我|的|会议|会|开会|那天|当天|也|想)+|[\s，,。.、!！]+$")
 ON_TIME_WORDS = ("按时", "出席", "准时")
 
 
@@ -73,7 +86,18 @@ def leave(incoming: Incoming, ctx: Context) -> Reply:
             picked = pick_member(ctx, tokens[0], scope_org_ids(ctx.session, meeting), kind=PENDING_MANUAL,
                                  payload=payload, action="登记请假")
             return picked if isinstance(picked, Reply) else record_by_hand(ctx, meeting, picked, payload)
+    try:
+        found = find_day(ctx.args, ctx.today, FUTURE)
+    except DayError as err:
+        raise UserError(str(err)) from None
+    if found is not None:
+        return leave_on_day(ctx, found.day, found.rest, code)
     return request_leave(ctx, tokens, code)
+
+
+def is_leave_for_a_day(text: str, _words: list[str]) -> bool:
+    """“我明天请假，要去医院”, “下周五主题党日请假”: a request naming its day (a question about leave is not one)."""
+    return LEAVE_WORD.search(text) is not None and has_day(text) and QUESTION.search(text) is None
 
 
 def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | None:
@@ -86,13 +110,25 @@ def _meeting_if_named(ctx: Context, name: str, code: str | None) -> Meeting | No
     scope = scope_org_ids(ctx.session, meeting) if meeting else {org.id, *(o.id for o in descendants(ctx.session, org))}
     if not members_named(ctx, name, scope):
         return None
+    if code is None and not (meeting is not None and ctx.now >= meeting.signin_opens_at):
+        meeting = with_rule_day(ctx, org, meeting)
     if meeting is None:
-        raise UserError(f"没有可以为{clip(name)}登记请假的会议。先“安排”或“发起签到”，再登记请假。")
+        raise UserError(f"近期没有可以为{clip(name)}登记请假的会议，本支部的主题党日也还没到安排的时候。"
+                        "请先“安排”会议，再登记请假。")
     return meeting
 
 
+def with_rule_day(ctx: Context, org: Organization, first: Meeting | None) -> Meeting | None:
+    """`first` (the next meeting found), or the branch's coming 主题党日 by its rule when that comes sooner (made
+    into a meeting row then, so the leave has somewhere to go)."""
+    branch = branch_of(org)
+    day = next_rule_day(ctx, branch)
+    if day is None or (first is not None and first.starts_at <= rule_start(ctx, day)):
+        return first
+    return ensure_rule_meeting(ctx, branch, day)
+
+
 def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> Reply:
-    tz = ctx.settings.tz
     kinds = parse_kinds(tokens[0]) if tokens and is_kinds_token(tokens[0]) else None
     reason = " ".join(tokens[1:] if kinds else tokens).strip()
     if not reason:
@@ -100,10 +136,67 @@ def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> R
     if len(reason) > 100:
         raise UserError("请假事由请控制在100字以内。")
     upcoming = [m for m in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds) if code in (None, m.code)]
+    if code is None and (kinds is None or THEME in kinds):
+        ruled = with_rule_day(ctx, ctx.member.organization, upcoming[0] if upcoming else None)
+        upcoming = [ruled] if ruled is not None else upcoming
     if not upcoming:
         what = "+".join(kinds) if kinds else "会议"
         raise UserError(f"近期没有安排需要你参加的{what}。会议已开始的，请直接联系书记登记请假。")
-    meeting = upcoming[0]
+    return grant_leave(ctx, upcoming[0], reason)
+
+
+def leave_on_day(ctx: Context, day, text: str, code: str | None) -> Reply:
+    """Leave for the meeting(s) on one day: the one there is, a numbered choice among several, or a clear “none”."""
+    tz = ctx.settings.tz
+    if day < ctx.today:
+        raise UserError(f"{cn(day)}已经过去了，不能再请假。当天确有事缺席的，请联系书记登记。")
+    kinds_match = KIND_WORDS.search(text)
+    kinds = parse_kinds(kinds_match.group(0)) if kinds_match else None
+    if kinds_match:
+        text = text[:kinds_match.start()] + " " + text[kinds_match.end():]
+    reason = " ".join(FILLER.sub("", LEAVE_WORD.sub(" ", text)).split()) or None
+    if reason and len(reason) > 100:
+        raise UserError("请假事由请控制在100字以内。")
+    start = datetime.combine(day, time(0), tzinfo=tz)
+    found = [m for m in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds)
+             if start <= m.starts_at < start + timedelta(days=1) and code in (None, m.code)]
+    branch = branch_of(ctx.member.organization)
+    if (code is None and (kinds is None or THEME in kinds) and not any(THEME in m.kinds for m in found)
+            and rule_day_on(ctx, branch, day) and rule_start(ctx, day) > ctx.now):
+        found = sorted([*found, ensure_rule_meeting(ctx, branch, day)], key=lambda m: m.starts_at)
+    if not found:
+        what = "+".join(kinds) if kinds else "会议"
+        hint = ""
+        following = upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds)
+        ruled = next_rule_day(ctx, branch) if kinds is None or THEME in kinds else None
+        if following and (ruled is None or following[0].starts_at <= rule_start(ctx, ruled)):
+            when = following[0].starts_at.astimezone(tz).date()
+            hint = (f"你接下来的会议是{label(following[0])}（{show_time(following[0].starts_at, tz)}），"
+                    f"如要请假请发送“请假 {when.month}月{when.day}日 事由”。")
+        elif ruled is not None:
+            hint = f"本支部下次主题党日是{cn(ruled)}，如要请假请发送“请假 {ruled.month}月{ruled.day}日 事由”。"
+        raise UserError(f"{cn(day)}没有需要你参加、还没开始的{what}。{hint}")
+    if len(found) == 1:
+        return grant_leave(ctx, found[0], reason)
+    ctx.set_pending(PENDING_DAY, {"meetings": [m.id for m in found], "reason": reason})
+    lines = [f"{cn(day)}有 {len(found)} 个会议，请假的是哪一个？请回复序号："]
+    lines += [f"{i}. {label(m)}（{show_time(m.starts_at, tz)}）" for i, m in enumerate(found, start=1)]
+    return Reply(text="\n".join(lines))
+
+
+def resolve_day(incoming: Incoming, ctx: Context, payload: dict[str, Any]) -> Reply:
+    ids, choice = payload.get("meetings", []), payload.get("choice", 0)
+    if not 1 <= choice <= len(ids):
+        raise UserError(f"请回复 1 到 {len(ids)} 之间的序号。")
+    meeting = ctx.session.get(Meeting, ids[choice - 1])
+    if meeting is None or meeting.starts_at <= ctx.now:
+        raise UserError("这个会议已取消或已开始，请重新发送请假。")
+    return grant_leave(ctx, meeting, payload.get("reason"))
+
+
+def grant_leave(ctx: Context, meeting: Meeting, reason: str | None) -> Reply:
+    """Record the asker's leave (approved unless the secretary refuses it) and tell the branch's secretaries."""
+    tz = ctx.settings.tz
     when = f"{label(meeting)}（{show_time(meeting.starts_at, tz)}）"
     inserted = att.insert_once(ctx.session, meeting_id=meeting.id, member_id=ctx.member.id, status=att.LEAVE,
                                at=ctx.now, via="manual", note=reason, recorded_by_id=ctx.member.id)
@@ -118,11 +211,12 @@ def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> R
         if secretary.id == ctx.member.id:
             continue
         push_to(ctx, secretary, Reply(text=(
-            f"{ctx.member.name}（{ctx.member.organization.name}）请假：{when}，事由：{reason}。\n"
+            f"{ctx.member.name}（{ctx.member.organization.name}）请假：{when}，事由：{reason or '未写'}。\n"
             f"已按准假登记；如不同意，请发送“不准假 {ctx.member.name}”。")),
             f"leave_request:{meeting.id}:{ctx.member.id}:{ctx.now.isoformat()}")
     verb = "已向书记请假" if inserted else "已更新请假事由"
-    return Reply(text=f"{verb}：{when}，事由：{reason}。书记不同意时会通知你；如能参加，到时照常签到即可。")
+    said = f"事由：{reason}" if reason else "未写事由（可再发一次带上事由）"
+    return Reply(text=f"{verb}：{when}，{said}。书记不同意时会通知你；如能参加，到时照常签到即可。")
 
 
 # 补签 / 书记登记请假 ----------------------------------------------------------------------------------------------
@@ -237,8 +331,8 @@ HANDLERS = (
             roles_text=COMMITTEE, summary="不批准党员的请假", example="不准假 张伟", section="支部委员"),
     Handler(name="attendance_make_up", func=make_up, commands=("补签",), allowed=is_committee, roles_text=COMMITTEE,
             summary="为党员补签（记为迟到）；代登记请假发送“请假 张伟 出差”", example="补签 张伟", section="支部委员"),
-    Handler(name="leave", func=leave, commands=("请假",), summary="会前向书记请假",
-            example="请假 主题党日 出差"),
+    Handler(name="leave", func=leave, commands=("请假",), match=is_leave_for_a_day, summary="会前向书记请假",
+            example="请假 主题党日 出差（或“我明天请假，要去医院”）"),
 )
 
-PENDING = {PENDING_MANUAL: resolve_manual, PENDING_REFUSE: resolve_refuse}
+PENDING = {PENDING_MANUAL: resolve_manual, PENDING_REFUSE: resolve_refuse, PENDING_DAY: resolve_day}

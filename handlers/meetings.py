@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -15,7 +15,7 @@ from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting, label, parse_kinds
-from storage.models import Attendance, Meeting, Organization
+from storage.models import Attendance, Meeting, MeetingInvitation, Organization
 from storage.orgs import find_org
 from storage.quoting import clip
 
@@ -40,9 +40,13 @@ def parse_extras(ctx: Context, tokens: list[str], host: Organization) -> Extras:
 
     地点X / 在X / a word ending like a place (三楼会议室) is the place; 邀请X、Y / 联合X / an organisation's exact name
     invites it; anything else is the title."""
-    out, title_parts, inviting = Extras(), [], False
+    out, title_parts, inviting, labelled = Extras(), [], False, ""
     for token in tokens:
         token = token.strip("，,；;")
+        if token.rstrip(":：") in ("地点", "主题", "题目", "标题"):  # “主题 学习党章”: the label stands apart
+            labelled = token.rstrip(":：")
+            continue
+        token, labelled = labelled + token, ""
         if token in INVITE_PREFIX:
             inviting = True
             continue
@@ -137,6 +141,9 @@ def schedule(incoming: Incoming, ctx: Context) -> Reply:
                                                      Meeting.status != "closed")).first()
     if same is not None and same.kinds == set(kinds):
         return Reply(text="\n".join(["这次会议已经安排过了：", *describe_meeting(ctx, same), f"签到码：{same.code}"]))
+    ruled = made_from_rule(ctx, org, kinds, starts_at)
+    if ruled is not None:
+        return move_rule_meeting(ctx, ruled, starts_at, extras)
     try:
         meeting = create_meeting(ctx.session, org=org, kinds=kinds, starts_at=starts_at,
                                  opens_at=starts_at - OPENS_BEFORE, closes_at=starts_at + WINDOW, title=extras.title,
@@ -151,6 +158,39 @@ def schedule(incoming: Incoming, ctx: Context) -> Reply:
         f"已安排{org.name}的会议：", *describe_meeting(ctx, meeting),
         f"签到码：{meeting.code}（{show_time(meeting.signin_opens_at, tz)}起可签到，开始前30分钟开放）",
         f"请通知党员届时发送“签到 {meeting.code}”。不能参加的党员可提前发送“请假 {kinds[0]} 原因”。",
+    ]))
+
+
+def made_from_rule(ctx: Context, org: Organization, kinds: list[str], starts_at: datetime) -> Meeting | None:
+    """The branch's 主题党日 that a 请假 made from the day rule on the same day (no creator, sign-in not opened yet):
+    安排 gives it its real time and place instead of making a second meeting, and keeps the leave recorded on it."""
+    tz = ctx.settings.tz
+    day = datetime.combine(starts_at.astimezone(tz).date(), time(0), tzinfo=tz)
+    for meeting in ctx.session.scalars(select(Meeting).where(
+            Meeting.organization_id == org.id, Meeting.status == "scheduled", Meeting.created_by_id.is_(None),
+            Meeting.starts_at >= day, Meeting.starts_at < day + timedelta(days=1))):
+        if meeting.kinds == set(kinds) and meeting.signin_opens_at > ctx.now:
+            return meeting
+    return None
+
+
+def move_rule_meeting(ctx: Context, meeting: Meeting, starts_at: datetime, extras: Extras) -> Reply:
+    meeting.starts_at, meeting.signin_opens_at = starts_at, starts_at - OPENS_BEFORE
+    meeting.signin_closes_at = starts_at + WINDOW
+    meeting.place = extras.place or meeting.place
+    meeting.title = extras.title or meeting.title
+    meeting.created_by_id = ctx.member.id
+    meeting.invitations = [MeetingInvitation(organization_id=o.id) for o in extras.invited]
+    ctx.audit("meeting.schedule", meeting.organization.name, meeting_id=meeting.id, kinds=sorted(meeting.kinds),
+              starts_at=starts_at.isoformat(), place=extras.place)
+    leave = ctx.session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.meeting_id == meeting.id, Attendance.status == "leave"))
+    tz = ctx.settings.tz
+    return Reply(text="\n".join([
+        f"已安排{meeting.organization.name}的会议（按支部规定日期的主题党日，已有 {leave} 人请假，保留不变）：",
+        *describe_meeting(ctx, meeting),
+        f"签到码：{meeting.code}（{show_time(meeting.signin_opens_at, tz)}起可签到，开始前30分钟开放）",
+        f"请通知党员届时发送“签到 {meeting.code}”。",
     ]))
 
 

@@ -87,19 +87,31 @@ def missing_meetings(incoming: Incoming, ctx: Context) -> Reply:
     return Reply(text="\n".join(lines), private=True)
 
 
-def branch_checkup(incoming: Incoming, ctx: Context) -> Reply:
-    tree = load_tree(ctx.session)
+def seen_branches(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
+    """The branches the asker may see; none is a plain answer, not an empty list."""
+    ids = _scope(ctx, tree)
+    if not ids:
+        raise UserError("你所在的组织下没有党支部。")
+    return ids
+
+
+def target_branch(ctx: Context, tree: dict[int, OrgNode], command: str) -> int:
+    """The branch named after `command` among those the asker may see; without a name, their only one."""
     ids = _scope(ctx, tree)
     name = ctx.args.strip()
     if not name:
         if len(ids) != 1:
-            raise UserError("请写支部名称，例如“支部体检 第一党支部”。")
-        target = ids[0]
-    else:
-        found = [i for i in ids if tree[i].name == name]
-        if not found:
-            raise UserError(f"没有找到“{clip(name)}”。请写你所辖党支部的全称，发送“支部概况”可查看支部列表。")
-        target = found[0]
+            raise UserError(f"请写支部名称，例如“{command} 第一党支部”。")
+        return ids[0]
+    found = [i for i in ids if tree[i].name == name]
+    if not found:
+        raise UserError(f"没有找到“{clip(name)}”。请写你所辖党支部的全称，发送“支部概况”可查看支部列表。")
+    return found[0]
+
+
+def branch_checkup(incoming: Incoming, ctx: Context) -> Reply:
+    tree = load_tree(ctx.session)
+    target = target_branch(ctx, tree, "支部体检")
     c = load_checkups(ctx.session, ctx.today, [target], ctx.settings.tz, tree)[0]
     return Reply(text="\n".join(checkup_lines(c)), private=True)
 

@@ -16,7 +16,7 @@ from storage.models import Attendance, Meeting, Member
 
 PRESENT, LATE, LEAVE, ABSENT = "present", "late", "leave", "absent"
 STATUS_TEXT = {PRESENT: "出席", LATE: "迟到", LEAVE: "请假", ABSENT: "缺席"}
-VIA_TEXT = {"code": "签到码", "qr": "扫码", "scan": "扫码", "manual": "书记登记"}
+VIA_TEXT = {"code": "签到码", "qr": "扫码", "scan": "扫码", "manual": "书记登记", "opener": "发起签到"}
 
 
 def status_for(meeting: Meeting, at: datetime, late_after_minutes: int) -> str:

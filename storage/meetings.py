@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta, tzinfo
 
 from sqlalchemy import bindparam, or_, select, text
 from sqlalchemy.orm import Session, joinedload
@@ -160,17 +160,71 @@ def current_meeting(session: Session, org: Organization, now: datetime, code: st
 
 def open_for_member(session: Session, member: Member, now: datetime) -> Meeting | None:
     """The latest meeting the member may attend whose sign-in is open now (what a wrong code of theirs was aimed at)."""
+    found = open_meetings_for_member(session, member, now)
+    return found[0] if found else None
+
+
+def open_meetings_for_member(session: Session, member: Member, now: datetime) -> list[Meeting]:
+    """Every meeting the member may attend whose sign-in is open now, latest first."""
     chain = org_chain_ids(member.organization)
     invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
-    return session.scalars(select(Meeting).where(
+    return list(session.scalars(select(Meeting).where(
         *live_filter(now), Meeting.signin_opens_at <= now,
-        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())).first()
+        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())))
+
+
+def open_hosted(session: Session, org: Organization, now: datetime) -> list[Meeting]:
+    """The meetings `org` hosts whose sign-in is open now, latest first."""
+    return list(session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, *live_filter(now), Meeting.signin_opens_at <= now)
+        .order_by(Meeting.starts_at.desc(), Meeting.id.desc())))
 
 
 def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting | None:
     """The next meeting `org` hosts that has not started yet."""
     return session.scalars(select(Meeting).where(Meeting.organization_id == org.id, Meeting.status != "closed",
                                                  Meeting.starts_at > now).order_by(Meeting.starts_at)).first()
+
+
+def planned_for_day(session: Session, org: Organization, kinds: list[str], now: datetime,
+                    tz: tzinfo) -> Meeting | None:
+    """A meeting `org` scheduled today with exactly these kinds whose sign-in has not been opened: what a 发起签到
+    that day means (the leave already recorded on it stays), instead of a second meeting."""
+    day = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    for meeting in session.scalars(select(Meeting).where(
+            Meeting.organization_id == org.id, Meeting.status == "scheduled", Meeting.starts_at >= day,
+            Meeting.starts_at < day + timedelta(days=1)).order_by(Meeting.starts_at)):
+        if meeting.kinds == set(kinds):
+            return meeting
+    return None
+
+
+def same_day_meetings(session: Session, org: Organization, at: datetime, tz: tzinfo) -> list[Meeting]:
+    """The meetings `org` hosts on the (local) day of `at`."""
+    day = datetime.combine(at.astimezone(tz).date(), time(0), tzinfo=tz)
+    return list(session.scalars(select(Meeting).where(
+        Meeting.organization_id == org.id, Meeting.starts_at >= day, Meeting.starts_at < day + timedelta(days=1))
+        .order_by(Meeting.starts_at, Meeting.id)))
+
+
+def recorded_meeting(meeting: Meeting) -> bool:
+    """Recorded after the fact (登记会议): closed and never given a sign-in code."""
+    return meeting.status == "closed" and meeting.code is None
+
+
+def recorded_numbered(session: Session, org: Organization, number: int) -> Meeting | None:
+    """The recorded meeting `org` hosts with this 编号 (its id), if any."""
+    meeting = session.get(Meeting, number)
+    return meeting if meeting is not None and meeting.organization_id == org.id and recorded_meeting(meeting) else None
+
+
+def open_planned(meeting: Meeting, now: datetime) -> Meeting:
+    """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now."""
+    if meeting.signin_closes_at <= now:
+        meeting.starts_at, meeting.signin_closes_at = now, now + WINDOW
+    meeting.signin_opens_at = min(meeting.signin_opens_at, now)
+    meeting.status = "open"
+    return meeting
 
 
 def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: list[str] | None,

@@ -352,3 +352,14 @@ class DevelopmentMilestone(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     record: Mapped[DevelopmentRecord] = relationship(back_populates="milestones")
+
+
+class ConsoleLogin(Base):
+    """A console sign-in link that has been used: its token id, so the link works once."""
+
+    __tablename__ = "console_logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_id: Mapped[str] = mapped_column(String(40), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -16,6 +16,7 @@ from storage.models import Attendance, Meeting, Member
 from storage.org_settings import get_setting
 
 OUT_OF_SCOPE, NOT_OPEN, ENDED = "out_of_scope", "not_open", "ended"
+BY_OPENER = "opener"  # `via` of the committee member who opened the sign-in on the spot
 
 
 class SignInRefused(Exception):

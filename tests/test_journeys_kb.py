@@ -10,6 +10,7 @@ from handlers.knowledge import KnowledgeBase
 from handlers.knowledge.index import focus
 
 HELDOUT = Path(__file__).with_name("kb_heldout.yaml")
+HELDOUT2 = Path(__file__).with_name("kb_heldout2.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def test_the_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written
+    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11
 
 
 @pytest.mark.parametrize(("question", "concern"), [
@@ -51,7 +52,15 @@ def test_the_clause_that_asks(question, concern):
     # a 预备党员's rights
     ("预备党员和正式党员的权利差在哪", "【预备党员和正式党员的权利：选举权、表决权】"),
     # which meeting first
-    ("支部的大事先上支委会还是直接开党员大会", "【支委会（支部委员会会议）】"),
+    ("支部的大事先上支委会还是直接开党员大会", "【重要事项的分工和先后顺序】"),
+    # item 11: the options (支委会, 党员大会) do not outvote what the question is about
+    ("预备党员转正，先上支委会还是先开党员大会", "【预备期和转正】"),
+    ("哪些事要拿到支部大会上定", "【重要事项的分工和先后顺序】"),
+    # item 11: "can a 预备党员 vote" is a question about a right, not about how an election runs
+    ("预备党员能不能投票选书记", "【预备党员和正式党员的权利：选举权、表决权】"),
+    # item 11: special situations in dues that had no entry
+    ("老李退休后被原单位返聘了，他的党费按什么交", "【退休返聘党员的党费】"),
+    ("停薪留职两年出去打工，党费按什么交", "【停薪留职党员的党费】"),
 ])
 def test_the_classes_of_question_get_their_answer(say, question, title):
     text = say("demo-dangyuan", question)
@@ -68,3 +77,34 @@ def test_the_answers_say_what_the_classes_need(kb):
     assert "夫妻都是党员的，各按本人收入交纳" in kb.by_id["dues-base"].answer
     assert "没有工作、没有收入" in kb.by_id["dues-low-fixed"].answer
     assert "重要事项一般先经支委会研究" in kb.by_id["committee-meeting"].answer
+
+
+def test_the_second_held_out_set_names_real_entries_and_holds_its_floor(kb):
+    questions = yaml.safe_load(HELDOUT2.read_text("utf-8"))["questions"]
+    assert len(questions) >= 60
+    assert [q["q"] for q in questions for i in q["expect"] if i not in kb.by_id] == []
+    ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
+    top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
+    top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
+    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11
+
+
+def test_the_new_entries_say_what_the_rules_say(kb):
+    rights = kb.by_id["voting-rights"].answer
+    assert "没有表决权、选举权和被选举权" in rights and "入党介绍人须是正式党员" in rights
+    assert "上一季度月平均纯收入" in kb.by_id["dues-unpaid-leave"].answer
+    assert "基本离退休费" in kb.by_id["dues-rehired"].answer
+    order = kb.by_id["branch-decision-order"].answer
+    assert order.index("先经支委会研究") < order.index("党员大会讨论决定")
+
+
+def test_a_which_body_question_over_wecom(wecom_demo, wecom_client):
+    """The secretary asks on WeCom which meeting decides; the reply is the entry, as on the console."""
+    from bot.app import create_app
+
+    http = create_app(runtime=wecom_demo).test_client()
+    query, body = wecom_client.encrypt_envelope(wecom_client.text_xml("demo-shuji", "延长预备期，支委会定还是开党员大会定"))
+    response = http.post(f"/wecom/callback?{query}", data=body.encode(), content_type="text/xml")
+    assert response.status_code == 200
+    text = wecom_client.open_reply(response.data).content
+    assert text.startswith("【延长预备期、取消预备党员资格】") and "支部党员大会讨论通过" in text, text

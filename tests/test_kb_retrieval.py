@@ -71,6 +71,21 @@ def test_cleaning_fixes_look_alikes_and_names_synonyms_once():
     assert clean("谈心谈话") == "谈心谈话"
 
 
+def test_counts_are_written_one_way_and_fewer_than_is_named_once():
+    assert clean("只有三个正式党员") == "只有3个正式党员"
+    assert clean("党员不到三个人的单位") == clean("党员不够3名的单位") == "党员不足3人的单位"
+    assert clean("三会一课") == "三会一课"  # no measure word: not a count
+    assert clean("十一个") == "十一个"  # only a lone numeral is read
+
+
+def test_asking_whether_one_can_vote_names_the_right_once():
+    assert "表决权" in clean("预备党员能投票吗") and "被选举权" in clean("预备党员可以当选委员吗")
+    assert "选举权" in clean("预备党员能不能参加选举")
+    assert "被选举权" not in clean("赞成票过半数才能当选吗")  # 才能 is not "may"
+    for text in ("预备党员能投票吗", "预备党员能被选为委员吗", "有选举权吗"):
+        assert clean(clean(text)) == clean(text)
+
+
 def test_homophones_are_heard_as_the_term(kb):
     words, _, _ = kb.featurizer.features("党废怎么交")
     assert "党费" in words

@@ -25,9 +25,7 @@ def november(demo, say, clock):
     say("demo-shuji", "结束签到")
 
     clock.set(beijing(2026, 11, 5, 14, 30))
-    c1 = code_of(say("demo-shuji", "发起签到 主题党日+党课 学习全会精神 三楼会议室"))
-    clock.set(beijing(2026, 11, 5, 14, 31))
-    say("demo-shuji", f"签到 {c1}")
+    c1 = code_of(say("demo-shuji", "发起签到 主题党日+党课 学习全会精神 三楼会议室"))  # 王建国 present as its opener
     clock.set(beijing(2026, 11, 5, 14, 50))
     say("demo-dangyuan", f"签到 {c1}")
     say("demo-shuji", "请假 陈晨 出差")
@@ -85,7 +83,7 @@ def test_ledger_sheets_cell_by_cell(november):
     assert [c.value for c in ws[16]] == ["序号", "姓名", "所在党组织", "党员类别", "签到时间", "出勤情况", "签到方式", "备注"]
     table = [[c.value for c in row] for row in ws.iter_rows(min_row=17)]
     assert len(table) == 12 and [r[1] for r in table] == BRANCH_1
-    assert table[0] == [1, "王建国", "第一党支部", "正式", datetime(2026, 11, 5, 14, 31), "出席", "签到码", None]
+    assert table[0] == [1, "王建国", "第一党支部", "正式", datetime(2026, 11, 5, 14, 30), "出席", "发起签到", None]
     assert table[2] == [3, "张伟", "第一党支部", "正式", datetime(2026, 11, 5, 14, 50), "迟到", "签到码", None]
     assert table[3] == [4, "陈晨", "第一党支部", "预备", None, "请假", "书记登记", "出差"]
     assert table[1] == [2, "李红梅", "第一党支部", "正式", None, "缺席", None, None]
@@ -151,7 +149,7 @@ def test_zhibu_ledger_export_writes_the_same_workbook(demo, say, clock, db_url, 
     assert "1次会议，12名党员" in capsys.readouterr().out
     wb = load_workbook(tmp_path / "第一党支部出勤台账2026-10.xlsx")
     assert wb.sheetnames == ["党员出勤汇总", "10-20 主题党日"]
-    assert wb["10-20 主题党日"]["B5"].value == "三楼会议室" and wb["10-20 主题党日"]["B10"].value == 1
+    assert wb["10-20 主题党日"]["B5"].value == "三楼会议室" and wb["10-20 主题党日"]["B10"].value == 2  # and its opener
     assert main(["ledger", "export", "第九党支部", "2026-10"]) == 1
     assert "没有名为“第九党支部”的党组织" in capsys.readouterr().err
     assert main(["ledger", "export", "第一党支部", "2026-9"]) == 1

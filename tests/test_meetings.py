@@ -77,14 +77,14 @@ def test_cancel_a_meeting_nobody_signed_in_to(demo, say, clock):
 
     live = code_of(say("demo-shuji", "发起签到 党课"))
     say("demo-dangyuan", f"签到 {live}")
-    assert "已有 1 人签到，不能取消" in say("demo-shuji", f"取消会议 {live}")
+    assert "已有 2 人签到，不能取消" in say("demo-shuji", f"取消会议 {live}")  # 张伟 and the 书记 who opened it
     assert "没有签到码为 0000" in say("demo-shuji", "取消会议 0000")
 
 
 def test_title_place_and_invitations_are_told_apart(demo, say):
     m = meeting(demo, code_of(say("demo-shuji", "发起签到 党课 在线学习 以人民为中心")))
     assert m.title == "在线学习 以人民为中心" and m.place is None
-    m = meeting(demo, code_of(say("demo-shuji", "发起签到 支委会 在二楼小会议室 主题:研究发展党员")))
+    m = meeting(demo, code_of(say("demo-shuji", "发起签到 支委会 在二楼小会议室 主题:研究发展党员 确认")))
     assert m.place == "二楼小会议室" and m.title == "研究发展党员"
     m = meeting(demo, code_of(say("demo-shuji", "安排 党员大会 2026-12-10 9:00 地点:党员活动中心 邀请第二党支部")))
     assert m.place == "党员活动中心" and m.title == "党员大会" and len(m.invitations) == 1

@@ -25,6 +25,7 @@ PATHS = {
     f"/signin/screen/{TOKEN}/qr.svg": "/signin/screen/…/qr.svg",
     f"/signin/s/{TOKEN}": "/signin/s/…",
     f"/files/term-letter/{TOKEN}": "/files/term-letter/…",
+    f"/console/login/{TOKEN}": "/console/login/…",
     "/wecom/callback": "/wecom/callback",
     "/signin/wecom/callback": "/signin/wecom/callback",
 }

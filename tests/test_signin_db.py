@@ -49,9 +49,10 @@ def test_core_sign_in_path(runtime_any, clock, pushed):
     assert "不对或已失效" in say_on(rt, "demo-zuzhi", "签到 0999")
     assert "不在参会范围内" in say_on(rt, "demo-shuji2", f"签到 {code}")
     closed = say_on(rt, "demo-shuji", "结束签到")
-    assert "应到 52 人，实到 2 人（出席 1，迟到 1）" in closed and len(pushed) == 1
+    # the 书记 closed it: the summary is this reply, not pushed to them as well
+    assert "应到 52 人，实到 3 人（出席 2，迟到 1）" in closed and pushed == []
     assert "签到已经结束" in say_on(rt, "demo-zuzhi", f"签到 {code}")
-    assert {n: a.status for n, a in rows(rt, code).items()} == {"张伟": "present", "陈晨": "late"}
+    assert {n: a.status for n, a in rows(rt, code).items()} == {"王建国": "present", "张伟": "present", "陈晨": "late"}
 
 
 def test_concurrent_sign_ins_make_one_row_each(runtime_any):
@@ -67,8 +68,8 @@ def test_concurrent_sign_ins_make_one_row_each(runtime_any):
     assert sorted(successes) == sorted(f"crowd-{i:03d}" for i in range(CROWD))
     assert sorted(repeats) == sorted(successes)
     with transaction(rt.sessions) as s:
-        assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD
-        assert s.scalar(select(func.count(func.distinct(Attendance.member_id)))) == CROWD
+        assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD + 1  # and the 书记 who opened it
+        assert s.scalar(select(func.count(func.distinct(Attendance.member_id)))) == CROWD + 1
 
 
 def test_scan_and_code_racing_make_one_row(runtime_any):
@@ -95,5 +96,5 @@ def test_scan_and_code_racing_make_one_row(runtime_any):
         firsts = list(pool.map(lambda job: (job[1], job[0](job[1])), jobs))
     assert sorted(uid for uid, first in firsts if first) == sorted(f"crowd-{i:03d}" for i in range(CROWD))
     with transaction(rt.sessions) as s:
-        assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD
-        assert {a.via for a in s.scalars(select(Attendance))} <= {"qr", "code"}
+        assert s.scalar(select(func.count()).select_from(Attendance)) == CROWD + 1  # and the 书记 who opened it
+        assert {a.via for a in s.scalars(select(Attendance))} <= {"qr", "code", "opener"}

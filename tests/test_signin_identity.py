@@ -59,7 +59,7 @@ def test_scan_signs_in_through_whichever_identity_is_registered(demo, clock):
     back = f"/signin/dingtalk/callback?code=c1&state={login['state'][0]}"
     page = web.get(back, headers={"User-Agent": CHAT_UA})
     assert page.status_code == 200 and "已签到" in page.get_data(as_text=True)
-    assert list(rows(demo, code)) == ["张伟"]
+    assert {n: a.via for n, a in rows(demo, code).items()} == {"王建国": "opener", "张伟": "qr"}
     with transaction(demo.sessions) as session:
         assert find_by_platform_id(session, "dingtalk", "demo-dangyuan").last_platform == "dingtalk"
 
@@ -71,4 +71,4 @@ def test_scan_signs_in_through_whichever_identity_is_registered(demo, clock):
     # a plain browser is told the code, and which chat app signs in at one scan
     plain = web.get(scan, headers={"User-Agent": PLAIN_UA}).get_data(as_text=True)
     assert f"签到 {code}" in plain and "用钉钉扫码可一步完成签到" in plain
-    assert list(rows(demo, code)) == ["张伟"]
+    assert {n: a.via for n, a in rows(demo, code).items()} == {"王建国": "opener", "张伟": "qr"}

@@ -72,7 +72,8 @@ def test_projector_page_in_headless_chromium(served, tmp_path, clock):
 
     with Browser.start(tmp_path) as browser:
         browser.open(link)
-        browser.wait_for("document.body && document.body.getAttribute('data-attended') === '0'")
+        # the 书记 who opened it is the first one present
+        browser.wait_for("document.body && document.body.getAttribute('data-attended') === '1'")
         assert "主题党日+党课" in browser.eval("document.getElementById('label').textContent")
         assert code_of("签到码：" + browser.eval("document.getElementById('code').textContent")[-4:]) \
             == code_of(reply)
@@ -91,12 +92,12 @@ def test_projector_page_in_headless_chromium(served, tmp_path, clock):
         phone.headers.update({"User-Agent": WXWORK_UA, "X-Fake-Wecom-User": "demo-dangyuan"})
         page = phone.get(scan_url(rt.settings, scan_token(rt.settings, meeting_id, slot)), timeout=10)
         assert page.status_code == 200 and "签到成功" in page.text, page.text
-        browser.wait_for("document.body.getAttribute('data-attended') === '1'")
+        browser.wait_for("document.body.getAttribute('data-attended') === '2'")
         assert "张伟" in browser.eval("document.getElementById('names').textContent")
 
         # and a member who sends the code in chat
         assert "签到成功" in send(rt, "demo-yubei", f"签到 {code_of(reply)}")
-        browser.wait_for("document.body.getAttribute('data-attended') === '2'")
+        browser.wait_for("document.body.getAttribute('data-attended') === '3'")
         names = browser.eval("document.getElementById('names').textContent")
         assert "张伟" in names and "陈晨" in names
         assert browser.eval("document.getElementById('rate').textContent").endswith("%")
@@ -122,4 +123,4 @@ def test_projector_page_in_headless_chromium(served, tmp_path, clock):
         assert title.startswith("已签到"), browser.eval("document.body.innerText")
         assert browser.eval("location.pathname") == "/signin/wecom/callback"
         (ARTIFACTS / "signin_phone.png").write_bytes(browser.screenshot())
-    assert len(rows(rt, code_of(reply))) == 3
+    assert len(rows(rt, code_of(reply))) == 4  # the 书记 who opened it, and three members

@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.intent import TERMS, Segmenter, normalize
 from handlers.knowledge.bm25 import BM25
 from handlers.knowledge.entries import ENTRIES_DIR, Entry, load_entries
-from handlers.knowledge.text import Featurizer
+from handlers.knowledge.text import Featurizer, clean
 
 TERMS_FILE = Path(__file__).with_name("terms.txt")
 
@@ -84,6 +84,9 @@ class KnowledgeBase:
         total: dict[int, float] = {}
         self._scores(text, 1.0, total)
         concern = focus(text)
+        if is_choice(text):  # "X是支委会定还是党员大会定": the bodies are the options, X is what it is about
+            clause = without_bodies(concern) if concern is not None else ""
+            concern = clause if any(t in clean(clause) for t in self.featurizer.terms) else without_bodies(text)
         if concern is not None:  # a question of several parts: what it asks counts again
             self._scores(concern, FOCUS_WEIGHT, total)
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
@@ -99,9 +102,24 @@ class KnowledgeBase:
         return Decision("choose", hits)
 
 
-_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|捎带|附带|另外|此外|还有个?|再问一?下|问一?下|请问|想问一?下|那么?")
+_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|捎带|附带|另外|此外|还有个?|再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?")
 _ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|能不能|可不可以|可以|要不要|用不用|算不算|算数|算吗|哪|什么|啥|谁|如何|"
                      r"不$|没$|有没有|是不是|行不行|对不对")
+
+
+# a question that asks which body decides or which comes first names the bodies as options; every entry about a
+# meeting names them too, so they say nothing about which entry is meant
+_CHOICE = re.compile(r"还是|哪个|哪一个|谁先|先.+[再后]")
+_BODIES = re.compile(r"支委会|党员大会|党小组会?|上级党委|上级党组织|上级|基层党委|大会")
+
+
+def is_choice(text: str) -> bool:
+    t = clean(text)
+    return bool(_CHOICE.search(t)) and len(_BODIES.findall(t)) >= 1
+
+
+def without_bodies(text: str) -> str:
+    return _BODIES.sub("，", clean(text))
 
 
 def focus(text: str) -> str | None:

@@ -37,7 +37,11 @@ SYNONYMS: dict[str, str] = {
     "入党日期": "入党时间", "入党的时间": "入党时间", "党员生日": "政治生日",
     "标准化规范化": "规范化", "标准化建设": "规范化", "规范化建设": "规范化",
     "退休": "离退休", "离休": "离退休", "退下来": "离退休",
-    "大学生": "学生", "研究生": "学生", "在校生": "学生",
+    "大学生": "学生", "研究生": "学生", "在校生": "学生", "留学生": "学生", "留学": "学生",
+    # pay that is not a monthly wage
+    "年薪": "年薪制", "收入不稳定": "无固定收入", "收入不固定": "无固定收入", "没有固定收入": "无固定收入",
+    "没有固定工资": "无固定收入", "无固定工资": "无固定收入",
+    "做生意": "个体经营", "做买卖": "个体经营", "开店": "个体经营", "个体户": "个体工商户",
     "下岗": "失业", "低保": "最低生活保障",
     "出国": "国外", "出境": "国外", "境外": "国外",
     # special situations in dues: no work or income, study while paid, a married couple
@@ -45,8 +49,10 @@ SYNONYMS: dict[str, str] = {
     "没有收入": "无收入", "没收入": "无收入", "没什么收入": "无收入", "零收入": "无收入",
     "在职研究生": "在职学习", "在职读研": "在职学习", "在职读博": "在职学习", "在职博士": "在职学习",
     "脱产学习": "在职学习", "脱产读研": "在职学习", "带薪读书": "在职学习", "带薪上学": "在职学习",
-    "带薪学习": "在职学习", "工资照发": "在职学习", "工资照拿": "在职学习",
-    "两口子": "配偶", "夫妻俩": "配偶", "夫妻": "配偶", "爱人": "配偶", "老公": "配偶", "老婆": "配偶",
+    "带薪学习": "在职学习", "工资照发": "在职学习", "工资照拿": "在职学习", "照发工资": "在职学习",
+    "还发工资": "在职学习", "工资还发": "在职学习", "带薪读": "在职学习",
+    "留职停薪": "停薪留职", "退休返聘": "返聘", "返聘回去": "返聘",
+    "两口子": "配偶", "夫妻俩": "配偶", "老伴": "配偶", "媳妇": "配偶", "夫妻": "配偶", "爱人": "配偶", "老公": "配偶", "老婆": "配偶",
     "丈夫": "配偶", "妻子": "配偶", "家属": "亲属", "家里人": "亲属", "家人": "亲属",
     # how people ask for a rate, a use, a calculation
     "几个点": "比例", "百分之几": "比例", "百分比": "比例",
@@ -72,9 +78,32 @@ _DROP = re.compile(r"[\s\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
+# a small count before a measure word is written either way (三个正式党员, 3名正式党员): one spelling for both.
+# 一 is left alone: 一个 says nothing about a count, and 三会一课 has no measure word after its numerals
+_COUNT = re.compile(r"(?<![一二三四五六七八九十])([两二三四五六七八九十])(?=[个名人位次年])")
+_DIGITS = {"两": "2", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+           "十": "10"}
+
+
+# "fewer than N" has many spellings (不到3个, 不够3名, 少于3人); the entries write 不足N人
+_FEWER = re.compile(r"(?:不到|不够|不满|少于|不足)(\d+)[个名位]?人?")
+# "can a member vote / be elected" asks about a right: the right's name is added, so the entry on rights is found
+# and not the one on how an election is run
+_CAN = r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
+_RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
+    (r"(?:举手)?(?:投票|表决)", "表决权"),
+    (r"(?:当选|被选举|被选|(?:被推荐为|被提名为|当|作|做|成为)候选人)", "被选举权"),
+    (r"(?:参加)?选举", "选举权"),
+))
+
+
 def clean(text: str) -> str:
-    """Normalised, lower-case, look-alikes fixed, synonyms replaced, punctuation and spaces removed."""
+    """Normalised, lower-case, look-alikes fixed, counts in digits, synonyms replaced, punctuation removed."""
     t = normalize(text).lower().translate(LOOK_ALIKE)
+    t = _COUNT.sub(lambda m: _DIGITS[m.group(1)], t)
+    t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
+    for pattern, right in _RIGHTS:
+        t = pattern.sub(lambda m, r=right: m.group(0) + r, t)
     t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
     return _DROP.sub("", t)
 
