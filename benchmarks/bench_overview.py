@@ -78,26 +78,28 @@ def _flush(conn, rows: dict[type, list[dict]]) -> None:
         batch.clear()
 
 
-def timed_overview(url: str, runs: int = 3) -> tuple[float, int, int]:
-    """(seconds, statements, branches) for the 上级管理员 of every synthetic 党委 at once: the tree, every checkup,
-    the rendered text. The best of `runs` runs."""
+def timed_overview(url: str, runs: int = 3) -> tuple[float, float, int, int]:
+    """(seconds, CPU seconds, statements, branches) for the 上级管理员 of every synthetic 党委 at once: the tree,
+    every checkup, the rendered text. The best of `runs` runs; the CPU time (SQLite runs in the process) is the
+    figure to compare on a shared machine, where waiting for a core inflates the wall time."""
     engine = make_engine(url)
     sessions = make_session_factory(engine)
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    best = float("inf")
+    best = best_cpu = float("inf")
     try:
         for _ in range(runs):
             statements.clear()
-            started = clock.perf_counter()
+            started, cpu = clock.perf_counter(), clock.process_time()
             with transaction(sessions) as s:
                 tree = load_tree(s)
                 roots = [o.id for o in tree.values() if o.type == "党委"]
                 cs = load_checkups(s, TODAY, branches_under(tree, roots), TZ, tree)
                 text = "\n".join(overview_lines(cs, TODAY))
             best = min(best, clock.perf_counter() - started)
+            best_cpu = min(best_cpu, clock.process_time() - cpu)
             assert text.startswith("【支部概况】")
-        return best, len(statements), len(cs)
+        return best, best_cpu, len(statements), len(cs)
     finally:
         engine.dispose()
 
@@ -117,14 +119,15 @@ def main() -> list[Figure]:
                 engine.dispose()
             seeded = clock.perf_counter() - started
             out[n] = (*timed_overview(url, runs=1 if n >= 10_000 else 3), seeded)
-            Path(url.removeprefix("sqlite:///")).unlink()  # 10,000 branches are a few GB: one file at a time
-    t1, q1, _, _ = out[100]
+            Path(url.removeprefix("sqlite:///")).unlink()  # 10,000 branches are several hundred MB: one file at a time
+    t1, c1, q1, _, _ = out[100]
     figures = []
     for n in SIZES[1:]:
-        t, q, branches, seeded = out[n]
+        t, c, q, branches, seeded = out[n]
         figures += [
             Figure(f"SQLite: 支部概况 computed and rendered, {branches:,} branches × {MEMBERS}", t, "s", t1,
                    "100 branches", "≤ 1 s" if n == 1_000 else ""),
+            Figure(f"SQLite:   CPU time of it, {branches:,} branches", c, "s", c1, "100 branches"),
             Figure(f"SQLite:   statements for {branches:,} branches (100 branches: {q1}); seeded in {seeded:.0f} s",
                    q, "statements"),
         ]
