@@ -112,3 +112,18 @@ def test_the_party_committee_receives_it_with_the_console_link(overseen, clock, 
     assert f"打开管理控制台：{overseen.settings.public_url}/console" in text
     assert "一、上月应开会议" in text and "二、需要关注的支部" in text and "三、6 个月内任期届满" in text
 
+
+
+def test_long_lists_are_capped_and_counted():
+    from reminders.digest import digest_text
+    from reminders.oversight_rules import RED, Checkup, Period, PeriodCheck
+
+    november = Period("month", "11月", date(2026, 11, 1), DEC_1, True)
+    cs = [Checkup(i, f"第{i}支部", RED, ((RED, "11月未召开主题党日"),),
+                  (PeriodCheck(november, ("主题党日",), ("主题党日",) if i <= 12 else ()),), None, 0.8, None, None,
+                  date(2027, 1, i), None, 0, 0) for i in range(1, 16)]
+    lines = digest_text(cs, DEC_1).splitlines()
+    assert "· 11月主题党日：应开 15 个支部，已开 3 个；未开：" + "、".join(f"第{i}支部" for i in range(1, 11)) + \
+        " 等 12 个" in lines
+    assert lines.count("· 红 第1支部：11月未召开主题党日") == 1 and "· 另有 5 个红色支部" in lines
+    assert "· 第10支部：2027年1月10日届满（还有 40 天）" in lines and "· 另有 5 个支部" in lines
