@@ -119,13 +119,17 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
 
     meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
     midnight = datetime.combine(today, time(0), tzinfo=tz)
-    for mid, org_id, starts, kind in chunked_rows(session, select(
-            Meeting.id, Meeting.organization_id, Meeting.starts_at, MeetingKind.kind)
-            .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
-            .where(Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD),
-            Meeting.organization_id, subset):
-        if org_id in unit_of:
-            meetings[org_id][(mid, starts)].add(kind)
+    window = (Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD)
+    # the kinds apart from the meetings: a moment is decoded once per meeting, not once per kind
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for mid, kind in chunked_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
+                                  .join(Meeting, MeetingKind.meeting_id == Meeting.id).where(*window),
+                                  Meeting.organization_id, subset):
+        kinds[mid].add(kind)
+    for mid, org_id, starts in chunked_rows(session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at)
+                                            .where(*window), Meeting.organization_id, subset):
+        if org_id in unit_of and mid in kinds:
+            meetings[org_id][(mid, starts)] = kinds[mid]
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
         return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds))
