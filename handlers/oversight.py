@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
@@ -23,13 +24,21 @@ def may_oversee(roles: RoleSet) -> bool:
     return roles.holds("上级管理员", *SECRETARY)
 
 
-def _scope(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
-    """The branches the asker may see: under their 上级管理员 organisations, else the branches where they are 书记."""
-    admin = ctx.roles.orgs_where("上级管理员")
+def scope_roots(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
+    """The organisations whose branches a person may see: those they administer, else their own branches."""
+    admin = roles.orgs_where("上级管理员")
     if admin:
-        return branches_under(tree, admin)
-    own = ctx.roles.orgs_where(*SECRETARY)
-    return sorted(o for o in own if o in tree and tree[o].type == BRANCH)
+        return sorted(o for o in admin if o in tree)
+    return sorted(o for o in roles.orgs_where(*SECRETARY) if o in tree and tree[o].type == BRANCH)
+
+
+def branch_scope(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
+    """The branches a person may see — one scope for 支部概况, 导出概况 and the web console."""
+    return branches_under(tree, scope_roots(roles, tree))
+
+
+def _scope(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
+    return branch_scope(ctx.roles, tree)
 
 
 def _checkups(ctx: Context) -> tuple[dict[int, OrgNode], list[Checkup]]:
@@ -153,18 +162,10 @@ def checkup_lines(c: Checkup) -> list[str]:
 
 
 # --- 导出概况 ------------------------------------------------------------------------------------------------------
-def scope_roots(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
-    """The organisations whose branches the asker may export: those they administer, else their own branches."""
-    admin = ctx.roles.orgs_where("上级管理员")
-    if admin:
-        return sorted(o for o in admin if o in tree)
-    return sorted(o for o in ctx.roles.orgs_where(*SECRETARY) if o in tree and tree[o].type == BRANCH)
-
-
 def export_overview(incoming: Incoming, ctx: Context) -> Reply:
     """导出概况 2026Q4: the workbook is built after the reply (bot.files) and sent to the asker alone."""
     tree = load_tree(ctx.session)
-    roots = scope_roots(ctx, tree)
+    roots = scope_roots(ctx.roles, tree)
     ids = branches_under(tree, roots)
     if not ids:
         raise UserError("你所在的组织下没有党支部。")
