@@ -127,11 +127,32 @@ def development_file(session: Session, data: dict[str, Any]) -> Attachment:
     return Attachment(development_filename(orgs, on), body)
 
 
+def overview_file(session: Session, data: dict[str, Any]) -> Attachment:
+    from reminders.oversight_state import branches_under, load_tree
+    from reminders.overview_export import export_overview
+    from reminders.overview_periods import overview_filename, parse_export_period
+
+    roots, on, tz = data.get("orgs"), day_field(data, "on"), zone_field(data, "tz")
+    if not isinstance(roots, list) or not 0 < len(roots) <= 100:
+        raise MalformedToken("内容损坏")
+    period = _text_field(data, "period", lambda v: parse_export_period(v, on), 10)
+    tree = load_tree(session)
+    roots = [id_field({"id": i}, "id") for i in roots]
+    if any(r not in tree for r in roots):
+        raise FileGone("有党组织已不存在")
+    ids = branches_under(tree, roots)
+    if not ids:
+        raise FileGone("所辖组织下已没有党支部")
+    named = [(tree[r].name, tree[r].type) for r in roots]
+    return Attachment(overview_filename(named, period), export_overview(session, ids, period, on, tz, tree))
+
+
 FILE_MAKERS: dict[str, FileMaker] = {
     "term-letter": term_letter_file,
     "ledger": ledger_file,
     "dues": dues_file,
     "development": development_file,
+    "overview": overview_file,
 }
 
 

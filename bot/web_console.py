@@ -9,7 +9,7 @@
     GET  /console/<platform>/callback   inside a chat app that can name the person (WeCom): its login comes back here
     POST /console/logout                ends the session
 
-Every page is scoped to the branches the signed-in person may see (handlers.console_link.branch_scope, the scope of
+Every page is scoped to the branches the signed-in person may see (handlers.oversight.branch_scope, the scope of
 支部概况); a branch outside it is 404 like one that does not exist. The roles are read again on every request, so a
 person who loses the role loses the console with it.
 """
@@ -37,12 +37,13 @@ from bot.identity import IdentityError
 from bot.roles import RoleSet
 from bot.runtime import Runtime
 from bot.signing import BadToken, ExpiredToken
-from handlers.console_link import branch_scope
 from handlers.meetings import show_time
-from handlers.oversight import checkup_lines
-from handlers.overview_sheet import PERIODS, branch_row, overview_workbook
+from handlers.oversight import branch_scope, checkup_lines, scope_roots
+from handlers.overview_sheet import PERIODS, branch_row
 from reminders.oversight_rules import GREEN, RED, YELLOW
 from reminders.oversight_state import OrgNode, load_checkups, load_tree
+from reminders.overview_export import export_overview
+from reminders.overview_periods import overview_filename, parse_export_period
 from reminders.selfcheck_rules import PASS, BranchSelfCheck
 from reminders.selfcheck_standard import StandardError
 from reminders.selfcheck_state import selfcheck_for
@@ -78,6 +79,7 @@ class Viewer:
     name: str
     scope: tuple[int, ...]
     tree: dict[int, OrgNode]
+    roots: tuple[int, ...]  # the organisations the scope hangs from (for the export's name)
 
 
 def console_blueprint(runtime: Runtime) -> Blueprint:
@@ -99,8 +101,9 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
         if member is None or member.status != "active":
             return None
         tree = load_tree(session)
-        scope = branch_scope(RoleSet.of((r.role, r.organization_id) for r in member.roles), tree)
-        return Viewer(member.id, member.name, tuple(scope), tree) if scope else None
+        roles = RoleSet.of((r.role, r.organization_id) for r in member.roles)
+        scope = branch_scope(roles, tree)
+        return Viewer(member.id, member.name, tuple(scope), tree, tuple(scope_roots(roles, tree))) if scope else None
 
     def signed_in(session: Session) -> Viewer | None:
         token = request.cookies.get(COOKIE, "")
@@ -221,14 +224,22 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
 
     @bp.get("/console/export.xlsx")
     def export():
+        """The same workbook 导出概况 sends in chat, for the period chosen on the overview (default: this year, with
+        its quarters and months)."""
+        at = now().astimezone(tz)
+        try:
+            period = parse_export_period(request.args.get("period", "今年"), at.date())
+        except ValueError as err:
+            return page(404, "导出期间不对", [str(err)])
         with runtime.reading() as session:
             viewer = signed_in(session)
             if viewer is None:
                 return not_signed_in()
-            rows, at = overview_rows(session, viewer)
-        filename = f"支部概况-{at.date().isoformat()}.xlsx"
+            body = export_overview(session, viewer.scope, period, at.date(), tz, viewer.tree)
+            roots = [(viewer.tree[r].name, viewer.tree[r].type) for r in viewer.roots]
+        filename = overview_filename(roots, period)
         headers = {**NO_STORE, "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"}
-        return Response(overview_workbook(rows, at.date()), mimetype=XLSX, headers=headers)
+        return Response(body, mimetype=XLSX, headers=headers)
 
     @bp.get("/console/branch/<int:org_id>")
     def branch(org_id: int):

@@ -2,22 +2,10 @@
 organisation) or a 书记 / 副书记 (their own branch). Sent only in private: the link signs in as the asker."""
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from bot.console_links import LOGIN_LIFE, login_url
 from bot.core import Context, Handler, Incoming, Reply, UserError
-from bot.roles import RoleSet
-from handlers.oversight import ROLES_TEXT, SECRETARY, may_oversee
-from reminders.oversight_state import BRANCH, OrgNode, branches_under, load_tree
-
-
-def branch_scope(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
-    """The branches a person may see: those under their 上级管理员 organisations, else those where they are 书记 —
-    the same scope as 支部概况."""
-    admin = roles.orgs_where("上级管理员")
-    if admin:
-        return branches_under(tree, admin)
-    return sorted(o for o in roles.orgs_where(*SECRETARY) if o in tree and tree[o].type == BRANCH)
+from handlers.oversight import ROLES_TEXT, branch_scope, may_oversee
+from reminders.oversight_state import load_tree
 
 
 def console_link(incoming: Incoming, ctx: Context) -> Reply:

@@ -3,12 +3,14 @@
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet
 from reminders.oversight_rules import GREEN, RED, YELLOW, Checkup, check_period, named_period
 from reminders.oversight_state import BRANCH, OrgNode, branches_under, load_checkups, load_tree
+from reminders.overview_periods import overview_filename, parse_export_period, scope_name, sub_periods
 from reminders.state import load_states
 from storage.quoting import clip
 
@@ -22,13 +24,21 @@ def may_oversee(roles: RoleSet) -> bool:
     return roles.holds("上级管理员", *SECRETARY)
 
 
-def _scope(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
-    """The branches the asker may see: under their 上级管理员 organisations, else the branches where they are 书记."""
-    admin = ctx.roles.orgs_where("上级管理员")
+def scope_roots(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
+    """The organisations whose branches a person may see: those they administer, else their own branches."""
+    admin = roles.orgs_where("上级管理员")
     if admin:
-        return branches_under(tree, admin)
-    own = ctx.roles.orgs_where(*SECRETARY)
-    return sorted(o for o in own if o in tree and tree[o].type == BRANCH)
+        return sorted(o for o in admin if o in tree)
+    return sorted(o for o in roles.orgs_where(*SECRETARY) if o in tree and tree[o].type == BRANCH)
+
+
+def branch_scope(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
+    """The branches a person may see — one scope for 支部概况, 导出概况 and the web console."""
+    return branches_under(tree, scope_roots(roles, tree))
+
+
+def _scope(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
+    return branch_scope(ctx.roles, tree)
 
 
 def _checkups(ctx: Context) -> tuple[dict[int, OrgNode], list[Checkup]]:
@@ -151,6 +161,28 @@ def checkup_lines(c: Checkup) -> list[str]:
     return lines
 
 
+# --- 导出概况 ------------------------------------------------------------------------------------------------------
+def export_overview(incoming: Incoming, ctx: Context) -> Reply:
+    """导出概况 2026Q4: the workbook is built after the reply (bot.files) and sent to the asker alone."""
+    tree = load_tree(ctx.session)
+    roots = scope_roots(ctx.roles, tree)
+    ids = branches_under(tree, roots)
+    if not ids:
+        raise UserError("你所在的组织下没有党支部。")
+    try:
+        period = parse_export_period(ctx.args, ctx.today)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    named = [(tree[r].name, tree[r].type) for r in roots]
+    filename, scope = overview_filename(named, period), scope_name(named)
+    sheets = 1 + len(sub_periods(period, ctx.today))
+    ctx.audit("oversight.export", scope, period=period.key, branches=len(ids))
+    ref = ctx.file("overview", {"orgs": roots, "period": period.key, "on": ctx.today.isoformat(),
+                                "tz": ctx.settings.timezone}, filename)
+    return Reply(text=f"正在生成{scope}{period.label}概况表（{len(ids)} 个党支部，{sheets} 张表），"
+                      f"稍后单独发给你：{filename}", file=ref, private=True)
+
+
 HANDLERS = (
     Handler(name="oversight_overview", func=overview, commands=("支部概况",), allowed=may_oversee,
             roles_text=ROLES_TEXT, summary="所辖党支部红黄绿状态和原因", example="支部概况", section="支部委员"),
@@ -159,5 +191,8 @@ HANDLERS = (
             section="支部委员"),
     Handler(name="oversight_checkup", func=branch_checkup, commands=("支部体检",), allowed=may_oversee,
             roles_text=ROLES_TEXT, summary="一个支部的各项指标和原因", example="支部体检 第一党支部",
+            section="支部委员"),
+    Handler(name="oversight_export", func=export_overview, commands=("导出概况",), allowed=may_oversee,
+            roles_text=ROLES_TEXT, summary="所辖党支部各项指标导出为表格（Excel）", example="导出概况 2026Q4",
             section="支部委员"),
 )

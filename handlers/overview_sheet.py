@@ -1,8 +1,7 @@
-"""The 党委's overview as rows: one per branch, one value per measure — the table of the web console and the .xlsx
-export (a sheet per period kind: month, quarter, year). Built from the checkups `支部概况` uses."""
+"""The 党委's overview as rows for the web console's table: one per branch, one value per measure. Built from the
+checkups `支部概况` uses; the .xlsx of the same measures is reminders.overview_export (导出概况)."""
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from datetime import date
 
@@ -69,29 +68,3 @@ def branch_row(c: Checkup, tree: Mapping[int, OrgNode], today: date) -> dict:
         "dues_3": c.dues_3 + c.dues_6, "dues_6": c.dues_6,
         "probation_over": len(c.probation_over), "probation_soon": len(c.probation_soon),
     }
-
-
-COMMON_COLUMNS = ("党支部", "上级组织", "状态", "原因")
-MEASURE_COLUMNS = ("参与率", "距上次活动天数", "最近活动日期", "任期届满日期", "欠交党费3个月以上人数",
-                   "其中6个月以上人数", "预备期满未转正人数", "60天内预备期满人数")
-SHEETS = ((MONTH, "按月"), (QUARTER, "按季度"), (YEAR, "按年度"))
-
-
-def overview_workbook(rows: list[dict], today: date) -> bytes:
-    """The overview as .xlsx: a sheet per period kind, each with the status, reasons and every other measure."""
-    from openpyxl import Workbook
-
-    from storage.sheets import styled_sheet
-
-    wb = Workbook()
-    for i, (kind, title) in enumerate(SHEETS):
-        keys = [(key, heading) for key, heading, k in PERIODS if k == kind]
-        columns = (*COMMON_COLUMNS, *(f"{heading}（已开/应开）" for _key, heading in keys), *MEASURE_COLUMNS)
-        body = [[r["name"], r["parent"], r["status"], r["summary"], *(r["periods"][key] for key, _h in keys),
-                 r["participation_text"], r["quiet_days"], r["last_activity"], r["term_end"], r["dues_3"],
-                 r["dues_6"], r["probation_over"], r["probation_soon"]] for r in rows]
-        ws = styled_sheet(wb, f"{title}（{today.isoformat()}）", columns, body, first=i == 0)
-        ws.column_dimensions["D"].width = 60
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()

@@ -114,13 +114,20 @@ def plain_renderer(row: OutboxMessage) -> Reply:
 
 
 def letter_renderer(public_url: str, secret_key: str, tz: tzinfo = DEFAULT_TZ) -> Renderer:
-    """Adds the signed 换届提醒函 link to rows whose content has `letter`; the link's expiry comes from the row,
+    """Adds the server's address to a row's `link` path (the 党委's monthly digest links the console), and the signed
+    换届提醒函 link to rows whose content has `letter`; the link's expiry comes from the row,
     never from the clock, so a crash re-send carries the same link and the platform guard still sees a duplicate."""
     from bot.signing import signed_url
     from reminders.letter import LETTER_PURPOSE, letter_link_expiry
 
     def render(row: OutboxMessage) -> Reply:
         reply = plain_renderer(row)
+        path, label = (row.content or {}).get("link"), str((row.content or {}).get("link_label") or "打开链接")
+        if isinstance(path, str) and path.startswith("/"):  # a page of this server: the row keeps only its path
+            url = f"{public_url}{path}"
+            return Reply(text=f"{reply.text}\n{label}：{url}", card=Card(
+                title=reply.card.title if reply.card else label, lines=tuple(reply.text.splitlines()),
+                buttons=(Button(label, url=url),)))
         if not (row.content or {}).get("letter") or row.organization_id is None:
             return reply
         url = signed_url(public_url, secret_key, LETTER_PURPOSE,

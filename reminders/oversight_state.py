@@ -115,6 +115,13 @@ def load_latest_paid(session: Session, tree: Mapping[int, OrgNode], branch_ids: 
 def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
                   tree: Mapping[int, OrgNode] | None = None) -> list[Checkup]:
     """The checkup of each branch in `branch_ids`, worst first (红, 黄, 绿), then in the order they were set up."""
+    return [c for _state, c in load_branch_checkups(session, today, branch_ids, tz, tree)]
+
+
+def load_branch_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
+                         tree: Mapping[int, OrgNode] | None = None) -> list[tuple[OrgState, Checkup]]:
+    """Each branch's state with its checkup, in load_checkups' order: for a caller that checks other periods too
+    (the 导出概况 workbook)."""
     ids = sorted(set(branch_ids))
     if not ids:
         return []
@@ -125,5 +132,5 @@ def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: 
     states = [s for s in load_states(session, today, None if every else ids, tz, dues=False) if s.org_id in wanted]
     part = load_participation(session, states, today, tz)
     latest = load_latest_paid(session, tree, None if every else ids, today)
-    out = [checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id), latest) for s in states]
-    return sorted(out, key=lambda c: (("红", "黄", "绿").index(c.status), c.org_id))
+    out = [(s, checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id), latest)) for s in states]
+    return sorted(out, key=lambda sc: (("红", "黄", "绿").index(sc[1].status), sc[1].org_id))

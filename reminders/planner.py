@@ -24,11 +24,14 @@ from sqlalchemy import Column, MetaData, Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.development_plan import development_dues
-from reminders.rules import DEFAULT_TZ, Due, due_items
+from reminders.digest import CONSOLE_LABEL, CONSOLE_PATH, DIGEST_KIND, TITLE, digest_key, digest_text, is_digest_day
+from reminders.oversight_state import branches_under, load_checkups, load_tree
+from reminders.rules import DEFAULT_TZ, Due, at, due_items, midnight
 from reminders.state import chunked_rows, load_calendar, load_states
 from reminders.workdays import Calendar
 from storage.db import insert_unless_present, transaction
-from storage.models import OutboxMessage, PlannerState, utcnow
+from storage.models import Member, OutboxMessage, PlannerState, Role, utcnow
+from storage.months import add_months
 
 CHUNK_ROWS = 5000  # outbox rows per executemany on SQLite: a day of 10,000 branches is ~180,000 rows
 PLANNER_LOCK = 0x7A6869627521  # pg_advisory_xact_lock key: one planning run writes at a time
@@ -140,14 +143,49 @@ def plan(session: Session, today: date, *, tz: tzinfo = DEFAULT_TZ, dry_run: boo
     With dry_run nothing is written; the counts say what would be."""
     now = now or utcnow()
     dues, names = due_list(session, today, tz, org_ids)
+    digests = digest_rows(session, today, tz, now) if org_ids is None else []
     if dry_run:
-        keys = [d.row_key(p) for d in dues for p in d.recipients]
+        keys = [d.row_key(p) for d in dues for p in d.recipients] + [r["dedupe_key"] for r in digests]
         existing = count_existing(session, keys)
         return PlanResult(today, dues, len(keys) - existing, existing)
     new, existing = insert_absent(session, dues, names, now)
+    if digests:  # a handful of rows: plain INSERTs on either database, under the lock insert_absent took
+        added, offered = _insert_chunks(session, iter(digests))
+        new, existing = new + added, existing + offered - added
     session.add(PlannerState(planned_for=today, run_at=now, new_count=new, existing_count=existing))
     session.flush()
     return PlanResult(today, dues, new, existing)
+
+
+def digest_rows(session: Session, today: date, tz: tzinfo, now: datetime) -> list[dict[str, Any]]:
+    """On the month's first working day, one outbox row per 上级管理员: last month's digest of the branches under
+    the organisations they administer (reminders/digest.py). Other days: none."""
+    if not is_digest_day(today, Calendar(load_calendar(session))):
+        return []
+    admins: dict[int, tuple[Member, list[int]]] = {}
+    for member, org_id in session.execute(
+            select(Member, Role.organization_id).join(Role, Role.member_id == Member.id)
+            .where(Role.role == "上级管理员", Member.status == "active").order_by(Member.id, Role.organization_id)):
+        admins.setdefault(member.id, (member, []))[1].append(org_id)
+    if not admins:
+        return []
+    tree = load_tree(session)
+    scopes = {mid: set(branches_under(tree, orgs)) for mid, (_m, orgs) in admins.items()}
+    checkups = load_checkups(session, today, set().union(*scopes.values()), tz, tree)
+    first = date(today.year, today.month, 1)
+    rows = []
+    for mid, (member, orgs) in admins.items():
+        mine = [c for c in checkups if c.org_id in scopes[mid]]
+        if not mine:
+            continue
+        account = member.wecom_userid or member.dingtalk_userid or f"member-{member.id}"
+        rows.append({"dedupe_key": digest_key(today, account), "recipient_id": member.id, "kind": DIGEST_KIND,
+                     "organization_id": orgs[0], "due_at": at(today, tz),
+                     "content": {"text": digest_text(mine, today), "title": TITLE, "kind": DIGEST_KIND,
+                                 "link": CONSOLE_PATH, "link_label": CONSOLE_LABEL},
+                     "relevant_until": midnight(add_months(first, 1), tz), "status": "pending", "attempts": 0,
+                     "created_at": now})
+    return rows
 
 
 def plan_day(sessions: sessionmaker[Session], today: date, tz: tzinfo = DEFAULT_TZ,

@@ -119,17 +119,25 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
 
     meetings: dict[int, dict[tuple[int, datetime, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     midnight = datetime.combine(today, time(0), tzinfo=tz)
-    for mid, org_id, starts, status, kind in chunked_rows(session, select(
-            Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, MeetingKind.kind)
-            .join(MeetingKind, MeetingKind.meeting_id == Meeting.id)
-            .where(Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD),
+    window = (Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD)
+    # the kinds apart from the meetings: a moment is decoded once per meeting, not once per kind
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for mid, kind in chunked_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
+                                  .join(Meeting, MeetingKind.meeting_id == Meeting.id).where(*window),
+                                  Meeting.organization_id, subset):
+        kinds[mid].add(kind)
+    for mid, org_id, starts, status in chunked_rows(
+            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status).where(*window),
             Meeting.organization_id, subset):
-        if org_id in unit_of:
-            meetings[org_id][(mid, starts, status)].add(kind)
+        if org_id in unit_of and mid in kinds:
+            meetings[org_id][(mid, starts, status)] = kinds[mid]
+
+    def record(starts: datetime, status: str, kinds: set[str]) -> MeetingRecord:
+        local = starts.astimezone(tz)
+        return MeetingRecord(local.date(), frozenset(kinds), local, status != "scheduled")  # not scheduled: begun
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
-        return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds), starts.astimezone(tz),
-                                          status != "scheduled")
+        return tuple(sorted(record(starts, status, kinds)
                             for (_, starts, status), kinds in meetings.get(org_id, {}).items()))
 
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)

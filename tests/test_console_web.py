@@ -196,14 +196,19 @@ def test_export_is_the_overview_as_xlsx(console_rt, client):
     assert resp.status_code == 200 and resp.mimetype.endswith("spreadsheetml.sheet")
     assert "attachment" in resp.headers["Content-Disposition"]
     wb = load_workbook(io.BytesIO(resp.data))
-    assert [ws.title[:3] for ws in wb.worksheets] == ["按月（", "按季度", "按年度"]
-    month = wb.worksheets[0]
-    header = [c.value for c in month[1]]
-    assert header[:4] == ["党支部", "上级组织", "状态", "原因"] and "本月（已开/应开）" in header
-    rows = {r[0]: r for r in month.iter_rows(min_row=2, values_only=True)}
+    # the same workbook as 导出概况 今年: the year, then its quarters and its months
+    assert [ws.title for ws in wb.worksheets] == ["2026年", "按季度", "按月"]
+    year = wb.worksheets[0]
+    header = [c.value for c in year[1]]
+    assert header[:3] == ["党支部", "状态", "原因"]
+    rows = {r[0]: r for r in year.iter_rows(min_row=2, values_only=True)}
     assert set(rows) == {"第一党支部", "第二党支部", "第三党支部", "第四党支部"}
-    assert rows["第三党支部"][2] == "红" and "任期已届满 40 天未换届" in rows["第三党支部"][3]
-    assert rows["第四党支部"][2] == "绿"
+    assert rows["第三党支部"][1] == "红" and "任期已届满 40 天未换届" in rows["第三党支部"][2]
+    assert rows["第四党支部"][1] == "绿"
+    month = load_workbook(io.BytesIO(client.get("/console/export.xlsx?period=上月").data))
+    assert [ws.title for ws in month.worksheets] == ["2026年10月"]
+    wrong = client.get("/console/export.xlsx?period=2026-13")
+    assert wrong.status_code == 404 and "2026Q4" in wrong.text  # a bad period names the accepted forms
     client.post("/console/logout")
     assert client.get("/console/export.xlsx").mimetype == "text/html"  # signed out: the sign-in notice
 

@@ -23,6 +23,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 
 from bot.cli import main as zhibu
+from bot.demo import PARTY_COMMITTEE
 from reminders.planner import plan
 from storage.db import transaction
 from storage.models import Organization, OutboxMessage, PlannerState
@@ -207,6 +208,18 @@ EXPECTED = """
 2027-11-19 B2 political_birthday 1
 2027-11-25 B1 committee_meeting 1
 2027-11-25 B2 committee_meeting 1
+2026-12-01 DW oversight_digest 1     # the 党委's monthly digest: each month's first working day
+2027-01-04 DW oversight_digest 1     # 01-01 元旦, then a weekend
+2027-02-01 DW oversight_digest 1
+2027-03-01 DW oversight_digest 1
+2027-04-01 DW oversight_digest 1
+2027-05-03 DW oversight_digest 1     # 05-01 and 05-02 劳动节 (the fallback calendar)
+2027-06-01 DW oversight_digest 1
+2027-07-01 DW oversight_digest 1
+2027-08-02 DW oversight_digest 1     # 08-01 is a Sunday
+2027-09-01 DW oversight_digest 1
+2027-10-08 DW oversight_digest 1     # the operator's 国庆 10-01…10-07
+2027-11-01 DW oversight_digest 1
 """
 
 
@@ -214,7 +227,7 @@ def expected() -> Counter:
     out: Counter = Counter()
     for line in EXPECTED.strip().splitlines():
         day, branch, kind, n = line.split("#")[0].split()
-        out[(date.fromisoformat(day), {"B1": B1, "B2": B2}[branch], kind)] += int(n)
+        out[(date.fromisoformat(day), {"B1": B1, "B2": B2, "DW": PARTY_COMMITTEE}[branch], kind)] += int(n)
     return out
 
 
