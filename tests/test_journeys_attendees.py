@@ -88,6 +88,7 @@ def test_a_group_meeting_expects_its_group_and_one_for_the_branch_everyone(group
     assert say("demo-b1-04", f"签到 {code}").startswith("签到成功！郑强")
     closed = say("demo-shuji", "结束签到")
     assert "应到 3 人（第一党小组），实到 1 人" in closed and "缺席：冯丽、何军" in closed, closed
+    assert "· 参与率：11月 1 次签到会议，平均 33%" in say("demo-dangwei", "支部体检 第一党支部")  # 1 of the group's 3
     later(clock, 180)
     code = code_of(say("demo-shuji", "发起签到 党小组会"))  # no group named: the whole branch
     assert say("demo-dangyuan", f"签到 {code}").startswith("签到成功！张伟")
