@@ -178,6 +178,7 @@ def named_groups(session: Session, meeting: Meeting) -> list[Organization]:
 
 
 def audience(session: Session, meeting: Meeting) -> Audience:
+    """Whom the meeting's kinds call, within its host and invited organisations; a combined meeting, the union."""
     parts = audiences(meeting.kinds)
     scope = scope_org_ids(session, meeting)
     everyone: set[int] = set()
