@@ -17,13 +17,16 @@ from handlers.people import push_to, secretaries_of
 from handlers.signin_text import code_arg, parse
 from storage import attendance as att
 from storage import signin, signin_guard
+from storage.attendee_rules import quorum, quorum_reached
 from storage.meetings import (
     WINDOW,
     MeetingError,
+    audience_of,
     create_meeting,
     current_meeting,
     find_latest_by_code,
     find_live_by_code,
+    in_scope,
     kinds_text,
     label,
     may_attend,
@@ -147,7 +150,8 @@ def sign_in(incoming: Incoming, ctx: Context) -> Reply:
     try:
         done = signin.sign_in(ctx.session, meeting, ctx.member, ctx.now, via="code")
     except signin.SignInRefused as err:
-        if err.reason == signin.OUT_OF_SCOPE:  # another branch's code: a wrong code for this member
+        if err.reason == signin.OUT_OF_SCOPE and not in_scope(meeting, ctx.member):
+            # another branch's code: a wrong code for this member
             return wrong_code(ctx, meeting, refusal_text(err, ctx.member, tz))
         raise UserError(refusal_text(err, ctx.member, tz)) from None
     return Reply(text=outcome_text(ctx.member, meeting, done, tz))
@@ -194,6 +198,8 @@ def wrong_code(ctx: Context, aimed_at: Meeting | None, text: str) -> Reply:
 
 def refusal_text(err: signin.SignInRefused, member: Member, tz) -> str:
     meeting = err.meeting
+    if err.reason == signin.OUT_OF_SCOPE and in_scope(meeting, member):  # the branch's, but not for everyone
+        return f"这次是{label(meeting)}，只有{audience_of(meeting).text or '参会人员'}参加，你无需签到。"
     if err.reason == signin.OUT_OF_SCOPE:
         return (f"这次是{meeting.organization.name}的{label(meeting)}，你所在的{member.organization.name}不在参会范围内，"
                 "无需签到。如是联合会议，请书记在发起签到时邀请你所在支部。")
@@ -280,16 +286,34 @@ def summary_lines(ctx: Context, meeting: Meeting, summary: att.Summary, with_tim
 
     rate = att.percent_text(summary.participation)
     flag = f"  ⚠ 低于参与率下限{threshold * 100:g}%" if summary.below(threshold) else ""
+    who = f"（{summary.audience}）" if summary.audience else ""
     return [
         *describe_meeting(ctx, meeting),
-        f"应到 {len(summary.expected)} 人，实到 {summary.attended} 人（出席 {len(summary.present)}，"
+        f"应到 {len(summary.expected)} 人{who}，实到 {summary.attended} 人（出席 {len(summary.present)}，"
         f"迟到 {len(summary.late)}），请假 {len(summary.leave)} 人，缺席 {len(summary.absent)} 人。",
+        *quorum_lines(meeting, summary),
         f"参与率：{rate}（(出席+迟到)÷(应到−请假)）{flag}",
         f"出席：{names(summary.present)}",
         f"迟到：{names(summary.late)}",
         f"请假：{names(summary.leave)}",
         f"缺席：{names(summary.absent)}",
     ]
+
+
+def quorum_lines(meeting: Meeting, summary: att.Summary) -> list[str]:
+    """A 支委会 decides only with more than half of its 委员 present (T01.2b): said once the roll is final, and
+    while it is signing in, how many more are needed."""
+    n = summary.committee_size
+    if n is None:
+        return []
+    came, need = summary.committee_attended, quorum(n)
+    if meeting.status != "closed":
+        if came >= need:
+            return [f"目前到会委员 {came}/{n}，已超过半数。"]
+        return [f"目前到会委员 {came}/{n}，超过半数需到 {need} 人，还差 {need - came} 人。"]
+    if quorum_reached(came, n):
+        return [f"到会委员 {came}/{n}，超过半数，会议有效。"]
+    return [f"到会委员 {came}/{n}，不足半数（需 {need} 人），会议决定无效，请改期召开。"]
 
 
 HANDLERS = (

@@ -123,7 +123,7 @@ def with_rule_day(ctx: Context, org: Organization, first: Meeting | None) -> Mee
     into a meeting row then, so the leave has somewhere to go)."""
     branch = branch_of(org)
     day = next_rule_day(ctx, branch)
-    if day is None or (first is not None and first.starts_at <= rule_start(ctx, day)):
+    if day is None or (first is not None and first.starts_at <= rule_start(ctx, day, branch)):
         return first
     return ensure_rule_meeting(ctx, branch, day)
 
@@ -162,14 +162,14 @@ def leave_on_day(ctx: Context, day, text: str, code: str | None) -> Reply:
              if start <= m.starts_at < start + timedelta(days=1) and code in (None, m.code)]
     branch = branch_of(ctx.member.organization)
     if (code is None and (kinds is None or THEME in kinds) and not any(THEME in m.kinds for m in found)
-            and rule_day_on(ctx, branch, day) and rule_start(ctx, day) > ctx.now):
+            and rule_day_on(ctx, branch, day) and rule_start(ctx, day, branch) > ctx.now):
         found = sorted([*found, ensure_rule_meeting(ctx, branch, day)], key=lambda m: m.starts_at)
     if not found:
         what = "+".join(kinds) if kinds else "会议"
         hint = ""
         following = upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds)
         ruled = next_rule_day(ctx, branch) if kinds is None or THEME in kinds else None
-        if following and (ruled is None or following[0].starts_at <= rule_start(ctx, ruled)):
+        if following and (ruled is None or following[0].starts_at <= rule_start(ctx, ruled, branch)):
             when = following[0].starts_at.astimezone(tz).date()
             hint = (f"你接下来的会议是{label(following[0])}（{show_time(following[0].starts_at, tz)}），"
                     f"如要请假请发送“请假 {when.month}月{when.day}日 事由”。")

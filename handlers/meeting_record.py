@@ -26,7 +26,9 @@ from handlers.people import members_named
 from reminders.rules import cn
 from storage import attendance as att
 from storage.meetings import (
-    expected_members,
+    Audience,
+    audience,
+    due_members,
     is_kinds_token,
     kinds_text,
     label,
@@ -35,6 +37,7 @@ from storage.meetings import (
     recorded_meeting,
     recorded_numbered,
     same_day_meetings,
+    scope_org_ids,
 )
 from storage.models import Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
 from storage.quoting import clip
@@ -181,19 +184,26 @@ def as_recorded(meeting: Meeting) -> None:
 
 
 def write_roll(ctx: Context, meeting: Meeting, roll: Roll, keep_leave: bool = False) -> None:
-    """One row per member due: present unless written otherwise (参加 … makes everyone else absent)."""
-    expected = expected_members(ctx.session, meeting)
+    """One row per member due by the meeting's kinds (全体 means them: a 支委会's 委员, not the whole branch): present
+    unless written otherwise (参加 … makes everyone else absent). A row of a member in the branch whom the kinds no
+    longer call (the type was changed) goes; one of a member who has left since stays."""
+    found = audience(ctx.session, meeting)
+    due = due_members(ctx.session, meeting, found)
     status: dict[int, str] = {}
-    named_present = {m.id for m in _resolve(ctx, meeting, roll.only or [])}
-    for m in expected:
+    named_present = {m.id for m in _resolve(ctx, meeting, due, found, roll.only or [])}
+    for m in due:
         status[m.id] = att.PRESENT if roll.only is None or m.id in named_present else att.ABSENT
     rows = att.rows_by_member(ctx.session, meeting.id)
     if keep_leave and not roll.given:
         status.update({mid: att.LEAVE for mid, r in rows.items() if r.status == att.LEAVE and mid in status})
-    for m in _resolve(ctx, meeting, roll.absent):
+    for m in _resolve(ctx, meeting, due, found, roll.absent):
         status[m.id] = att.ABSENT
-    for m in _resolve(ctx, meeting, roll.leave):
+    for m in _resolve(ctx, meeting, due, found, roll.leave):
         status[m.id] = att.LEAVE
+    scope = scope_org_ids(ctx.session, meeting)
+    for member_id in set(rows) - set(status):
+        if still_in(ctx, member_id, scope):
+            ctx.session.delete(rows.pop(member_id))
     for member_id, st in status.items():
         row = rows.get(member_id)
         if row is None:
@@ -205,16 +215,27 @@ def write_roll(ctx: Context, meeting: Meeting, roll: Roll, keep_leave: bool = Fa
             row.status, row.at, row.via, row.recorded_by_id = st, meeting.starts_at, "manual", ctx.member.id
 
 
-def _resolve(ctx: Context, meeting: Meeting, names: list[str]) -> list[Member]:
-    scope = {m.organization_id for m in expected_members(ctx.session, meeting)} or {meeting.organization_id}
+def still_in(ctx: Context, member_id: int, org_ids: set[int]) -> bool:
+    member = ctx.session.get(Member, member_id)
+    return member is not None and member.status == "active" and member.organization_id in org_ids
+
+
+def _resolve(ctx: Context, meeting: Meeting, due: list[Member], found: Audience, names: list[str]) -> list[Member]:
+    if not names:
+        return []
+    scope = scope_org_ids(ctx.session, meeting) | {m.organization_id for m in due}
+    due_ids = {m.id for m in due}
     out = []
     for name in names:
-        found = members_named(ctx, name, scope)
-        if not found:
+        named = members_named(ctx, name, scope)
+        if not named:
             raise UserError(f"参会范围内没有名为“{clip(name)}”的党员，请核对姓名（发送「党员名单」可查看）。未做任何改动。")
-        if len(found) > 1:
-            raise UserError(f"有 {len(found)} 位党员名叫“{clip(name)}”，无法分辨。请联系管理员在名单中区分。未做任何改动。")
-        out.append(found[0])
+        if len(named) > 1:
+            raise UserError(f"有 {len(named)} 位党员名叫“{clip(name)}”，无法分辨。请联系管理员在名单中区分。未做任何改动。")
+        if named[0].id not in due_ids:
+            raise UserError(f"{named[0].name}不是这次{label(meeting)}的参会人员：{kinds_text(meeting)}只有"
+                            f"{found.text}参加。未做任何改动。")
+        out.append(named[0])
     return out
 
 
@@ -222,7 +243,7 @@ def result_lines(ctx: Context, meeting: Meeting, roll: Roll) -> list[str]:
     summary = meeting_summary(ctx.session, meeting)
     lines = [line for line in summary_lines(ctx, meeting, summary) if not line.startswith("迟到：")]
     if not roll.given:
-        lines.append("未写参会情况，已按全体出席登记；有缺席的请发送“修改会议 "
+        lines.append(f"未写参会情况，已按{summary.audience}全体出席登记；有缺席的请发送“修改会议 "
                      f"{meeting.id} 缺席 张三、李四”。")
     lines.append(f"修改请发送“修改会议 {meeting.id} …”（可改类型、日期、主题、参会情况），"
                  f"登记错了请发送“删除会议 {meeting.id}”。")
@@ -253,11 +274,12 @@ def amend(incoming: Incoming, ctx: Context) -> Reply:
     if p.kinds is None and p.day is None and p.at is None and not p.roll.given and p.extras == Extras():
         raise UserError(f"请写要改的内容，例如：{usage}")
     kinds = p.kinds or sorted(meeting.kinds)
+    retyped = p.kinds is not None and set(p.kinds) != meeting.kinds
     if p.day is not None or p.at is not None:
         local = meeting.starts_at.astimezone(ctx.settings.tz)
         meeting.starts_at = starts(ctx, p.day or local.date(), p.at, usual=local.time())
     check_clash(ctx, org, kinds, meeting.starts_at, p.confirmed, itself=meeting)
-    if p.kinds is not None and set(p.kinds) != meeting.kinds:
+    if retyped:
         was = kinds_text(meeting)
         meeting.kind_rows = [MeetingKind(kind=k) for k in p.kinds]
         if meeting.title == was:
@@ -268,7 +290,7 @@ def amend(incoming: Incoming, ctx: Context) -> Reply:
         meeting.invitations = [MeetingInvitation(organization_id=o.id) for o in p.extras.invited]
     as_recorded(meeting)
     ctx.session.flush()
-    if p.roll.given or p.day is not None or p.at is not None:
+    if p.roll.given or p.day is not None or p.at is not None or retyped:  # a new type may call others
         write_roll(ctx, meeting, p.roll if p.roll.given else kept_roll(ctx, meeting))
     ctx.audit("meeting.amend", org.name, meeting_id=meeting.id, kinds=kinds, text=rest[:200])
     return Reply(text="\n".join([f"已修改编号 {meeting.id} 的会议。", *result_lines(ctx, meeting, Roll(everyone=True))]),
@@ -276,11 +298,13 @@ def amend(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def kept_roll(ctx: Context, meeting: Meeting) -> Roll:
-    """The attendance as it stands, to rewrite at a new date (who was absent or on leave stays so)."""
+    """The attendance as it stands, to rewrite at a new date or type (who was absent or on leave stays so, if the
+    meeting's kinds still call them)."""
     rows = att.rows_by_member(ctx.session, meeting.id)
+    due = {m.id for m in due_members(ctx.session, meeting)}
     names = {m.id: m.name for m in ctx.session.scalars(select(Member).where(Member.id.in_(rows)))}
-    return Roll(absent=[names[i] for i, r in rows.items() if r.status == att.ABSENT],
-                leave=[names[i] for i, r in rows.items() if r.status == att.LEAVE], everyone=True)
+    return Roll(absent=[names[i] for i, r in rows.items() if r.status == att.ABSENT and i in due],
+                leave=[names[i] for i, r in rows.items() if r.status == att.LEAVE and i in due], everyone=True)
 
 
 def remove(incoming: Incoming, ctx: Context) -> Reply:

@@ -11,7 +11,6 @@ import re
 from datetime import date, datetime, time, timedelta
 
 from bot.core import Context, Handler, Incoming, Reply
-from bot.roles import is_committee
 from handlers.dues_status import my_dues, private_reply
 from reminders.durations import time_left
 from reminders.rules import add_months, cn, theme_date
@@ -230,21 +229,28 @@ def _meeting_line(meeting: Meeting, tz) -> str:
     return f"· {cn(at.date())} {at:%H:%M} {label(meeting)}{('，' + meeting.place) if meeting.place else ''}"
 
 
+def _rule_time_place(org) -> tuple[str, str, str]:
+    """(the rule's 主题党日 time, its place, what of the two the branch has not set: 时间地点 / 时间 / 地点 / '')."""
+    settings = org.settings or {}
+    at, place = settings.get("theme_day_time") or "", settings.get("theme_day_place") or ""
+    return at, place, ("" if at else "时间") + ("" if place else "地点")
+
+
 def _upcoming(ctx: Context, org, kinds: list[str]) -> list[tuple[date, str]]:
     """The member's meetings of the next two months (of `kinds`, or all), with the branch's rule-day 主题党日 where
     none was scheduled for it: (day, line), soonest first."""
     today, tz = ctx.today, ctx.settings.tz
-    committee = is_committee(ctx.roles)
-    items = [(mt.starts_at.astimezone(tz).date(), _meeting_line(mt, tz))
-             for mt in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds or None)
-             if committee or set(mt.kinds) != {"支委会"}]  # a 支委会 alone is for the committee
+    items = [(mt.starts_at.astimezone(tz).date(), _meeting_line(mt, tz))  # only those the member is called to
+             for mt in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds or None)]
     if org.type == "党支部" and (not kinds or "主题党日" in kinds):
         rule_text = show_theme_day(get_setting(org, "theme_day"))
         for k in range(3):
             y, mo = divmod(today.month - 1 + k, 12)
             found = _theme(ctx, org, today.year + y, mo + 1)
             if found and not found[1] and found[0] >= today:
-                items.append((found[0], f"· {cn(found[0])} 主题党日（按支部规定的{rule_text}，时间地点以通知为准）"))
+                at, place, unknown = _rule_time_place(org)
+                items.append((found[0], f"· {cn(found[0])}{' ' + at if at else ''} 主题党日{'，' + place if place else ''}"
+                                        f"（按支部规定的{rule_text}{'，' + unknown + '以通知为准' if unknown else ''}）"))
     return sorted(d for d in items if d[0] <= today + timedelta(days=AHEAD_DAYS))
 
 
@@ -263,7 +269,10 @@ def schedule(incoming: Incoming, ctx: Context) -> Reply:
             at = held.starts_at.astimezone(tz)
             head += f" {at:%H:%M}{('，' + held.place) if held.place else ''}。"
         elif day >= today:
-            head += f"（按支部规定的{show_theme_day(get_setting(org, 'theme_day'))}，具体时间地点以通知为准）。"
+            at, place, unknown = _rule_time_place(org)
+            head += (f"{' ' + at if at else ''}{'，' + place if place else ''}"
+                     f"（按支部规定的{show_theme_day(get_setting(org, 'theme_day'))}"
+                     f"{'，具体' + unknown + '以通知为准' if unknown else ''}）。")
         else:
             head += "（已过）。"
         lines = [head]

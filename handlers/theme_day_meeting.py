@@ -1,8 +1,9 @@
 """The regular 主题党日 as a meeting row, made from the branch's day rule when someone needs it before anyone typed 安排.
 
 `本月安排` and the reminders already announce the rule's day; a 请假 for it needs a meeting to hang on. The row is made
-once (status scheduled, no creator: the rule made it), at the default hour with no place, so a later `安排 主题党日`
-that day moves it to the real time and place, and `发起签到 主题党日` that day opens it instead of making a second one.
+once (status scheduled, no creator: the rule made it), at the branch's 主题党日时间 and 主题党日地点 (09:00 and no place
+when not set), so a later `安排 主题党日` that day moves it to the real time and place, and `发起签到 主题党日` that
+day opens it instead of making a second one.
 """
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from reminders.workdays import Calendar
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting
 from storage.models import Meeting, MeetingKind, Organization
 from storage.months import add_months
+from storage.org_settings import SPECS, get_setting
 
 THEME = "主题党日"
-RULE_START = time(9, 0)  # the rule fixes the day only; the secretary's 安排 sets the real hour
 
 
 def rule_days(ctx: Context, org: Organization, months: list[date]) -> list[date | None]:
@@ -36,15 +37,18 @@ def rule_days(ctx: Context, org: Organization, months: list[date]) -> list[date 
     return out
 
 
-def rule_start(ctx: Context, day: date) -> datetime:
-    return datetime.combine(day, RULE_START, tzinfo=ctx.settings.tz)
+def rule_start(ctx: Context, day: date, org: Organization | None = None) -> datetime:
+    """The rule's 主题党日 on `day` starts at the branch's 主题党日时间 (the setting's default without `org`)."""
+    hour, minute = (int(x) for x in (get_setting(org, "theme_day_time") if org is not None
+                                     else SPECS["theme_day_time"].default).split(":"))
+    return datetime.combine(day, time(hour, minute), tzinfo=ctx.settings.tz)
 
 
 def next_rule_day(ctx: Context, org: Organization) -> date | None:
     """The coming 主题党日 by the rule, not started yet: this month's, else next month's."""
     first = ctx.today.replace(day=1)
     for day in rule_days(ctx, org, [first, add_months(first, 1)]):
-        if day is not None and rule_start(ctx, day) > ctx.now:
+        if day is not None and rule_start(ctx, day, org) > ctx.now:
             return day
     return None
 
@@ -64,11 +68,12 @@ def ensure_rule_meeting(ctx: Context, org: Organization, day: date) -> Meeting:
         .order_by(Meeting.starts_at)).first()
     if found is not None:
         return found
-    starts_at = rule_start(ctx, day)
+    starts_at = rule_start(ctx, day, org)
     try:
         meeting = create_meeting(ctx.session, org=org, kinds=[THEME], starts_at=starts_at,
                                  opens_at=starts_at - OPENS_BEFORE, closes_at=starts_at + WINDOW, title=None,
-                                 place=None, creator=None, invited=(), status="scheduled", now=ctx.now)
+                                 place=get_setting(org, "theme_day_place") or None, creator=None, invited=(),
+                                 status="scheduled", now=ctx.now)
     except MeetingError as err:
         raise UserError(str(err)) from None
     ctx.audit("meeting.from_rule", org.name, meeting_id=meeting.id, starts_at=starts_at.isoformat())

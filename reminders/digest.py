@@ -22,8 +22,9 @@ TERM_AHEAD_MONTHS = 6
 
 
 def is_digest_day(today: date, calendar: Calendar) -> bool:
-    """The month's first working day (2027-01-01 is 元旦, so January's is the 4th)."""
-    return today == calendar.first_of_month(today.year, today.month)
+    """From the month's first working day on (2027-01-01 is 元旦, so January's is the 4th). Later days of the month
+    catch up a digest a stopped server missed, as other reminders do; the month's key keeps it to one."""
+    return today >= calendar.first_of_month(today.year, today.month)
 
 
 def reported_month(today: date) -> date:
@@ -31,10 +32,14 @@ def reported_month(today: date) -> date:
     return add_months(date(today.year, today.month, 1), -1)
 
 
+def digest_prefix(today: date) -> str:
+    month = reported_month(today)
+    return f"{DIGEST_KIND}:{month.year}-{month.month:02d}:"
+
+
 def digest_key(today: date, account: str) -> str:
     """One digest per 上级管理员 per month, whatever day it is planned on."""
-    month = reported_month(today)
-    return f"{DIGEST_KIND}:{month.year}-{month.month:02d}:{account}"
+    return digest_prefix(today) + account
 
 
 def names(items: Sequence[str], limit: int = LISTED) -> str:

@@ -2,8 +2,8 @@
 number of aggregate queries whatever the number of branches (no query per branch).
 
 Participation is read as one grouped query over the signed-in meetings of this month and last month: per meeting,
-how many attended (present or late) and how many were excused (leave); those due are the branch's active members
-minus the excused.
+how many attended (present or late) and how many were excused (leave); those due are the ones the meeting's kinds
+call (the branch's active members, its 委员 for a 支委会, a named 党小组's members) minus the excused.
 """
 from __future__ import annotations
 
@@ -18,10 +18,21 @@ from sqlalchemy.orm import Session
 from reminders.oversight_rules import Checkup, Participation, checkup
 from reminders.rules import DEFAULT_TZ, OrgState, add_months
 from reminders.state import chunked_rows, load_states
-from storage.models import Attendance, DuesPayment, Meeting, Member, Organization
+from storage import attendee_rules as who
+from storage.models import (
+    Attendance,
+    DuesPayment,
+    Meeting,
+    MeetingInvitation,
+    MeetingKind,
+    Member,
+    Organization,
+    Role,
+)
 from storage.months import previous_month
 
 BRANCH = "党支部"
+GROUP = "党小组"
 
 
 class OrgNode(NamedTuple):
@@ -63,30 +74,69 @@ def upper_settings(tree: Mapping[int, OrgNode], org_id: int) -> dict[str, Any]:
     return out
 
 
-def load_participation(session: Session, states: list[OrgState], today: date,
-                       tz: tzinfo = DEFAULT_TZ) -> dict[int, Participation]:
-    """Per branch: this month's signed-in meetings, else last month's (one grouped query for all branches)."""
+def load_participation(session: Session, states: list[OrgState], today: date, tz: tzinfo = DEFAULT_TZ,
+                       tree: Mapping[int, OrgNode] | None = None) -> dict[int, Participation]:
+    """Per branch: this month's signed-in meetings, else last month's. Those due at a meeting are the ones its
+    kinds call (storage/attendee_rules.py): the branch, its 委员, or the 党小组 it names. A fixed number of
+    queries for all branches: the meetings, their kinds, the groups they name, the committee roles, the groups'
+    sizes."""
     if not states:
         return {}
+    tree = tree if tree is not None else load_tree(session)
     first = date(today.year, today.month, 1)
     start = datetime.combine(add_months(first, -1), time(0), tzinfo=tz)
     end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
+    in_window = (Meeting.starts_at >= start, Meeting.starts_at < end)
     attended = func.sum(case((Attendance.status.in_(("present", "late")), 1), else_=0))
     excused = func.sum(case((Attendance.status == "leave", 1), else_=0))
-    stmt = (select(Meeting.organization_id, Meeting.starts_at, attended, excused)
-            .join(Attendance, Attendance.meeting_id == Meeting.id)
-            .where(Meeting.starts_at >= start, Meeting.starts_at < end)
+    stmt = (select(Meeting.id, Meeting.organization_id, Meeting.starts_at, attended, excused)
+            .join(Attendance, Attendance.meeting_id == Meeting.id).where(*in_window)
             .group_by(Meeting.id, Meeting.organization_id, Meeting.starts_at))
     size = {s.org_id: len(s.members) for s in states}
+    branch_ids = sorted(size)
+    groups_of = {o.id: o.parent_id for o in tree.values() if o.type == GROUP and o.parent_id in size}
+    kinds: dict[int, set[str]] = defaultdict(set)
+    for meeting_id, kind in chunked_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
+                                         .join(Meeting, Meeting.id == MeetingKind.meeting_id).where(*in_window),
+                                         Meeting.organization_id, branch_ids):
+        kinds[meeting_id].add(kind)
+    named: dict[int, set[int]] = defaultdict(set)  # meeting → the 党小组 under its host it is held for
+    for meeting_id, host, org_id in chunked_rows(session, select(
+            MeetingInvitation.meeting_id, Meeting.organization_id, MeetingInvitation.organization_id)
+            .join(Meeting, Meeting.id == MeetingInvitation.meeting_id).where(*in_window),
+            Meeting.organization_id, branch_ids):
+        if groups_of.get(org_id) == host:
+            named[meeting_id].add(org_id)
+    unit_ids = sorted({*branch_ids, *groups_of})
+    committee: dict[int, dict[int, int]] = defaultdict(dict)  # branch → 委员 id → the organisation they are in
+    for member_id, member_org, role_org, role in chunked_rows(session, select(
+            Role.member_id, Member.organization_id, Role.organization_id, Role.role)
+            .join(Member, Member.id == Role.member_id).where(Member.status == "active"),
+            Role.organization_id, unit_ids):
+        if who.is_committee_role(role):
+            committee[groups_of.get(role_org, role_org)][member_id] = member_org
+    group_size = dict(chunked_rows(session, select(Member.organization_id, func.count())
+                                   .where(Member.status == "active").group_by(Member.organization_id),
+                                   Member.organization_id, sorted(groups_of)))
+
+    def expected(org_id: int, meeting_id: int) -> int:
+        parts, groups, seats = who.audiences(kinds[meeting_id]), named[meeting_id], committee.get(org_id, {})
+        if who.BRANCH in parts or (who.COMMITTEE in parts and not seats) or (who.GROUP in parts and not groups):
+            return size[org_id]
+        n = sum(group_size.get(g, 0) for g in groups) if who.GROUP in parts else 0
+        if who.COMMITTEE in parts:  # the 委员 not already counted in a group named
+            n += sum(1 for org in seats.values() if who.GROUP not in parts or org not in groups)
+        return n
+
     by_month: dict[tuple[int, bool], list[int]] = defaultdict(lambda: [0, 0, 0])  # (org, this month) → n, att, due
-    for org_id, starts, att, exc in chunked_rows(session, stmt, Meeting.organization_id, sorted(size)):
+    for meeting_id, org_id, starts, att, exc in chunked_rows(session, stmt, Meeting.organization_id, branch_ids):
         if org_id not in size:
             continue
         this = starts.astimezone(tz).date() >= first
         acc = by_month[(org_id, this)]
         acc[0] += 1
         acc[1] += int(att or 0)
-        acc[2] += max(size[org_id] - int(exc or 0), int(att or 0))
+        acc[2] += max(expected(org_id, meeting_id) - int(exc or 0), int(att or 0))
     out: dict[int, Participation] = {}
     last = add_months(first, -1)
     for org_id in size:
@@ -130,7 +180,7 @@ def load_branch_checkups(session: Session, today: date, branch_ids: Iterable[int
     every = len(ids) == sum(1 for o in tree.values() if o.type == BRANCH)
     wanted = set(ids)
     states = [s for s in load_states(session, today, None if every else ids, tz, dues=False) if s.org_id in wanted]
-    part = load_participation(session, states, today, tz)
+    part = load_participation(session, states, today, tz, tree)
     latest = load_latest_paid(session, tree, None if every else ids, today)
     out = [(s, checkup(s, today, part.get(s.org_id), upper_settings(tree, s.org_id), latest)) for s in states]
     return sorted(out, key=lambda sc: (("红", "黄", "绿").index(sc[1].status), sc[1].org_id))

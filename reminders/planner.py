@@ -24,7 +24,16 @@ from sqlalchemy import Column, MetaData, Table, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.development_plan import development_dues
-from reminders.digest import CONSOLE_LABEL, CONSOLE_PATH, DIGEST_KIND, TITLE, digest_key, digest_text, is_digest_day
+from reminders.digest import (
+    CONSOLE_LABEL,
+    CONSOLE_PATH,
+    DIGEST_KIND,
+    TITLE,
+    digest_key,
+    digest_prefix,
+    digest_text,
+    is_digest_day,
+)
 from reminders.oversight_state import branches_under, load_checkups, load_tree
 from reminders.rules import DEFAULT_TZ, Due, at, due_items, midnight
 from reminders.state import chunked_rows, load_calendar, load_states
@@ -143,12 +152,13 @@ def plan(session: Session, today: date, *, tz: tzinfo = DEFAULT_TZ, dry_run: boo
     With dry_run nothing is written; the counts say what would be."""
     now = now or utcnow()
     dues, names = due_list(session, today, tz, org_ids)
-    digests = digest_rows(session, today, tz, now) if org_ids is None else []
+    digests, planned = digest_rows(session, today, tz, now) if org_ids is None else ([], 0)
     if dry_run:
         keys = [d.row_key(p) for d in dues for p in d.recipients] + [r["dedupe_key"] for r in digests]
         existing = count_existing(session, keys)
-        return PlanResult(today, dues, len(keys) - existing, existing)
+        return PlanResult(today, dues, len(keys) - existing, existing + planned)
     new, existing = insert_absent(session, dues, names, now)
+    existing += planned
     if digests:  # a handful of rows: plain INSERTs on either database, under the lock insert_absent took
         added, offered = _insert_chunks(session, iter(digests))
         new, existing = new + added, existing + offered - added
@@ -157,18 +167,23 @@ def plan(session: Session, today: date, *, tz: tzinfo = DEFAULT_TZ, dry_run: boo
     return PlanResult(today, dues, new, existing)
 
 
-def digest_rows(session: Session, today: date, tz: tzinfo, now: datetime) -> list[dict[str, Any]]:
-    """On the month's first working day, one outbox row per 上级管理员: last month's digest of the branches under
-    the organisations they administer (reminders/digest.py). Other days: none."""
+def digest_rows(session: Session, today: date, tz: tzinfo,
+                now: datetime) -> tuple[list[dict[str, Any]], int]:
+    """From the month's first working day, one outbox row per 上级管理员 who has none yet: last month's digest of the
+    branches under the organisations they administer (reminders/digest.py); and how many were planned before.
+    Before that day: none."""
     if not is_digest_day(today, Calendar(load_calendar(session))):
-        return []
+        return [], 0
+    sent = set(session.scalars(select(OutboxMessage.recipient_id)
+                               .where(OutboxMessage.dedupe_key.startswith(digest_prefix(today), autoescape=True))))
     admins: dict[int, tuple[Member, list[int]]] = {}
     for member, org_id in session.execute(
             select(Member, Role.organization_id).join(Role, Role.member_id == Member.id)
             .where(Role.role == "上级管理员", Member.status == "active").order_by(Member.id, Role.organization_id)):
-        admins.setdefault(member.id, (member, []))[1].append(org_id)
+        if member.id not in sent:  # planned already (the checkups below are the costly part)
+            admins.setdefault(member.id, (member, []))[1].append(org_id)
     if not admins:
-        return []
+        return [], len(sent)
     tree = load_tree(session)
     scopes = {mid: set(branches_under(tree, orgs)) for mid, (_m, orgs) in admins.items()}
     checkups = load_checkups(session, today, set().union(*scopes.values()), tz, tree)
@@ -185,7 +200,7 @@ def digest_rows(session: Session, today: date, tz: tzinfo, now: datetime) -> lis
                                  "link": CONSOLE_PATH, "link_label": CONSOLE_LABEL},
                      "relevant_until": midnight(add_months(first, 1), tz), "status": "pending", "attempts": 0,
                      "created_at": now})
-    return rows
+    return rows, len(sent)
 
 
 def plan_day(sessions: sessionmaker[Session], today: date, tz: tzinfo = DEFAULT_TZ,

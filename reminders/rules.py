@@ -258,20 +258,33 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         meeting = theme_meeting(state, y, m)
         if meeting is not None and meeting.held:
             continue  # signed in (or going on): no "请按时参加", and the list and greetings are past their moment
-        day, _explicit = theme_date(state, y, m, cal)
+        day, explicit = theme_date(state, y, m, cal)
         t3 = notice_day(day - timedelta(days=3), cal)
         if not t3 <= today <= day:
             continue  # everything below is due from T−3 and stale after the day: skip building it
-        when = cn(day)
+        # the branch's 主题党日时间/地点 describe the rule's day; a meeting scheduled on purpose may differ
+        clock, place = ("", "") if explicit else (state.settings.get("theme_day_time") or "",
+                                                   state.settings.get("theme_day_place") or "")
+        where = f"在{place}" if place else ""
+        when = cn(day) + clock
         out.append(Due(f"theme_day:{state.name}:{day}:T-3", "theme_day", state.name, state.members, state.at(t3),
-                       state.midnight(day), f"{state.name}将于{when}开展{m}月主题党日活动，请提前安排好工作按时参加；"
+                       state.midnight(day), f"{state.name}将于{when}{where}开展{m}月主题党日活动，请提前安排好工作按时参加；"
                                       "不能参加的请向支部书记请假。"))
+        today_at = f"，{clock}{where}开始" if clock or place else ""
         out.append(Due(f"theme_day:{state.name}:{day}:T0", "theme_day", state.name, state.members, state.at(day),
                        state.midnight(day + timedelta(days=1)),
-                       f"今天是{state.name}{m}月主题党日，请按时参加，到场后发送“签到 签到码”完成签到。"))
-        out.extend(birthday_dues(state, day, t3, meeting.starts if meeting else None))
+                       f"今天是{state.name}{m}月主题党日{today_at}，请按时参加，到场后发送“签到 签到码”完成签到。"))
+        out.extend(birthday_dues(state, day, t3, meeting.starts if meeting else _clock_on(day, clock, state.tz)))
         out.extend(collection_dues(state, y, m, day, t3))
     return out
+
+
+def _clock_on(d: date, clock: str, tz: tzinfo) -> datetime | None:
+    """`d` at the branch's 主题党日时间 ("14:30"), if it has one that reads as a time."""
+    try:
+        return at(d, tz, time.fromisoformat(clock)) if clock else None
+    except ValueError:
+        return None
 
 
 def birthday_dues(state: OrgState, day: date, t3: date, starts: datetime | None = None) -> list[Due]:

@@ -66,6 +66,13 @@ class Summary:
     leave: list[Member] = field(default_factory=list)
     absent: list[Member] = field(default_factory=list)
     rows: dict[int, Attendance] = field(default_factory=dict)
+    audience: str = ""  # who the meeting is for when not the whole branch: 支部委员, 第一党小组
+    committee: frozenset[int] = frozenset()  # a 支委会's 委员 (member ids), whose presence makes its quorum
+    committee_size: int | None = None  # None: not a 支委会 (or no 委员 on record)
+
+    @property
+    def committee_attended(self) -> int:
+        return sum(m.id in self.committee for m in (*self.present, *self.late))
 
     @property
     def attended(self) -> int:

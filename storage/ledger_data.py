@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from storage import attendance as att
 from storage.attendance_ledger import LedgerMeeting, LedgerMember, LedgerRow, build_ledger, ledger_filename
-from storage.meetings import expected_members, invited_ids, kinds_text, meetings_between
+from storage.meetings import audience, expected_members, invited_ids, kinds_text, meetings_between
 from storage.models import Meeting, Member, Organization
 from storage.org_settings import get_setting
 
@@ -67,12 +67,13 @@ def month_ledger(session: Session, org: Organization, year: int, mon: int, tz: Z
 
 def ledger_meeting(session: Session, meeting: Meeting, tz: ZoneInfo) -> LedgerMeeting:
     rows = att.rows_by_member(session, meeting.id)
+    found = audience(session, meeting)
 
     def local(at: datetime | None) -> datetime | None:
         return at.astimezone(tz).replace(tzinfo=None) if at else None  # Excel keeps wall-clock times
 
     ledger_rows = []
-    for member in expected_members(session, meeting):
+    for member in expected_members(session, meeting, found):
         row = rows.get(member.id)
         ledger_rows.append(LedgerRow(
             member_key=member.id, name=member.name, org=member.organization.name, category=member.category,
@@ -80,6 +81,7 @@ def ledger_meeting(session: Session, meeting: Meeting, tz: ZoneInfo) -> LedgerMe
             note=row.note if row else None))
     host = session.get(Member, meeting.created_by_id) if meeting.created_by_id else None
     scope = [meeting.organization.name, *(session.get(Organization, i).name for i in invited_ids(meeting))]
+    who = f"（{found.text}）" if found.text else ""  # a 支委会: its 委员 only
     return LedgerMeeting(kinds=kinds_text(meeting), title=meeting.title, starts_at=local(meeting.starts_at),
-                         place=meeting.place, host=host.name if host else "", scope="、".join(scope),
+                         place=meeting.place, host=host.name if host else "", scope="、".join(scope) + who,
                          threshold=get_setting(meeting.organization, "participation_threshold"), rows=ledger_rows)

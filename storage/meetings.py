@@ -7,13 +7,24 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 
 from sqlalchemy import bindparam, or_, select, text
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, object_session
 
 from storage.attendance import Summary, rows_by_member, summarize
-from storage.models import MEETING_KINDS, Attendance, Meeting, MeetingInvitation, MeetingKind, Member, Organization
+from storage.attendee_rules import BRANCH, COMMITTEE, GROUP, audiences, is_committee_role
+from storage.models import (
+    MEETING_KINDS,
+    Attendance,
+    Meeting,
+    MeetingInvitation,
+    MeetingKind,
+    Member,
+    Organization,
+    Role,
+)
 from storage.orgs import descendants
 from storage.quoting import clip
 
@@ -21,6 +32,7 @@ WINDOW = timedelta(hours=2)  # sign-in stays open this long after the start
 OPENS_BEFORE = timedelta(minutes=30)  # a scheduled meeting's sign-in opens this long before it starts
 KIND_ALIASES = {"主题党日活动": "主题党日", "支部委员会": "支委会", "支委会议": "支委会", "支部党员大会": "党员大会",
                 "民主评议党员": "民主评议", "党小组会议": "党小组会", "专题组织生活会": "组织生活会"}
+GROUP_ORG = "党小组"
 CODE_LOCK = 5829_0001  # PostgreSQL advisory lock taken while choosing a code
 
 
@@ -121,9 +133,19 @@ def invited_ids(meeting: Meeting) -> set[int]:
     return {inv.organization_id for inv in meeting.invitations}
 
 
-def may_attend(meeting: Meeting, member: Member) -> bool:
-    """Members of the host organisation (and the groups under it), and of invited organisations."""
+def in_scope(meeting: Meeting, member: Member) -> bool:
+    """The member belongs to the host organisation (or a group under it) or to an invited one."""
     return bool(org_chain_ids(member.organization) & ({meeting.organization_id} | invited_ids(meeting)))
+
+
+def may_attend(meeting: Meeting, member: Member) -> bool:
+    """In scope, and among those the meeting's kinds are for (a 支委会 is for the 支部委员 only)."""
+    if not in_scope(meeting, member):
+        return False
+    if BRANCH in audiences(meeting.kinds):
+        return True
+    found = audience_of(meeting)
+    return member.id in found.committee or member.organization_id in found.everyone_in
 
 
 def scope_org_ids(session: Session, meeting: Meeting) -> set[int]:
@@ -131,11 +153,77 @@ def scope_org_ids(session: Session, meeting: Meeting) -> set[int]:
     return {o.id for root in roots for o in (root, *descendants(session, root))}
 
 
-def expected_members(session: Session, meeting: Meeting) -> list[Member]:
-    """Everyone due to attend: active members in scope, plus anyone with a record (who may have moved on since)."""
+@dataclass(frozen=True)
+class Audience:
+    """Who a meeting is for by its kinds (storage/attendee_rules.py): every active member of `everyone_in`, and the
+    委员 in `committee`. `text` names them when that is not the whole branch (支部委员, 第一党小组)."""
+
+    everyone_in: frozenset[int]
+    committee: frozenset[int]
+    text: str
+    committee_size: int | None  # a 支委会: how many 委员 its quorum counts; None otherwise
+
+
+def committee_ids(session: Session, org_ids: Iterable[int]) -> set[int]:
+    """Active members holding a committee role (书记, 副书记, 委员) in these organisations."""
+    rows = session.execute(select(Role.member_id, Role.role).join(Member, Member.id == Role.member_id).where(
+        Role.organization_id.in_(list(org_ids)), Member.status == "active"))
+    return {member_id for member_id, role in rows if is_committee_role(role)}
+
+
+def named_groups(session: Session, meeting: Meeting) -> list[Organization]:
+    """The 党小组 under the host a meeting names (they arrive as invitations: 发起签到 党小组会 第一党小组)."""
+    found = (session.get(Organization, i) for i in sorted(invited_ids(meeting)))
+    return [o for o in found if o is not None and o.type == GROUP_ORG and o.parent_id == meeting.organization_id]
+
+
+def audience(session: Session, meeting: Meeting) -> Audience:
+    """Whom the meeting's kinds call, within its host and invited organisations; a combined meeting, the union."""
+    parts = audiences(meeting.kinds)
+    scope = scope_org_ids(session, meeting)
+    everyone: set[int] = set()
+    committee: set[int] = set()
+    said: list[str] = []
+    groups = named_groups(session, meeting) if GROUP in parts else []
+    if BRANCH in parts:
+        everyone |= scope
+    if COMMITTEE in parts:
+        committee = committee_ids(session, scope)
+        if committee:
+            said.append("支部委员")
+        else:  # no 委员 on record: the whole branch rather than nobody
+            everyone |= scope
+    if GROUP in parts:
+        if groups:
+            everyone |= {o.id for g in groups for o in (g, *descendants(session, g))}
+            said.extend(g.name for g in groups)
+        else:
+            everyone |= scope
+    whole = scope <= everyone
+    return Audience(frozenset(everyone), frozenset(committee), "" if whole else "和".join(said),
+                    len(committee) if COMMITTEE in parts and committee else None)
+
+
+def audience_of(meeting: Meeting) -> Audience:
+    return audience(object_session(meeting), meeting)
+
+
+def due_members(session: Session, meeting: Meeting, found: Audience | None = None) -> list[Member]:
+    """The active members the meeting's kinds are for."""
+    found = found or audience(session, meeting)
+    return list(session.scalars(select(Member).where(Member.status == "active", or_(
+        Member.organization_id.in_(found.everyone_in), Member.id.in_(found.committee)))
+        .order_by(Member.organization_id, Member.id)))
+
+
+def expected_members(session: Session, meeting: Meeting, found: Audience | None = None) -> list[Member]:
+    """Everyone due to attend: the active members the kinds are for, plus anyone with a record (who may have moved
+    on since)."""
+    found = found or audience(session, meeting)
     with_rows = select(Attendance.member_id).where(Attendance.meeting_id == meeting.id)
     return list(session.scalars(select(Member).where(or_(
-        (Member.organization_id.in_(scope_org_ids(session, meeting))) & (Member.status == "active"),
+        Member.organization_id.in_(found.everyone_in) & (Member.status == "active"),
+        Member.id.in_(found.committee) & (Member.status == "active"),
         Member.id.in_(with_rows))).order_by(Member.organization_id, Member.id)))
 
 
@@ -168,9 +256,10 @@ def open_meetings_for_member(session: Session, member: Member, now: datetime) ->
     """Every meeting the member may attend whose sign-in is open now, latest first."""
     chain = org_chain_ids(member.organization)
     invited = select(MeetingInvitation.meeting_id).where(MeetingInvitation.organization_id.in_(chain))
-    return list(session.scalars(select(Meeting).where(
+    return [m for m in session.scalars(select(Meeting).where(
         *live_filter(now), Meeting.signin_opens_at <= now,
-        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc())))
+        or_(Meeting.organization_id.in_(chain), Meeting.id.in_(invited))).order_by(Meeting.starts_at.desc()))
+        if may_attend(m, member)]
 
 
 def open_hosted(session: Session, org: Organization, now: datetime) -> list[Meeting]:
@@ -238,7 +327,7 @@ def upcoming_for_member(session: Session, member: Member, now: datetime, kinds: 
         q = q.where(Meeting.status != "closed")
     if kinds:
         q = q.where(Meeting.id.in_(select(MeetingKind.meeting_id).where(MeetingKind.kind.in_(kinds))))
-    return list(session.scalars(q.order_by(Meeting.starts_at)))
+    return [m for m in session.scalars(q.order_by(Meeting.starts_at)) if may_attend(m, member)]
 
 
 def meetings_between(session: Session, org: Organization, start: datetime, end: datetime,
@@ -251,4 +340,8 @@ def meetings_between(session: Session, org: Organization, start: datetime, end: 
 
 def meeting_summary(session: Session, meeting: Meeting) -> Summary:
     """Who was expected and what each did: the roll behind 签到情况, 结束签到 and the projector."""
-    return summarize(expected_members(session, meeting), rows_by_member(session, meeting.id))
+    found = audience(session, meeting)
+    summary = summarize(expected_members(session, meeting, found), rows_by_member(session, meeting.id))
+    summary.audience, summary.committee_size = found.text, found.committee_size
+    summary.committee = frozenset(found.committee)
+    return summary

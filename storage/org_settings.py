@@ -58,6 +58,40 @@ def show_theme_day(rule: dict[str, Any]) -> str:
     return f"每月第{nth}个周{WEEKDAYS[rule['weekday']]}"
 
 
+CLOCK = re.compile(r"(上午|早上|下午|晚上)?(\d{1,2})(?:[:：](\d{2})|[点时](?:(\d{1,2})分?|(半))?)?")
+
+
+def parse_clock(text: str) -> str:
+    """14:30 / 14：30 / 下午2点半 / 9点 → "HH:MM"."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    m = CLOCK.fullmatch(t)
+    if not m:
+        raise ValueError("请写成 14:30 这样的时间（也可写 下午2点半）")
+    hour, minute = int(m.group(2)), 30 if m.group(5) else int(m.group(3) or m.group(4) or 0)
+    if m.group(1) in ("下午", "晚上") and hour < 12:
+        hour += 12
+    if hour > 23 or minute > 59:
+        raise ValueError(f"“{clip(text.strip())}”不是有效的时间，请写成 14:30 这样")
+    return f"{hour:02d}:{minute:02d}"
+
+
+NO_PLACE = ("无", "不设", "清空", "未定", "待定")
+
+
+def parse_place(text: str) -> str:
+    """A place as written (无 clears it)."""
+    t = text.strip()
+    if t in NO_PLACE:
+        return ""
+    if len(t) > 100:
+        raise ValueError("地点太长了，请控制在100字以内")
+    return t
+
+
+def show_place(v: Any) -> str:
+    return v or "（未设置，创建活动时再定）"
+
+
 def parse_window(text: str) -> dict[str, str] | str:
     """Q4 (the default: October–December of the year), or an explicit 2027-01-10至2027-03-31."""
     t = text.strip().upper()
@@ -234,6 +268,11 @@ def show_months(v: Any) -> str:
 SPECS: dict[str, SettingSpec] = {s.key: s for s in (
     SettingSpec("theme_day", "主题党日", parse_theme_day, {"day": 20}, "每月固定日，如 每月20日 或 每月第三个周五",
                 show_theme_day, ("主题党日日期", "党日")),
+    # the rule's time and place: a 主题党日 made from the rule starts then and there, the notices say them
+    SettingSpec("theme_day_time", "主题党日时间", parse_clock, "09:00", "几点开始，如 14:30", str,
+                ("主题党日开始时间", "党日时间")),
+    SettingSpec("theme_day_place", "主题党日地点", parse_place, "", "如 三楼会议室；写“无”清空", show_place,
+                ("党日地点", "主题党日活动地点")),
     SettingSpec("theme_day_shift", "主题党日遇节假日", SHIFT.parse, "previous", SHIFT.choices(), SHIFT.show,
                 ("节假日", "遇节假日", "主题党日节假日", "节假日调整", "放假调整")),
     SettingSpec("org_life_window", "组织生活会时间窗", parse_window, "Q4", "第四季度 或 2027-01-10至2027-03-31",

@@ -31,7 +31,7 @@ def test_record_with_everyone_present_by_default(demo, say, clock):
     reply = say("demo-shuji", "登记会议 支委会 2026-12-03 研究发展对象")
     n = number_of(reply)
     assert "已登记第一党支部已召开的会议" in reply and "支委会「研究发展对象」" in reply
-    assert "12月3日（周四）" in reply and "未写参会情况，已按全体出席登记" in reply
+    assert "12月3日（周四）" in reply and "未写参会情况，已按支部委员全体出席登记" in reply
     assert f"修改会议 {n}" in reply and f"删除会议 {n}" in reply
     got = rows(demo)
     assert got and {r.status for r in got.values()} == {"present"} and {r.via for r in got.values()} == {"manual"}
@@ -89,10 +89,12 @@ def test_the_same_kind_twice_on_one_day_needs_confirming(demo, say, clock):
 def test_correct_and_delete_a_recorded_meeting(demo, say, clock):
     clock.set(SUNDAY)
     n = number_of(say("demo-shuji", "登记会议 支委会 12月3日 研究发展对象"))
-    fixed = say("demo-shuji", f"修改会议 {n} 缺席 张伟")
-    assert f"已修改编号 {n} 的会议" in fixed and "缺席：张伟" in fixed and "请假：无" in fixed
-    moved = say("demo-shuji", f"修改会议 {n} 支委会+党课 12月2日 14:30")
-    assert "支委会+党课「研究发展对象」" in moved and "12月2日（周三）14:30" in moved and "缺席：张伟" in moved
+    assert "张伟不是这次支委会「研究发展对象」的参会人员" in say("demo-shuji", f"修改会议 {n} 缺席 张伟")  # 委员 only
+    fixed = say("demo-shuji", f"修改会议 {n} 缺席 孙磊")
+    assert f"已修改编号 {n} 的会议" in fixed and "缺席：孙磊" in fixed and "请假：无" in fixed
+    moved = say("demo-shuji", f"修改会议 {n} 支委会+党课 12月2日 14:30")  # a 党课 too: the whole branch
+    assert "支委会+党课「研究发展对象」" in moved and "12月2日（周三）14:30" in moved and "缺席：孙磊" in moved
+    assert "应到 12 人，" in moved and "张伟" in moved
     assert recorded_day(demo, n) == date(2026, 12, 2)
     assert "支委会+党课「学习党章」" in say("demo-shuji", f"修改会议 {n} 主题 学习党章")
     assert "请写要改的内容" in say("demo-shuji", f"修改会议 {n}")
@@ -164,7 +166,7 @@ def test_record_over_dingtalk(dingtalk_rt, clock):
     clock.set(SUNDAY)
     client = create_app(runtime=dingtalk_rt).test_client()
     signer = SignedClient("ding-app-secret", clock)
-    status, body = signer.post_flask(client, signer.message("demo-shuji", "登记会议 支委会 上周五 研究发展对象 缺席 张伟"))
+    status, body = signer.post_flask(client, signer.message("demo-shuji", "登记会议 支委会 上周五 研究发展对象 缺席 孙磊"))
     assert status == 200
     text = dingtalk_text(body)
-    assert "已登记第一党支部已召开的会议" in text and "11月27日（周五）" in text and "缺席：张伟" in text
+    assert "已登记第一党支部已召开的会议" in text and "11月27日（周五）" in text and "缺席：孙磊" in text

@@ -38,10 +38,10 @@ def november(demo, say, clock):
     say("demo-shuji2", "结束签到")
 
     clock.set(beijing(2026, 11, 24, 10))
-    c3 = code_of(say("demo-zuzhi", "发起签到 支委会"))
-    for uid in ["demo-shuji", "demo-zuzhi", "demo-dangyuan", *[f"demo-b1-0{i}" for i in range(1, 8)]]:
+    c3 = code_of(say("demo-zuzhi", "发起签到 支委会"))  # for the 委员: 王建国, 李红梅, 赵静, 孙磊
+    for uid in ["demo-shuji", "demo-b1-01"]:
         say(uid, f"签到 {c3}")
-    say("demo-zuzhi", "请假 黄蕾 病假")
+    say("demo-zuzhi", "请假 孙磊 病假")
     say("demo-zuzhi", "结束签到")
     say("demo-shuji", "安排 党课 2026-11-28 9:00")  # in November, but its sign-in has not opened yet
     clock.set(beijing(2026, 11, 24, 12, 30))
@@ -93,21 +93,23 @@ def test_ledger_sheets_cell_by_cell(november):
     assert joint["B6"].value == "刘洋"
 
     sc = wb["11-24 支委会"]
-    assert sc["B10"].value == 10 and sc["B13"].value == pytest.approx(10 / 11) and sc["C13"].value is None
+    assert sc["B8"].value == "第一党支部（支部委员）" and sc["B9"].value == 4
+    assert sc["B10"].value == 3 and sc["B13"].value == pytest.approx(3 / 3) and sc["C13"].value is None
 
     summary = wb["党员出勤汇总"]
     assert summary["A1"].value == "第一党支部2026年11月党员出勤汇总"
     assert [c.value for c in summary[2]] == SUMMARY_HEADER
     body = {row[1]: row for row in ([c.value for c in r] for r in summary.iter_rows(min_row=3, max_row=14))}
     assert list(body) == BRANCH_1
-    assert body["张伟"] == [3, "张伟", "正式", "迟到", "出席", "出席", 3, 2, 1, 0, 0, 1]
+    assert body["张伟"] == [3, "张伟", "正式", "迟到", "出席", "—", 2, 1, 1, 0, 0, 1]  # not due at the 支委会
     assert body["王建国"][3:11] == ["出席", "缺席", "出席", 3, 2, 0, 0, 1]
     assert body["王建国"][11] == pytest.approx(2 / 3)
-    assert body["陈晨"] == [4, "陈晨", "预备", "请假", "缺席", "缺席", 3, 0, 0, 1, 2, 0]
-    assert body["黄蕾"] == [12, "黄蕾", "正式", "缺席", "缺席", "请假", 3, 0, 0, 1, 2, 0]
+    assert body["陈晨"] == [4, "陈晨", "预备", "请假", "缺席", "—", 2, 0, 0, 1, 1, 0]
+    assert body["孙磊"] == [6, "孙磊", "正式", "缺席", "缺席", "请假", 3, 0, 0, 1, 2, 0]
+    assert body["黄蕾"] == [12, "黄蕾", "正式", "缺席", "缺席", "—", 2, 0, 0, 0, 2, 0]
     rates = [c.value for c in summary[15]]
     assert rates[1] == "各次参与率"
-    assert rates[3:6] == [pytest.approx(2 / 11), pytest.approx(2 / 20), pytest.approx(10 / 11)]
+    assert rates[3:6] == [pytest.approx(2 / 11), pytest.approx(2 / 20), pytest.approx(3 / 3)]
     assert is_red(summary.cell(15, 4)) and is_red(summary.cell(15, 5)) and not is_red(summary.cell(15, 6))
     assert summary["B16"].value == "说明"
 

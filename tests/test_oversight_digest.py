@@ -64,13 +64,20 @@ def test_the_first_working_day_plans_one_digest_per_upper_admin(overseen):
     assert not any("第一党支部：2027年6月15日" in line for line in lines)  # not yet within six months
 
 
-def test_not_on_the_second_and_not_twice_on_the_first(overseen):
-    plan_on(overseen, date(2026, 12, 2))
-    assert digests(overseen) == []
+def test_once_a_month_and_a_missed_first_is_caught_up(overseen):
+    plan_on(overseen, date(2026, 11, 30))  # November's digest reports on October: another key
+    before = {r.dedupe_key for r in digests(overseen)}
     first = plan_on(overseen, DEC_1)
     again = plan_on(overseen, DEC_1)
-    assert len(digests(overseen)) == 1
-    assert again.new == 0 and again.existing == first.new + first.existing
+    later = plan_on(overseen, date(2026, 12, 2))
+    assert [r.dedupe_key for r in digests(overseen) if r.dedupe_key not in before] == [
+        "oversight_digest:2026-11:demo-dangwei"]
+    assert again.new == 0 and later.planned_for == date(2026, 12, 2)
+
+
+def test_a_server_down_on_the_first_working_day_sends_it_the_next_day(overseen):
+    plan_on(overseen, date(2026, 12, 2))
+    assert [r.dedupe_key for r in digests(overseen)] == ["oversight_digest:2026-11:demo-dangwei"]
 
 
 def test_a_holiday_on_the_first_moves_the_digest_to_the_next_working_day(overseen):

@@ -12,8 +12,8 @@ BORN_IN_DECEMBER = Person(2, "李十二", "li", "正式", date(2010, 12, 5))
 THEME_DAY = date(2026, 12, 18)  # the 20th is a Sunday: the rule's 主题党日 moves to Friday the 18th
 
 
-def branch(*meetings: MeetingRecord) -> OrgState:
-    return OrgState(org_id=1, name="测试支部", settings={}, members=(SHUJI, BORN_IN_DECEMBER),
+def branch(*meetings: MeetingRecord, settings: dict | None = None) -> OrgState:
+    return OrgState(org_id=1, name="测试支部", settings=settings or {}, members=(SHUJI, BORN_IN_DECEMBER),
                     roles={"书记": (SHUJI,)}, meetings=meetings)
 
 
@@ -42,7 +42,10 @@ def test_the_greeting_goes_out_before_the_meeting_and_not_after():
     assert (greeting.due_at.hour, greeting.relevant_until.hour, greeting.relevant_until.minute) == (8, 14, 30)
     early = next(d for d in due_items(branch(theme_meeting(7, 30)), THEME_DAY) if ":greeting:" in d.key)
     assert early.due_at < early.relevant_until == early.due_at.replace(hour=7, minute=30)
-    # no meeting time recorded (the rule's day): the morning, as before, until the day ends
+    # the rule's day at the branch's 主题党日时间: before that time
+    ruled = next(d for d in due_items(branch(settings={"theme_day_time": "08:30"}), THEME_DAY) if ":greeting:" in d.key)
+    assert (ruled.due_at.hour, ruled.due_at.minute, ruled.relevant_until.hour) == (7, 30, 8)
+    # no time at all: the morning, as before, until the day ends
     plain = next(d for d in due_items(branch(), THEME_DAY) if ":greeting:" in d.key)
     assert (plain.due_at.hour, plain.relevant_until.date()) == (8, date(2026, 12, 19))
 
