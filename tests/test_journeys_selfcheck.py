@@ -129,35 +129,17 @@ def test_a_broken_yaml_file_and_a_missing_one(tmp_path: Path, capsys):
 
 
 def test_the_console_function_uses_a_fixed_number_of_queries(db_url):
-    from sqlalchemy import event
-
-    from storage.db import make_engine, make_session_factory
+    from tests.query_count import statements_by_size
     from tests.test_oversight_chat import build
 
-    engine = make_engine(db_url)
-    sessions = make_session_factory(engine)
-    counts = {}
-    try:
-        for n in (3, 30):
-            with transaction(sessions) as s:
-                ids = build(s, n)
-            statements: list[str] = []
+    def run(s, ids, n):
+        checks = selfcheck_for(s, ids, TODAY, tree=load_tree(s))
+        assert len(checks) == n
+        # nobody has paid since January: the dues item fails everywhere, with its evidence
+        assert all(f.evidence == "4 人连续 3 个月以上未交党费（其中 6 个月以上 4 人）"
+                   for c in checks for f in c.findings if f.item.id == "dues")
 
-            def count(conn, cursor, statement, parameters, context, executemany, seen=statements):
-                seen.append(statement)
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                with transaction(sessions) as s:
-                    checks = selfcheck_for(s, ids, TODAY, tree=load_tree(s))
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
-            assert len(checks) == n
-            # nobody has paid since January: the dues item fails everywhere, with its evidence
-            assert all(f.evidence == "4 人连续 3 个月以上未交党费（其中 6 个月以上 4 人）"
-                       for c in checks for f in c.findings if f.item.id == "dues")
-            counts[n] = len(statements)
-    finally:
-        engine.dispose()
+    counts = statements_by_size(db_url, build, run)
     assert counts[3] == counts[30], counts
 
 

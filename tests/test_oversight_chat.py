@@ -5,12 +5,12 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
 from bot.demo import seed_demo_oversight
 from reminders.oversight_state import load_checkups, load_tree
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import transaction
 from storage.models import Attendance, CommitteeTerm, DuesPayment, Meeting, MeetingKind, Member, Organization, Role
+from tests.query_count import statements_by_size
 
 TODAY = date(2026, 11, 24)
 
@@ -138,27 +138,11 @@ def build(session, n: int) -> list[int]:
 
 
 def test_the_overview_uses_a_fixed_number_of_queries(db_url):
-    engine = make_engine(db_url)
-    sessions = make_session_factory(engine)
-    counts = {}
-    try:
-        for n in (3, 30):
-            with transaction(sessions) as s:
-                ids = build(s, n)
-            statements: list[str] = []
+    def run(s, ids, n):
+        cs = load_checkups(s, TODAY, ids, tree=load_tree(s))
+        assert len(cs) == n and all(c.participation.rate == 0.75 for c in cs)
 
-            def count(conn, cursor, statement, parameters, context, executemany, seen=statements):
-                seen.append(statement)
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                with transaction(sessions) as s:
-                    cs = load_checkups(s, TODAY, ids, tree=load_tree(s))
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
-            assert len(cs) == n and all(c.participation.rate == 0.75 for c in cs)
-            counts[n] = len(statements)
-    finally:
-        engine.dispose()
+    counts = statements_by_size(db_url, build, run)
     assert counts[3] == counts[30], counts
 
 

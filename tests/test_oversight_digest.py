@@ -67,7 +67,7 @@ def test_the_first_working_day_plans_one_digest_per_upper_admin(overseen):
 def test_once_a_month_and_a_missed_first_is_caught_up(overseen):
     plan_on(overseen, date(2026, 11, 30))  # November's digest reports on October: another key
     before = {r.dedupe_key for r in digests(overseen)}
-    first = plan_on(overseen, DEC_1)
+    plan_on(overseen, DEC_1)
     again = plan_on(overseen, DEC_1)
     later = plan_on(overseen, date(2026, 12, 2))
     assert [r.dedupe_key for r in digests(overseen) if r.dedupe_key not in before] == [
