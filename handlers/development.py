@@ -204,9 +204,9 @@ def revoke_entry(incoming: Incoming, ctx: Context) -> Reply:
 
 HANDLERS = (
     Handler(name="development_register", func=register, commands=("登记发展", "发展登记"), allowed=is_committee,
-            roles_text=COMMITTEE, summary="登记发展党员的一个环节（按细则核对时限）", example="登记发展 张三 积极分子 2026-04-10",
+            roles_text=COMMITTEE, summary="登记发展党员的一个环节（按细则核对时限）", example="登记发展 杨帆 谈话 今天",
             section="支部委员"),
     Handler(name="development_revoke", func=revoke_entry, commands=("撤销发展登记", "撤销发展"), allowed=is_committee,
-            roles_text=COMMITTEE, summary="撤销登记错的发展环节（记入审计）", example="撤销发展登记 张三 积极分子",
+            roles_text=COMMITTEE, summary="撤销登记错的发展环节（记入审计）", example="撤销发展登记 宋佳 公示",
             section="支部委员"),
 )

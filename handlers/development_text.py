@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from reminders.durations import time_left
 from storage.development_rules import (
     STEPS,
     V2026,
@@ -25,7 +26,7 @@ def when(d: date, today: date) -> str:
     days = (d - today).days
     if days == 0:
         return "今天"
-    return f"还有{days}天" if days > 0 else f"已逾期{-days}天"
+    return time_left(today, d, past="已逾期")
 
 
 def step_title(step: str, record: Record) -> str:

@@ -199,7 +199,7 @@ HANDLERS = (
     Handler(name="development_mine", func=mine, commands=OWN_COMMANDS, summary="查看自己的入党进度（入党申请人、积极分子等）",
             example="我的入党进度"),
     Handler(name="development_progress", func=progress, commands=("发展进度",), allowed=may_view, roles_text=VIEWERS,
-            summary="某人的发展党员进度：已完成、下一步和时限", example="发展进度 张三", section=SECTION),
+            summary="某人的发展党员进度：已完成、下一步和时限", example="发展进度 宋佳", section=SECTION),
     Handler(name="development_overview", func=overview, commands=("发展情况", "发展党员情况"), allowed=may_view,
             roles_text=VIEWERS, summary="本支部发展党员情况（逾期和快到期的在前）", example="发展情况", section=SECTION),
     Handler(name="development_export", func=export, commands=("导出发展台账", "发展台账"), allowed=may_view,

@@ -362,7 +362,7 @@ HANDLERS = (
             roles_text=KEEPERS, summary="核定党员本年每月党费（记入审计）", example="设置党费 张伟 62.50",
             section=SECTION),
     Handler(name="dues_pay", func=pay_cmd, commands=("登记党费", "党费登记"), allowed=is_dues_role,
-            roles_text=KEEPERS, summary="登记党员交纳的党费", example="登记党费 张伟 9月到11月", section=SECTION),
+            roles_text=KEEPERS, summary="登记党员交纳的党费", example="登记党费 郑强 9月到11月", section=SECTION),
     Handler(name="dues_unpaid", func=unpaid, commands=("未交党费",), match=lambda text, words: bool(UNPAID_RE.fullmatch(text)),
             allowed=is_dues_role, roles_text=KEEPERS, summary="本支部谁还欠交哪几个月", example="未交党费",
             section=SECTION),

@@ -330,7 +330,7 @@ HANDLERS = (
     Handler(name="leave_refuse", func=refuse, commands=("不准假", "驳回请假", "不批准请假"), allowed=is_committee,
             roles_text=COMMITTEE, summary="不批准党员的请假", example="不准假 张伟", section="支部委员"),
     Handler(name="attendance_make_up", func=make_up, commands=("补签",), allowed=is_committee, roles_text=COMMITTEE,
-            summary="为党员补签（记为迟到）；代登记请假发送“请假 李四 出差”", example="补签 张三", section="支部委员"),
+            summary="为党员补签（记为迟到）；代登记请假发送“请假 张伟 出差”", example="补签 张伟", section="支部委员"),
     Handler(name="leave", func=leave, commands=("请假",), match=is_leave_for_a_day, summary="会前向书记请假",
             example="请假 主题党日 出差（或“我明天请假，要去医院”）"),
 )

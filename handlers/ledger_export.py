@@ -47,6 +47,6 @@ def export_ledger(incoming: Incoming, ctx: Context) -> Reply:
 
 HANDLERS = (
     Handler(name="ledger_export", func=export_ledger, commands=("导出台账", "出勤台账"), allowed=is_committee,
-            roles_text=COMMITTEE, summary="导出某月的会议出勤台账（Excel）", example="导出台账 2026-11",
+            roles_text=COMMITTEE, summary="导出某月的会议出勤台账（Excel）", example="导出台账 上月",
             section="支部委员"),
 )

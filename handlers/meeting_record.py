@@ -320,9 +320,9 @@ def remove(incoming: Incoming, ctx: Context) -> Reply:
 HANDLERS = (
     Handler(name="meeting_record", func=record, commands=("登记会议", "补录会议", "补登会议"), allowed=is_committee,
             roles_text=COMMITTEE, summary="会后登记已召开的会议（三会一课），不写参会情况按全体出席",
-            example="登记会议 支委会 2026-12-03 研究发展对象 缺席 张三", section="支部委员"),
+            example="登记会议 支委会 昨天 研究发展对象 缺席 李红梅", section="支部委员"),
     Handler(name="meeting_amend", func=amend, commands=("修改会议",), allowed=is_committee, roles_text=COMMITTEE,
-            summary="修改登记的会议（类型、日期、主题、参会情况）", example="修改会议 12 缺席 张三、李四",
+            summary="修改登记的会议（类型、日期、主题、参会情况）", example="修改会议 12 缺席 张伟、李红梅",
             section="支部委员"),
     Handler(name="meeting_delete", func=remove, commands=("删除会议",), allowed=is_committee, roles_text=COMMITTEE,
             summary="删除登记错了的会议", example="删除会议 12", section="支部委员"),

@@ -218,7 +218,7 @@ def cancel(incoming: Incoming, ctx: Context) -> Reply:
 
 HANDLERS = (
     Handler(name="meeting_schedule", func=schedule, commands=("安排",), allowed=is_committee, roles_text=COMMITTEE,
-            summary="提前安排会议（开始前30分钟开放签到）", example="安排 主题党日 2026-12-18 14:30 三楼会议室",
+            summary="提前安排会议（开始前30分钟开放签到）", example="安排 主题党日 12月18日 14:30 三楼会议室",
             section="支部委员"),
     Handler(name="meeting_cancel", func=cancel, commands=("取消会议", "取消签到"), allowed=is_committee,
             roles_text=COMMITTEE, summary="取消还没人签到的会议", example="取消会议 4827", section="支部委员"),

@@ -26,7 +26,7 @@ def menu(handlers: tuple[Handler, ...], roles: RoleSet) -> str:
             continue
         lines.append("" if section == "党员" else f"\n〔{section}〕")
         lines.extend(f"· {h.example or h.commands[0]}：{h.summary}" for h in items)
-    lines.append("\n办事流程和规定可以直接问，例如“预备期多长”。")
+    lines.append("\n办事流程和规定可以直接问，例如“预备期多长时间”。")
     return "\n".join(line for line in lines if line != "")
 
 

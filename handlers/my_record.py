@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from bot.core import Context, Handler, Incoming, Reply
 from handlers.dues_status import my_dues, private_reply
+from reminders.durations import time_left
 from reminders.rules import add_months, cn, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
@@ -121,7 +122,7 @@ def conversion(incoming: Incoming, ctx: Context) -> Reply:
     end = add_years(m.joined_on, 1)
     left = (end - today).days
     if left > 0:
-        when = f"将于 {_d(end)} 期满，还有 {left} 天"
+        when = f"将于 {_d(end)} 期满，{time_left(today, end)}"
     elif left == 0:
         when = "今天期满"
     else:

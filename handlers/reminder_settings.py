@@ -15,7 +15,7 @@ from storage.models import CommitteeTerm, Organization
 from storage.orgs import add_years, current_term, descendants, find_org
 from storage.quoting import clip
 
-USAGE = "请写成：换届完成 2027-06-10 任期3年（上级管理员请写支部名称：换届完成 第一党支部 2027-06-10 任期3年）"
+USAGE = "请写成：换届完成 2026-11-20 任期3年（上级管理员请写支部名称：换届完成 第一党支部 2026-11-20 任期3年）"
 PATTERN = re.compile(r"(?:(?P<org>\S+?)\s+)?(?P<day>\d{4}-\d{1,2}-\d{1,2})(?:\s*任期\s*(?P<years>\d+)\s*年)?")
 
 
@@ -69,5 +69,5 @@ def record_election(incoming: Incoming, ctx: Context) -> Reply:
 HANDLERS = (
     Handler(name="record_election", func=record_election, commands=("换届完成",),
             allowed=role_predicate("书记", "上级管理员"), roles_text="支部书记或上级管理员",
-            summary="登记已完成的换届选举", example="换届完成 2027-06-10 任期3年", section="支部委员"),
+            summary="登记已完成的换届选举", example="换届完成 2026-11-20 任期3年", section="支部委员"),
 )

@@ -11,6 +11,7 @@ from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.common import chosen_branch, managed_org
 from reminders.development_plan import load_pipelines
 from reminders.development_rules import development_due_items
+from reminders.durations import time_left
 from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
@@ -102,12 +103,12 @@ def term_stage(term: Term | None, today: date) -> str:
         return f"已届满超过1年（{(today - end).days} 天），请督促换届"
     if today >= end:
         return f"已届满 {(today - end).days} 天，尚未登记换届"
-    left = (end - today).days
+    left = time_left(today, end)
     for months, name in ((1, "届满前1个月：召开支委会研究换届"), (3, "届满前3个月：报送换届请示"),
                          (6, "届满前6个月：已发换届提醒")):
         if today >= add_months(end, -months):
-            return f"还有 {left} 天，{name}"
-    return f"还有 {left} 天"
+            return f"{left}，{name}"
+    return left
 
 
 def _term_line(org_name: str, term: Term | None, today: date) -> str:
@@ -136,7 +137,7 @@ def terms_view(incoming: Incoming, ctx: Context) -> Reply:
     org = managed_org(ctx, {"书记", "副书记"})
     term = _current_terms(ctx, [org.id]).get(org.id)
     text = _term_line(org.name, term, today)[2:]
-    return Reply(text=text + "\n换届选举后请发送：换届完成 选举日期 任期3年，例如“换届完成 2027-06-10 任期3年”。",
+    return Reply(text=text + "\n换届选举后请发送：换届完成 选举日期 任期3年，例如“换届完成 2026-11-20 任期3年”。",
                  private=True)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from reminders.durations import time_left
 from reminders.rules import (
     MONTH,
     QUARTER,
@@ -266,7 +267,7 @@ def checkup(state: OrgState, today: date, participation: Participation | None = 
     if participation is not None and participation.rate is not None and participation.rate < threshold:
         reasons.append((YELLOW, f"{participation.label}参与率 {participation.rate:.0%}"))
     if term is not None and overdue is None and today >= add_months(term.ends_on, -int(th["term_warning_months"])):
-        reasons.append((YELLOW, f"任期 {term.ends_on.isoformat()} 届满（还有 {(term.ends_on - today).days} 天）"))
+        reasons.append((YELLOW, f"任期 {term.ends_on.isoformat()} 届满（{time_left(today, term.ends_on)}）"))
     if d3:
         reasons.append((YELLOW, f"{d3} 名党员连续 {alert_months} 个月未交党费"))
 

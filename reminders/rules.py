@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from reminders import workdays
+from reminders.durations import time_left
 from storage.months import (  # add_months: also taken from here by the reminders' callers
     ALERT_MONTHS,
     ESCALATE_MONTHS,
@@ -70,6 +71,8 @@ class Person(NamedTuple):  # a tuple: a planning run builds hundreds of thousand
 class MeetingRecord(NamedTuple):
     day: date  # local date of the meeting
     kinds: frozenset[str]
+    starts: datetime | None = None  # local start time, where the record has one
+    held: bool = False  # its sign-in has opened (going on, or closed): the meeting is under way or over
 
 
 @dataclass(frozen=True)
@@ -243,9 +246,18 @@ def theme_date(state: OrgState, year: int, month: int, cal: workdays.Calendar) -
     return cal.previous(d), False
 
 
+def theme_meeting(state: OrgState, year: int, month: int) -> MeetingRecord | None:
+    """The month's recorded 主题党日 meeting (the first, as theme_date takes its day), if any."""
+    start, end = month_start(year, month), next_month_start(year, month)
+    return min((m for m in state.meetings if "主题党日" in m.kinds and start <= m.day < end), default=None)
+
+
 def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]:
     out: list[Due] = []
     for y, m in months_around(today, 0, 1):
+        meeting = theme_meeting(state, y, m)
+        if meeting is not None and meeting.held:
+            continue  # signed in (or going on): no "请按时参加", and the list and greetings are past their moment
         day, explicit = theme_date(state, y, m, cal)
         t3 = notice_day(day - timedelta(days=3), cal)
         if not t3 <= today <= day:
@@ -262,12 +274,26 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         out.append(Due(f"theme_day:{state.name}:{day}:T0", "theme_day", state.name, state.members, state.at(day),
                        state.midnight(day + timedelta(days=1)),
                        f"今天是{state.name}{m}月主题党日{today_at}，请按时参加，到场后发送“签到 签到码”完成签到。"))
-        out.extend(birthday_dues(state, day, t3))
+        out.extend(birthday_dues(state, day, t3, meeting.starts if meeting else _clock_on(day, clock, state.tz)))
         out.extend(collection_dues(state, y, m, day, t3))
     return out
 
 
-def birthday_dues(state: OrgState, day: date, t3: date) -> list[Due]:
+def _clock_on(d: date, clock: str, tz: tzinfo) -> datetime | None:
+    """`d` at the branch's 主题党日时间 ("14:30"), if it has one that reads as a time."""
+    try:
+        return at(d, tz, time.fromisoformat(clock)) if clock else None
+    except ValueError:
+        return None
+
+
+def birthday_dues(state: OrgState, day: date, t3: date, starts: datetime | None = None) -> list[Due]:
+    """The list goes to the secretary with the T−3 notice; each greeting on the 主题党日's morning, where the branch
+    marks the month's 政治生日 (domain T09.1b), and it stops being sent when the meeting begins (`starts`, if known):
+    a greeting that says 今天为…过政治生日 must not arrive after the meeting."""
+    greet_at, greet_until = state.at(day), state.midnight(day + timedelta(days=1))
+    if starts is not None:  # an early meeting: an hour before it, or not at all once it has begun
+        greet_at, greet_until = min(greet_at, starts - timedelta(hours=1)), starts
     born = sorted((p for p in state.members if p.joined_on and p.joined_on.month == day.month
                    and p.joined_on.year < day.year), key=lambda p: (p.joined_on, p.id))
     if not born:
@@ -280,7 +306,7 @@ def birthday_dues(state: OrgState, day: date, t3: date) -> list[Due]:
     for p in born:
         years = day.year - p.joined_on.year
         out.append(Due(f"political_birthday:{state.name}:{day}:greeting:{p.account}", "political_birthday",
-                       state.name, (p,), state.at(day), state.midnight(day + timedelta(days=1)),
+                       state.name, (p,), greet_at, greet_until,
                        f"{p.name}同志：今天{state.name}为本月入党的同志过政治生日。{p.joined_on.year}年"
                        f"{p.joined_on.month}月你加入中国共产党，至今{years}年。不忘初心，牢记使命！"))
     return out
@@ -399,14 +425,19 @@ def term_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list[Due]
     to = _unique((*state.upper_admins, *state.secretary()))
     ends = f"{end.year}年{end.month}月{end.day}日"
     base = f"{state.name}:{end}"
+
+    def left(stage: date) -> str:
+        # counted from the day it goes out: a stage moved to a working day, or planned late, has less time left
+        return time_left(max(stage, today), end)
+
     return [
         Due(f"term_expiry:{base}:T-6m", "term_expiry", state.name, to, state.at(t6), state.midnight(t3),
             f"{state.name}支部委员会任期将于{ends}届满（{term.elected_on.year}年选举，任期{term.term_years}年），"
             "请按期做好换届准备：向上级党组织报告换届事项，酝酿候选人。附换届提醒函。", letter=True),
         Due(f"term_expiry:{base}:T-3m", "term_expiry", state.name, to, state.at(t3), state.midnight(t1),
-            f"{state.name}支部委员会任期将于{ends}届满，还有3个月。请向上级党组织报送换届选举的请示。"),
+            f"{state.name}支部委员会任期将于{ends}届满，{left(t3)}。请向上级党组织报送换届选举的请示。"),
         Due(f"term_expiry:{base}:T-1m", "term_expiry", state.name, to, state.at(t1), state.midnight(end),
-            f"{state.name}支部委员会任期将于{ends}届满，还有1个月。请召开支委会研究换届选举工作，"
+            f"{state.name}支部委员会任期将于{ends}届满，{left(t1)}。请召开支委会研究换届选举工作，"
             "候选人预备人选报上级审查。"),
         Due(f"term_overdue:{base}:T0", "term_overdue", state.name, to, state.at(end), state.midnight(over1),
             f"{state.name}支部委员会任期已于{ends}届满，尚未登记换届。延期换届须经上级党组织批准，一般不超过1年。"

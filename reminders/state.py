@@ -117,7 +117,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             .order_by(CommitteeTerm.elected_on), CommitteeTerm.organization_id, subset):
         terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
 
-    meetings: dict[int, dict[tuple[int, datetime], set[str]]] = defaultdict(lambda: defaultdict(set))
+    meetings: dict[int, dict[tuple[int, datetime, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     midnight = datetime.combine(today, time(0), tzinfo=tz)
     window = (Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD)
     # the kinds apart from the meetings: a moment is decoded once per meeting, not once per kind
@@ -126,14 +126,19 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                                   .join(Meeting, MeetingKind.meeting_id == Meeting.id).where(*window),
                                   Meeting.organization_id, subset):
         kinds[mid].add(kind)
-    for mid, org_id, starts in chunked_rows(session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at)
-                                            .where(*window), Meeting.organization_id, subset):
+    for mid, org_id, starts, status in chunked_rows(
+            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status).where(*window),
+            Meeting.organization_id, subset):
         if org_id in unit_of and mid in kinds:
-            meetings[org_id][(mid, starts)] = kinds[mid]
+            meetings[org_id][(mid, starts, status)] = kinds[mid]
+
+    def record(starts: datetime, status: str, kinds: set[str]) -> MeetingRecord:
+        local = starts.astimezone(tz)
+        return MeetingRecord(local.date(), frozenset(kinds), local, status != "scheduled")  # not scheduled: begun
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
-        return tuple(sorted(MeetingRecord(starts.astimezone(tz).date(), frozenset(kinds))
-                            for (_, starts), kinds in meetings.get(org_id, {}).items()))
+        return tuple(sorted(record(starts, status, kinds)
+                            for (_, starts, status), kinds in meetings.get(org_id, {}).items()))
 
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))

@@ -234,7 +234,7 @@ def test_political_review_conclusions_stay_with_the_committee(say):
 
 
 def test_help_lists_the_commands_by_role(say):
-    assert "登记发展 张三 积极分子 2026-04-10" in say("demo-shuji", "帮助")
+    assert "登记发展 杨帆 谈话 今天" in say("demo-shuji", "帮助")
     member_help = say("demo-dangyuan", "帮助")
     assert "我的入党进度" in member_help and "登记发展" not in member_help and "发展情况" not in member_help
     assert "发展情况" in say("demo-dangwei", "帮助")

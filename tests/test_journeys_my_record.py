@@ -66,7 +66,7 @@ def test_a_probationers_party_age(say):
                                       "我转正要交什么材料"])
 def test_when_a_probationer_becomes_a_full_member(say, question):
     text = say("demo-yubei", question)
-    assert "将于 2027年3月1日 期满，还有 97 天" in text, text
+    assert "将于 2027年3月1日 期满，还有3个月零5天" in text, text
     assert "书面转正申请" in text and "支部党员大会讨论表决" in text
 
 

@@ -46,7 +46,7 @@ def test_checkup_of_the_quiet_branch(ov_say):
     assert "· 最近一次组织活动：2026-10-15（40 天前）" in text
     assert "· 支委会任期：2026-10-15 届满，已逾期 40 天未换届" in text
     two = ov_say("demo-dangwei", "支部体检 第二党支部")
-    assert "黄：11月参与率 62%、任期 2026-12-20 届满（还有 26 天）" in two
+    assert "黄：11月参与率 62%、任期 2026-12-20 届满（还有26天）" in two
     assert "· 参与率：11月 1 次签到会议，平均 62%（下限 80%）" in two
     one = ov_say("demo-dangwei", "支部体检 第一党支部")
     assert "· 党费：连续欠交 3 个月以上 2 人，其中 6 个月以上 1 人" in one
@@ -166,7 +166,7 @@ def test_a_committee_threshold_applies_to_its_branches(ov_say, dues_demo):
     with transaction(dues_demo.sessions) as s:
         set_setting(s, find_org(s, "示范机关党委"), "参与率下限", "60%")
     # participation is no longer a reason; the term ending in 26 days still is
-    assert "· 黄 第二党支部：任期 2026-12-20 届满（还有 26 天）" in ov_say("demo-dangwei", "支部概况")
+    assert "· 黄 第二党支部：任期 2026-12-20 届满（还有26天）" in ov_say("demo-dangwei", "支部概况")
     with transaction(dues_demo.sessions) as s:
         set_setting(s, find_org(s, "第二党支部"), "参与率下限", "90%")  # the branch's own value wins
     assert "· 黄 第二党支部：11月参与率 62%" in ov_say("demo-dangwei", "支部概况")

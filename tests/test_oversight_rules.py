@@ -104,7 +104,7 @@ def test_thresholds_come_from_settings():
     c = checkup(full, today, Participation("11月", 1, 7, 10), upper_settings={"participation_threshold": 0.75})
     assert c.reasons == ((YELLOW, "11月参与率 70%"),)
     warn = OrgState(**{**full.__dict__, "term": Term(date(2024, 3, 1), 3, date(2027, 3, 1))})
-    assert checkup(warn, today).reasons == ((YELLOW, "任期 2027-03-01 届满（还有 97 天）"),)
+    assert checkup(warn, today).reasons == ((YELLOW, "任期 2027-03-01 届满（还有3个月零5天）"),)
     assert checkup(warn, today, upper_settings={"term_warning_months": 3}).status == GREEN
 
 

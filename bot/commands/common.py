@@ -5,7 +5,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 
 from bot.runtime import Runtime, build_runtime
 from bot.settings import Settings, SettingsError, load_settings, require_service_secret
@@ -64,12 +64,23 @@ def require_schema(s: Settings) -> None:
         engine.dispose()
 
 
+def fixed_clock(text: str, s: Settings):
+    """A clock stopped at `text`, a local time in ZHIBU_TIMEZONE (2027-01-04 09:00): to try the bot on another day."""
+    try:
+        at = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"时间“{text}”无效，请写成 2027-01-04 09:00") from None
+    at = (at if at.tzinfo else at.replace(tzinfo=s.tz)).astimezone(UTC)
+    return lambda: at
+
+
 @contextmanager
-def runtime(migrated: bool = True, service: bool = False) -> Iterator[Runtime]:
+def runtime(migrated: bool = True, service: bool = False, now: str | None = None) -> Iterator[Runtime]:
+    """The runtime for one command; `now` (a local time) stops its clock there instead of reading the real one."""
     s = service_settings() if service else settings()
     if migrated:
         require_schema(s)
-    rt = build_runtime(s)
+    rt = build_runtime(s, clock=fixed_clock(now, s)) if now else build_runtime(s)
     try:
         yield rt
     finally:

@@ -8,6 +8,8 @@ from bot.commands.common import runtime, service_settings, settings, today
 from bot.settings import ensure_secret_key
 from storage.db import transaction, upgrade
 
+NOW_HELP = "当作这个本地时间处理消息，如 \"2027-01-04 09:00\"（试用某一天的提醒和会议；默认现在）"
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="启动网页服务（企业微信、钉钉回调和 /healthz）")
@@ -18,10 +20,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("chat", help="在终端里以某个账号和机器人对话")
     p.add_argument("--as", dest="user", required=True, metavar="USERID", help="企业微信账号或钉钉账号")
+    p.add_argument("--now", metavar="时间", help=NOW_HELP)
     p.set_defaults(func=cmd_chat)
 
     p = sub.add_parser("say", help="以某个账号发一条消息，打印回复")
     p.add_argument("--as", dest="user", required=True, metavar="USERID")
+    p.add_argument("--now", metavar="时间", help=NOW_HELP)
     p.add_argument("text", nargs="+", metavar="消息", help="要发送的文字")
     p.set_defaults(func=cmd_say)
 
@@ -50,12 +54,12 @@ def cmd_serve(args) -> int:
 
 
 def cmd_chat(args) -> int:
-    with runtime() as rt:
+    with runtime(now=args.now) as rt:
         return console.chat(rt.router, args.user)
 
 
 def cmd_say(args) -> int:
-    with runtime() as rt:
+    with runtime(now=args.now) as rt:
         text, code = console.say(rt.router, args.user, " ".join(args.text))
         print(text)
         return code

@@ -1,11 +1,11 @@
-"""remind plan --date D [--dry-run] [--json]: what the reminder rules give for a day, planned into the outbox."""
+"""remind plan [--date D] [--dry-run] [--json]: what the reminder rules give for a day, planned into the outbox."""
 from __future__ import annotations
 
 import argparse
 import json
 from datetime import date
 
-from bot.commands.common import CommandError, runtime
+from bot.commands.common import CommandError, runtime, today
 from bot.commands.delivery import add_remind_commands
 from reminders.planner import PlanResult, plan
 from reminders.rules import TITLES, Due
@@ -16,7 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remind", help="提醒：计划、发送到期提醒、生成换届提醒函")
     rs = p.add_subparsers(dest="remind_command", required=True)
     pl = rs.add_parser("plan", help="计划某一天应发的提醒（写入发件箱，已有的不重复）")
-    pl.add_argument("--date", required=True, metavar="YYYY-MM-DD", help="计划哪一天")
+    pl.add_argument("--date", metavar="YYYY-MM-DD", help="计划哪一天（默认今天）")
     pl.add_argument("--dry-run", action="store_true", help="只显示，不写入")
     pl.add_argument("--json", action="store_true", help="只输出 JSON 列表")
     pl.set_defaults(func=cmd_plan)
@@ -43,8 +43,9 @@ def due_json(due: Due) -> dict:
 
 
 def cmd_plan(args) -> int:
-    day = parse_day(args.date)
+    day = parse_day(args.date) if args.date else None  # a mistyped date ends the command before it connects
     with runtime() as rt, transaction(rt.sessions) as session:
+        day = day or today(rt)
         result = plan(session, day, dry_run=args.dry_run, now=rt.services.clock(), tz=rt.settings.tz)
     if args.json:
         print(json.dumps([due_json(d) for d in result.dues], ensure_ascii=False, indent=2))

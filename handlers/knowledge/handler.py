@@ -58,10 +58,10 @@ def closest_topics(hits: list[Hit]) -> list[str]:
 def not_found_text(text: str, hits: list[Hit]) -> str:
     names = closest_topics(hits)
     if not names:
-        return ("我可以回答党支部工作的规定和流程，例如“三会一课多久开一次”“党费比例”“预备期多长”。"
+        return ("我可以回答党支部工作的规定和流程，例如“三会一课多久开一次”“党费比例”“预备期多长时间”。"
                 "发送「帮助」看看我还能做什么。")
     return (f"没有找到和“{text[:20]}”对应的规定。最接近的方面：{'、'.join(names)}。"
-            "请换个说法，带上关键词再问，例如“预备期多长”“党费比例”；具体问题也可以问支部书记或组织委员。")
+            "请换个说法，带上关键词再问，例如“预备期多长时间”“党费比例”；具体问题也可以问支部书记或组织委员。")
 
 
 def kb_reply(text: str, kb: KnowledgeBase, ctx: Context | None = None) -> Reply:
@@ -112,7 +112,7 @@ def fixed(entry_id: str):
 
 
 FALLBACK = Handler(name="knowledge", func=ask, summary="问办事流程和规定（直接提问即可）",
-                   example="预备期多长")
+                   example="预备期多长时间")
 
 HANDLERS = (
     Handler(name="kb_development", func=fixed("dev-overview"), commands=("发展党员流程", "入党流程"),
