@@ -57,8 +57,10 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
     extras = parse_extras(ctx, tokens[1:], org)
     running = open_hosted(ctx.session, org, ctx.now)
     same = next((m for m in running if m.kinds == set(kinds)), None)
+    if same is not None and same.status == "scheduled":  # today's 安排, its window already open: this opens it
+        running, same = [m for m in running if m is not same], None
     if same is not None:
-        # a scheduled meeting whose window is open, or a second tap on 发起签到: hand out the same code
+        # a second tap on 发起签到: hand out the same code
         return Reply(text="\n".join([f"这次{label(same)}的签到已在进行中。", *describe_meeting(ctx, same),
                                      f"签到码：{same.code}，请党员发送“签到 {same.code}”。",
                                      screen_line(ctx, same)]))

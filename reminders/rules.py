@@ -72,7 +72,8 @@ class MeetingRecord(NamedTuple):
     day: date  # local date of the meeting
     kinds: frozenset[str]
     starts: datetime | None = None  # local start time, where the record has one
-    held: bool = False  # its sign-in has opened (going on, or closed): the meeting is under way or over
+    held: bool = False  # its sign-in has opened (going on, or closed) or it was recorded: under way or over
+    place: str | None = None
 
 
 @dataclass(frozen=True)
@@ -262,9 +263,10 @@ def theme_day_dues(state: OrgState, today: date, cal: workdays.Calendar) -> list
         t3 = notice_day(day - timedelta(days=3), cal)
         if not t3 <= today <= day:
             continue  # everything below is due from T−3 and stale after the day: skip building it
-        # the branch's 主题党日时间/地点 describe the rule's day; a meeting scheduled on purpose may differ
-        clock, place = ("", "") if explicit else (state.settings.get("theme_day_time") or "",
-                                                   state.settings.get("theme_day_place") or "")
+        # an arranged meeting's own time and place; else the branch's 主题党日时间/地点 for the rule's day
+        clock, place = (state.settings.get("theme_day_time") or "", state.settings.get("theme_day_place") or "")
+        if explicit and meeting is not None:
+            clock, place = (meeting.starts.strftime("%H:%M") if meeting.starts else ""), meeting.place or ""
         where = f"在{place}" if place else ""
         when = cn(day) + clock
         out.append(Due(f"theme_day:{state.name}:{day}:T-3", "theme_day", state.name, state.members, state.at(t3),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from reminders.rules import DEFAULT_TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
 from storage.dues import month_key
 from storage.models import (
+    Attendance,
     CalendarOverride,
     CommitteeTerm,
     DevelopmentMilestone,
@@ -117,7 +118,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
             .order_by(CommitteeTerm.elected_on), CommitteeTerm.organization_id, subset):
         terms[org_id] = Term(elected, years, ends)  # ordered by election: the last one is current
 
-    meetings: dict[int, dict[tuple[int, datetime, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    meetings: dict[int, dict[int, MeetingRecord]] = defaultdict(dict)
     midnight = datetime.combine(today, time(0), tzinfo=tz)
     window = (Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD)
     # the kinds apart from the meetings: a moment is decoded once per meeting, not once per kind
@@ -126,19 +127,25 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                                   .join(Meeting, MeetingKind.meeting_id == Meeting.id).where(*window),
                                   Meeting.organization_id, subset):
         kinds[mid].add(kind)
-    for mid, org_id, starts, status in chunked_rows(
-            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status).where(*window),
-            Meeting.organization_id, subset):
-        if org_id in unit_of and mid in kinds:
-            meetings[org_id][(mid, starts, status)] = kinds[mid]
-
-    def record(starts: datetime, status: str, kinds: set[str]) -> MeetingRecord:
+    # an arranged meeting members signed in to without anyone opening it (its window opens by itself) has begun
+    begun = {mid for (mid,) in chunked_rows(session, select(Attendance.meeting_id).distinct()
+                                           .join(Meeting, Meeting.id == Attendance.meeting_id)
+                                           .where(*window, Meeting.status == "scheduled",
+                                                  Attendance.status.in_(("present", "late"))),
+                                           Meeting.organization_id, subset)}
+    for mid, org_id, starts, status, place in chunked_rows(
+            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, Meeting.place)
+            .where(*window), Meeting.organization_id, subset):
+        if org_id not in unit_of or mid not in kinds:
+            continue
         local = starts.astimezone(tz)
-        return MeetingRecord(local.date(), frozenset(kinds), local, status != "scheduled")  # not scheduled: begun
+        held = status != "scheduled" or mid in begun
+        if not held and local.date() < today:
+            continue  # arranged, but its day passed with no sign-in and no 登记会议: it was not held
+        meetings[org_id][mid] = MeetingRecord(local.date(), frozenset(kinds[mid]), local, held, place or None)
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
-        return tuple(sorted(record(starts, status, kinds)
-                            for (_, starts, status), kinds in meetings.get(org_id, {}).items()))
+        return tuple(sorted(meetings.get(org_id, {}).values()))
 
     member_ids = None if subset is None else sorted(p.id for ps in members_of.values() for p in ps)
     since = month_key(add_months(date(today.year, today.month, 1), -DUES_MONTHS_BACK))

@@ -22,9 +22,12 @@ def member(session: Session, userid: str) -> Member:
     return session.scalars(select(Member).where(Member.wecom_userid == userid)).one()
 
 
-def add_meeting(session: Session, org_name: str, day: date, *kinds: str, hour: int = 14) -> Meeting:
+def add_meeting(session: Session, org_name: str, day: date, *kinds: str, hour: int = 14,
+                status: str = "closed") -> Meeting:
+    """A meeting of the branch: held and closed by default; status="scheduled" for one only arranged (安排), which
+    stops counting once its day has passed without a sign-in."""
     starts = local(day, hour)
-    m = Meeting(organization_id=org_id(session, org_name), title="、".join(kinds), starts_at=starts,
+    m = Meeting(organization_id=org_id(session, org_name), title="、".join(kinds), starts_at=starts, status=status,
                 signin_opens_at=starts - timedelta(minutes=30), signin_closes_at=starts + timedelta(hours=2),
                 kind_rows=[MeetingKind(kind=k) for k in kinds])
     session.add(m)

@@ -83,10 +83,10 @@ def test_political_birthday(say, question):
 
 def _meetings(demo):
     with transaction(demo.sessions) as s:
-        m = add_meeting(s, "第一党支部", date(2026, 11, 27), "党员大会", hour=15)
+        m = add_meeting(s, "第一党支部", date(2026, 11, 27), "党员大会", hour=15, status="scheduled")
         m.place = "三楼会议室"
-        add_meeting(s, "第一党支部", date(2026, 11, 26), "支委会")
-        theme = add_meeting(s, "第一党支部", date(2026, 12, 16), "主题党日", hour=9)
+        add_meeting(s, "第一党支部", date(2026, 11, 26), "支委会", status="scheduled")
+        theme = add_meeting(s, "第一党支部", date(2026, 12, 16), "主题党日", hour=9, status="scheduled")
         theme.place = "党员活动室"
 
 

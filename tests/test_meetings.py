@@ -56,6 +56,8 @@ def test_bad_schedules_change_nothing(demo, say):
 def test_open_signin_in_a_scheduled_window_reuses_its_code(demo, say, clock):
     code = code_of(say("demo-shuji", "安排 主题党日 2026-12-18 14:30 三楼会议室"))
     clock.set(beijing(2026, 12, 18, 14, 10))
+    opened = say("demo-zuzhi", "发起签到 主题党日")  # the 安排's window is open: this opens it, same code
+    assert "已发起签到" in opened and code_of(opened) == code and "你是发起人，已记为出席" in opened
     again = say("demo-zuzhi", "发起签到 主题党日")
     assert "已在进行中" in again and code_of(again) == code
     with transaction(demo.sessions) as s:

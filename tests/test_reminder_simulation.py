@@ -26,7 +26,7 @@ from bot.cli import main as zhibu
 from bot.demo import PARTY_COMMITTEE
 from reminders.planner import plan
 from storage.db import transaction
-from storage.models import Organization, OutboxMessage, PlannerState
+from storage.models import Meeting, Organization, OutboxMessage, PlannerState
 from tests.reminder_helpers import add_meeting, branch_members, local, member, pay, rate
 
 B1, B2 = "第一党支部", "第二党支部"
@@ -243,8 +243,9 @@ def setup_year(demo, monkeypatch) -> None:
     assert zhibu(["calendar", "set", "2027-09-26", "work"]) == 0
     with transaction(demo.sessions) as s:
         add_meeting(s, B1, date(2026, 11, 20), "组织生活会", "民主评议")
-        add_meeting(s, B1, date(2027, 1, 12), "支委会")
-        add_meeting(s, B1, date(2027, 3, 26), "主题党日", "党课")
+        # arranged ahead (安排); each is signed in on its day (hold_meetings_of)
+        add_meeting(s, B1, date(2027, 1, 12), "支委会", status="scheduled")
+        add_meeting(s, B1, date(2027, 3, 26), "主题党日", "党课", status="scheduled")
         for m in branch_members(s, B1):
             for month in ("2026-09", "2026-10", "2026-11"):
                 pay(s, m, month, date(2026, 11, 20))
@@ -260,6 +261,14 @@ def pay_for_day(demo, day: date) -> None:
                 continue
             if (m.name == "吴芳" and day.day == 1) or (m.name != "吴芳" and day in THEME_DAYS_B1):
                 pay(s, m, month, day)
+
+
+def hold_meetings_of(demo, day: date) -> None:
+    """The day's arranged meetings are signed in and closed, after the 08:00 planning run."""
+    with transaction(demo.sessions) as s:
+        for m in s.scalars(select(Meeting).where(Meeting.starts_at >= local(day, 0),
+                                                 Meeting.starts_at < local(day + timedelta(days=1), 0))):
+            m.status = "closed"
 
 
 def run_year(demo, clock, payments: bool = True) -> tuple[Counter, list[int]]:
@@ -281,6 +290,7 @@ def run_year(demo, clock, payments: bool = True) -> tuple[Counter, list[int]]:
         for _, kind, org in items:
             got[(day, org, kind)] += 1
         last_id = max([last_id, *(r[0] for r in rows)])
+        hold_meetings_of(demo, day)
         if payments:
             pay_for_day(demo, day)
         day += timedelta(days=1)
