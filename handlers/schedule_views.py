@@ -15,6 +15,7 @@ from reminders.durations import time_left
 from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
 from reminders.state import load_calendar, load_states
 from reminders.workdays import Calendar
+from storage.attendance import LATE, PRESENT, rows_by_member
 from storage.dues import month_key
 from storage.models import CommitteeTerm, DuesPayment, DuesRate, Meeting, Organization
 from storage.orgs import branch_of, descendants
@@ -36,8 +37,8 @@ def month_plan(incoming: Incoming, ctx: Context) -> Reply:
     lines = [f"{org.name}{today.year}年{today.month}月安排："]
     if org.type == "党支部":
         day, explicit = theme_date(_branch_state(ctx, org), today.year, today.month, Calendar(load_calendar(ctx.session)))
-        passed = "（已过）" if day < today else ""
-        lines.append(f"· 主题党日：{cn(day)}{passed}{'' if explicit else '（按支部规定日期）'}")
+        if not explicit:  # a 主题党日 already arranged or held is listed with the meetings below
+            lines.append(f"· 主题党日：{cn(day)}{'（已过）' if day < today else ''}（按支部规定日期）")
     tz = ctx.settings.tz
     start = datetime.combine(today.replace(day=1), time(0), tzinfo=tz)
     end = datetime.combine(add_months(today.replace(day=1), 1), time(0), tzinfo=tz)
@@ -48,11 +49,22 @@ def month_plan(incoming: Incoming, ctx: Context) -> Reply:
     for m in meetings:
         at = m.starts_at.astimezone(tz)
         lines.append(f"· {cn(at.date())} {at:%H:%M} {'、'.join(sorted(m.kinds)) or m.title}"
-                     f"{('，' + m.place) if m.place else ''}")
+                     f"{('，' + m.place) if m.place else ''}{_state_text(ctx, m, at.date(), today)}")
     if not meetings:
         lines.append("· 本月还没有登记其他会议。")
     lines.append(_dues_line(ctx, today))
     return Reply(text="\n".join(lines), private=True)
+
+
+def _state_text(ctx: Context, m: Meeting, day: date, today: date) -> str:
+    """（已开）/（已安排）/ an arranged meeting whose day passed with no sign-in, which does not count as held."""
+    if m.status != "scheduled":
+        return "（已开）" if m.status == "closed" else "（签到中）"
+    if day >= today:
+        return "（已安排）"
+    if any(a.status in (PRESENT, LATE) for a in rows_by_member(ctx.session, m.id).values()):  # signed in: held
+        return "（已开）"
+    return "（没有签到记录；开过的请发送“登记会议”补登）"
 
 
 def _dues_line(ctx: Context, today: date) -> str:

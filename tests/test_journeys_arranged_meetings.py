@@ -47,3 +47,14 @@ def test_members_signing_in_to_an_arranged_meeting_make_it_held(demo, say, clock
     clock.set(beijing(2026, 12, 28, 10, 0))
     after = say("demo-dangwei", "支部体检 第一党支部")
     assert "支委会" not in committee_line(after).split("尚未开")[-1], after
+
+
+def test_this_months_plan_lists_the_theme_day_once_with_each_meetings_state(demo, say, clock):
+    say("demo-shuji", "安排 主题党日 2026-12-16 15:00 二楼报告厅")
+    say("demo-shuji", "安排 支委会 2026-12-03 14:00")
+    clock.set(beijing(2026, 12, 10, 9, 0))
+    plan = say("demo-dangyuan", "本月安排")
+    assert sum("主题党日" in line and "党费" not in line for line in plan.splitlines()) == 1, plan
+    assert "（按支部规定日期）" not in plan
+    assert "12月16日（周三） 15:00 主题党日，二楼报告厅（已安排）" in plan
+    assert "12月3日（周四） 14:00 支委会（没有签到记录；开过的请发送“登记会议”补登）" in plan
