@@ -30,6 +30,8 @@ def test_demo_say_and_exit_codes(zhibu):
     assert member.returncode == 0 and "我的信息" in member.stdout and "〔支部委员〕" not in member.stdout
     assert secretary.returncode == 0 and "〔支部委员〕" in secretary.stdout
     assert nobody.returncode == 2 and "不在支部助手的党员名单里" in nobody.stdout
+    applicant = zhibu("say", "--as", "demo-shenqing", "我的入党进度")  # 杨帆: in the 发展 pipeline, not the roster
+    assert applicant.returncode == 0 and "杨帆同志，你的入党进度" in applicant.stdout
 
     chat = zhibu("chat", "--as", "demo-yubei", stdin="我的信息\n退出\n")
     assert chat.returncode == 0 and "陈晨" in chat.stdout

@@ -17,14 +17,15 @@ def incoming(user_id: str, text: str) -> Incoming:
 
 
 def say(router: Router, user_id: str, text: str) -> tuple[str, int]:
-    """The reply text and the exit code (2 when the id is not in the roster). A file the reply brings is saved under
-    the export directory (ZHIBU_EXPORT_DIR, never over an earlier file) and its path is the reply's last line."""
-    registered = is_registered(router, user_id)
-    reply: Reply = router.handle(incoming(user_id, text))
+    """The reply text and the exit code (2 when the bot does not know the id: not in the roster, and not a person in
+    the 发展 pipeline it answers as a guest). A file the reply brings is saved under the export directory
+    (ZHIBU_EXPORT_DIR, never over an earlier file) and its path is the reply's last line."""
+    message = incoming(user_id, text)
+    reply: Reply = router.handle(message)
     out = reply.as_text()
     if reply.file is not None and not reply.repeat:
         out += "\n" + save_file(router, reply)
-    return out, (0 if registered else 2)
+    return out, (2 if reply.text == not_registered_text(message) else 0)
 
 
 def save_file(router: Router, reply: Reply) -> str:
