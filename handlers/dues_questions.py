@@ -27,6 +27,8 @@ from handlers.dues_calculator import (
     percent_text,
 )
 from handlers.dues_status import private_reply
+from handlers.knowledge.entries import KnowledgeError
+from handlers.knowledge.handler import answer_text, kb_of
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
@@ -171,8 +173,23 @@ def _is_general_question(text: str, words: list[str]) -> bool:
     return "党费" in text and any(a in text for a in ASKING) and not _figures(text)
 
 
+def situation_reply(text: str, ctx: Context) -> Reply | None:
+    """A question without a figure that names a circumstance the knowledge base has an entry for (返聘, 停薪留职, 没有收入,
+    夫妻都是党员): that entry answers, not the general rates. Which circumstances is the entries' own `situations`."""
+    if _figures(text):
+        return None
+    try:
+        entry = kb_of(ctx).situation(text)
+    except KnowledgeError:  # broken entry files: the rates still answer
+        return None
+    return Reply(text=answer_text(kb_of(ctx), entry)) if entry is not None else None
+
+
 def amount_answer(incoming: Incoming, ctx: Context) -> Reply:
     text = ctx.args or incoming.text
+    situation = situation_reply(text, ctx)
+    if situation is not None:
+        return situation
     category = _category(text)
     figure = read_figure(text)
     if category in BASE_CATEGORIES and figure is not None and figure.amount is None:
@@ -250,6 +267,9 @@ def base_answer(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def general_answer(incoming: Incoming, ctx: Context) -> Reply:
+    situation = situation_reply(ctx.args or incoming.text, ctx)
+    if situation is not None:
+        return situation
     org = branch_of(ctx.member.organization)
     farmer = Decimal(str(get_setting(org, "farmer_dues")))
     lines = [

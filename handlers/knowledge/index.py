@@ -48,7 +48,8 @@ class KnowledgeBase:
     def __init__(self, entries: list[Entry], segmenter: Segmenter) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
-        terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in e.keywords)]
+        terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in (*e.keywords, *e.situations))]
+        self.situations = {e.id: {clean(w) for w in e.situations} - {""} for e in entries if e.situations}
         self.featurizer = f = Featurizer(segmenter, terms)
         docs: dict[str, list[list[str]]] = {"words": [], "chars": [], "pinyin": [], "answer": [], "answer_chars": []}
         for e in entries:
@@ -91,6 +92,15 @@ class KnowledgeBase:
             self._scores(concern, FOCUS_WEIGHT, total)
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [Hit(self.entries[i], round(s, 3)) for i, s in best]
+
+    def situation(self, text: str) -> Entry | None:
+        """The entry written for a circumstance the question names (返聘, 停薪留职), the best ranked if it names several."""
+        c = clean(text)
+        named = {i for i, words in self.situations.items() if any(w in c for w in words)}
+        if not named:
+            return None
+        ranked = [h.entry for h in self.search(text, len(self.entries)) if h.entry.id in named]
+        return ranked[0] if ranked else next(e for e in self.entries if e.id in named)
 
     def decide(self, text: str) -> Decision:
         hits = self.search(text, 3)

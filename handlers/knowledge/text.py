@@ -96,6 +96,10 @@ _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for ac
     (r"(?:参加)?选举", "选举权"),
 ))
 
+# a student who is still paid (在读研究生还拿工资, 读博工资照发) is the entries' 在职学习, whatever the words' order
+_STUDY = re.compile(r"学生|读书|念书|上学|读研|读博|进修|深造")
+_PAID = re.compile(r"(?:拿|发|领|有|带)着?(?:工资|薪水)|(?:工资|薪水)(?:照|还|也|都)?(?:拿|发|有|领)")
+
 
 def clean(text: str) -> str:
     """Normalised, lower-case, look-alikes fixed, counts in digits, synonyms replaced, punctuation removed."""
@@ -105,6 +109,8 @@ def clean(text: str) -> str:
     for pattern, right in _RIGHTS:
         t = pattern.sub(lambda m, r=right: m.group(0) + r, t)
     t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
+    if "在职学习" not in t and _STUDY.search(t) and _PAID.search(t):
+        t += "，在职学习"
     return _DROP.sub("", t)
 
 
