@@ -36,7 +36,7 @@ SYNONYMS: dict[str, str] = {
     "党员证": "党员身份", "入党宣誓": "宣誓", "入党誓词": "誓词",
     "入党日期": "入党时间", "入党的时间": "入党时间", "党员生日": "政治生日",
     "标准化规范化": "规范化", "标准化建设": "规范化", "规范化建设": "规范化",
-    "退休": "离退休", "离休": "离退休", "退下来": "离退休",
+    "退休": "离退休", "离休": "离退休", "退下来": "离退休", "退了休": "离退休",
     "大学生": "学生", "研究生": "学生", "在校生": "学生", "留学生": "学生", "留学": "学生",
     # pay that is not a monthly wage
     "年薪": "年薪制", "收入不稳定": "无固定收入", "收入不固定": "无固定收入", "没有固定收入": "无固定收入",
@@ -58,6 +58,11 @@ SYNONYMS: dict[str, str] = {
     "几个点": "比例", "百分之几": "比例", "百分比": "比例",
     "用来干什么": "用途", "用来做什么": "用途", "用来干嘛": "用途", "花在哪": "用途", "用在哪": "用途", "能用来": "用途",
     "怎么计算": "怎么算", "如何计算": "怎么算", "咋算": "怎么算", "怎样计算": "怎么算",
+    # becoming a 发展对象
+    "当发展对象": "成为发展对象", "列为发展对象": "成为发展对象", "确定为发展对象": "成为发展对象",
+    # a whole year at once; several units together
+    "一年的": "全年", "一整年": "全年", "整年": "全年", "一下子": "一次性", "一口气": "一次性",
+    "凑一块": "联合", "凑一起": "联合", "凑在一起": "联合", "合起来": "联合", "合在一起": "联合", "合到一起": "联合",
     # a 预备党员 by another name
     "预备期的党员": "预备党员", "预备期内的党员": "预备党员", "预备期党员": "预备党员", "预备期间的党员": "预备党员",
 }
@@ -89,9 +94,10 @@ _DIGITS = {"两": "2", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6
 _FEWER = re.compile(r"(?:不到|不够|不满|少于|不足)(\d+)[个名位]?人?")
 # "can a member vote / be elected" asks about a right: the right's name is added, so the entry on rights is found
 # and not the one on how an election is run
-_CAN = r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
+_CAN = (r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
+        r"(?:在[^，。,？?！!]{1,8}?[上里中])?")  # 能在支部大会上投票
 _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
-    (r"(?:举手)?(?:投票|表决)", "表决权"),
+    (r"(?:举手(?:表决|投票)?|投.{0,2}票|表决)", "表决权"),
     (r"(?:当选|被选举|被选|(?:被推荐为|被提名为|当|作|做|成为)候选人)", "被选举权"),
     (r"(?:参加)?选举", "选举权"),
 ))
@@ -99,6 +105,17 @@ _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for ac
 # a student who is still paid (在读研究生还拿工资, 读博工资照发) is the entries' 在职学习, whatever the words' order
 _STUDY = re.compile(r"学生|读书|念书|上学|读研|读博|进修|深造")
 _PAID = re.compile(r"(?:拿|发|领|有|带)着?(?:工资|薪水)|(?:工资|薪水)(?:照|还|也|都)?(?:拿|发|有|领)")
+
+# whether a 预备党员 may or must attend (要参加组织生活吗, 能列席吗) asks about their rights, not about the meeting
+_PROBATIONER_ATTENDS = re.compile(r"预备党员.{0,6}?(?:能|可以|需要|要|用不用|能不能|可不可以|有没有资格)(?:参加|参与|出席|列席)")
+# paying for something out of 党费 (饭钱能从党费里报吗, 党费能出这笔钱吗) asks how 党费 may be used
+_PAID_FROM_DUES = re.compile(r"从党费(?:里|中|里面)?(?:报|出|开支|列支|支出|买|拿)|党费(?:能|可以|可不可以|能不能)?(?:报销|出钱|出这)")
+# how many turned up (到几个人, 来多少人) is the meetings' 到会人数
+_TURNOUT = re.compile(r"(?:到|来|到场|在场|出席)了?(?:几|多少)(?:个|名|位)?人")
+
+# the A-not-A question (能不能, 要不要, 可不可以, 有没有) asks whether A: without this, jieba leaves 不能 and 不要 as
+# words that match entries about what may not be done
+_A_NOT_A = re.compile(r"(\w)[不没]\1")
 
 
 def clean(text: str) -> str:
@@ -108,6 +125,10 @@ def clean(text: str) -> str:
     t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
     for pattern, right in _RIGHTS:
         t = pattern.sub(lambda m, r=right: m.group(0) + r, t)
+    t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
+    t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
+    t = _TURNOUT.sub("到会人数", t)
+    t = _A_NOT_A.sub(r"\1", t)
     t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
     if "在职学习" not in t and _STUDY.search(t) and _PAID.search(t):
         t += "，在职学习"
