@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,10 +82,14 @@ class KnowledgeBase:
             for i, s in index.scores(query[kind]).items():
                 total[i] = total.get(i, 0.0) + weight * WEIGHTS[kind] * s
 
+    def _names_something(self, clause: str) -> bool:
+        c = clean(clause)
+        return any(t in c for t in self.featurizer.terms)
+
     def search(self, text: str, k: int = 5) -> list[Hit]:
         total: dict[int, float] = {}
         self._scores(text, 1.0, total)
-        concern = focus(text)
+        concern = focus(text, self._names_something)
         if is_choice(text):  # "X是支委会定还是党员大会定": the bodies are the options, X is what it is about
             clause = without_bodies(concern) if concern is not None else ""
             concern = clause if any(t in clean(clause) for t in self.featurizer.terms) else without_bodies(text)
@@ -112,9 +117,12 @@ class KnowledgeBase:
         return Decision("choose", hits)
 
 
-_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|捎带|附带|另外|此外|还有个?|再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?")
-_ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|能不能|可不可以|可以|要不要|用不用|算不算|算数|算吗|哪|什么|啥|谁|如何|"
-                     r"不$|没$|有没有|是不是|行不行|对不对")
+# what splits a question into clauses: punctuation, words that join a second matter to the first (顺带, 一起把), and
+# words that open the asking (想问, 另外)
+_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|顺手|捎带|附带|(?:一起|一块儿?|一并|同时)把|另外|此外|还有个?|"
+                      r"再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?")
+_ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|可以|算数|算吗|哪|什么|啥|谁|如何|"
+                     r"不$|没$|(\w)[不没]\1")  # the last: 能不能, 要不要, 中不中, 有没有
 
 
 # a question that asks which body decides or which comes first names the bodies as options; every entry about a
@@ -132,13 +140,19 @@ def without_bodies(text: str) -> str:
     return _BODIES.sub("，", clean(text))
 
 
-def focus(text: str) -> str | None:
-    """The clause of a several-part question that asks something (the last such), or None for a one-part question."""
-    parts = [p for p in _CLAUSES.split(normalize(text)) if len(p) >= 2]
+def focus(text: str, names: Callable[[str], bool] = lambda clause: True) -> str | None:
+    """The clause of a several-part question that asks something (the last such), or None for a one-part question.
+
+    A clause that only asks (算数不, 这样行不行) names nothing: it asks about the clause before it, which is joined on
+    ("主题党日顺带开了个党课，算数不" asks whether the 党课 counts). `names` says whether a clause names something."""
+    parts = [p for p in _CLAUSES.split(normalize(text)) if p and len(p) >= 2]
     if len(parts) < 2:
         return None
-    asking = [p for p in parts if _ASKING.search(p)]
-    return (asking or parts)[-1]
+    asking = [i for i, p in enumerate(parts) if _ASKING.search(p)]
+    i = asking[-1] if asking else len(parts) - 1
+    if i > 0 and not names(parts[i]):
+        return "，".join(parts[i - 1:i + 1])
+    return parts[i]
 
 
 class LazyKnowledgeBase:

@@ -20,7 +20,8 @@ SYNONYMS: dict[str, str] = {
     "党员会议": "党员大会", "党小组会议": "党小组会", "小组会": "党小组会",
     "党日活动": "主题党日", "支部主题党日": "主题党日", "党员活动日": "主题党日", "主题党员日": "主题党日",
     "组织生活会议": "组织生活会", "民主评议会": "民主评议", "评议党员": "民主评议",
-    "谈心": "谈心谈话", "谈话谈心": "谈心谈话",
+    "谈心": "谈心谈话", "谈话谈心": "谈心谈话", "谈了心": "谈心谈话", "谈谈心": "谈心谈话", "谈过心": "谈心谈话",
+    "谈个心": "谈心谈话",
     "缴纳": "交纳", "缴党费": "交党费", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
     "党费标准": "党费比例", "交党费比例": "党费比例", "党费基数": "计算基数",
     "入党申请书": "入党申请", "入党申请人": "申请人", "申请入党": "入党申请",
@@ -117,6 +118,10 @@ _TURNOUT = re.compile(r"(?:到|来|到场|在场|出席)了?(?:几|多少)(?:个
 # words that match entries about what may not be done
 _A_NOT_A = re.compile(r"(\w)[不没]\1")
 
+# paying for another member (帮老伴交, 替他交) is 代交; paying months ahead (把下半年的也收了, 明年的一起交) is 预交
+_FOR_ANOTHER = re.compile(r"(?:帮|替)[^，。,？?]{0,4}?(?:交|缴)")
+_AHEAD = re.compile(r"(?:下半年|明年|后面几个月|以后几个月|往后几个月|全年)的?(?:党费)?(?:也|都|一起|一次性?|提前)?(?:交|缴|收)")
+
 
 def clean(text: str) -> str:
     """Normalised, lower-case, look-alikes fixed, counts in digits, synonyms replaced, punctuation removed."""
@@ -128,6 +133,8 @@ def clean(text: str) -> str:
     t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
+    t = _FOR_ANOTHER.sub(lambda m: m.group(0) + "代交", t)
+    t = _AHEAD.sub(lambda m: m.group(0) + "预交", t)
     t = _A_NOT_A.sub(r"\1", t)
     t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
     if "在职学习" not in t and _STUDY.search(t) and _PAID.search(t):
@@ -185,8 +192,10 @@ class Featurizer:
         chars = _CJK.findall(c)
         syllables = self.syllables(chars)
         words = [w for w in self.segmenter.words(c) if w not in STOPWORDS]
-        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like
-        words.extend(t for t in self.terms if t in c)
+        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like; a term
+        # seen only inside a longer one is that one's (专题组织生活会 does not also say 组织生活会)
+        found = [t for t in self.terms if t in c]
+        words.extend(t for t in found if not any(t != u and t in u and c.count(t) == c.count(u) for u in found))
         if typed:
             words.extend(self.sound_alike_terms(chars, syllables))
         return words, char_ngrams(c, 2), pinyin_bigrams(syllables)
