@@ -23,6 +23,7 @@ SYNONYMS: dict[str, str] = {
     "谈心": "谈心谈话", "谈话谈心": "谈心谈话", "谈了心": "谈心谈话", "谈谈心": "谈心谈话", "谈过心": "谈心谈话",
     "谈个心": "谈心谈话",
     "缴纳": "交纳", "缴党费": "交党费", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
+    "欠了": "欠缴", "欠着": "欠缴",
     "党费标准": "党费比例", "交党费比例": "党费比例", "党费基数": "计算基数",
     "入党申请书": "入党申请", "入党申请人": "申请人", "申请入党": "入党申请",
     "积极份子": "积极分子", "入党积极分子": "积极分子", "发展对像": "发展对象",
@@ -59,6 +60,16 @@ SYNONYMS: dict[str, str] = {
     "几个点": "比例", "百分之几": "比例", "百分比": "比例",
     "用来干什么": "用途", "用来做什么": "用途", "用来干嘛": "用途", "花在哪": "用途", "用在哪": "用途", "能用来": "用途",
     "怎么计算": "怎么算", "如何计算": "怎么算", "咋算": "怎么算", "怎样计算": "怎么算",
+    # how often: 一季度 is 每季度 (上一季度 is a base period, kept whole), 一回 is 一次
+    "一季度": "每季度", "一个季度": "每季度", "上一季度": "上一季度", "上一个季度": "上一季度", "上季度": "上一季度",
+    "一回": "一次", "几回": "几次",
+    # allowances by their everyday names
+    "车补": "交通补贴", "饭补": "误餐补贴", "餐补": "误餐补贴", "话补": "通讯补贴", "房补": "住房补贴",
+    # a post left empty; more candidates than seats; who decides and who does what
+    "空着": "空缺", "空出来": "空缺", "比应选的多": "差额", "比应选多": "差额", "比应选人数多": "差额",
+    "谁拍板": "谁说了算", "谁做主": "谁说了算", "谁的权力大": "谁说了算", "谁权力大": "谁说了算",
+    "各管什么": "分工", "各管": "分工", "各自负责": "分工", "怎么分工": "分工",
+    "在外面": "外地", "在外头": "外地", "在外边": "外地",
     # becoming a 发展对象
     "当发展对象": "成为发展对象", "列为发展对象": "成为发展对象", "确定为发展对象": "成为发展对象",
     # a whole year at once; several units together
@@ -122,6 +133,14 @@ _A_NOT_A = re.compile(r"(\w)[不没]\1")
 _FOR_ANOTHER = re.compile(r"(?:帮|替)[^，。,？?]{0,4}?(?:交|缴)")
 _AHEAD = re.compile(r"(?:下半年|明年|后面几个月|以后几个月|往后几个月|全年)的?(?:党费)?(?:也|都|一起|一次性?|提前)?(?:交|缴|收)")
 
+# situations told as a story, named as the entries name them: a committee member who left (委员辞职了) leaves a post
+# 空缺; a retiree still at work is 返聘; a 预备党员 who did wrong faces 延长预备期
+_STORIES = tuple((re.compile(p), name) for p, name in (
+    (r"(?:委员|书记|支委)[^，。,？?]{0,4}?(?:辞职|调走|调离|走了|退了|离职|去世|病故)", "空缺"),
+    (r"(?:退休|退了休|离休)[^。？?]{0,8}?(?:又|还|仍)[^。？?]{0,6}?(?:打工|上班|工作|挣钱|干活|上岗)", "返聘"),
+    (r"(?:预备党员|预备期)[^。？?]*?(?:犯了?错|表现不好|表现差|违纪|受了?处分)", "延长预备期"),
+))
+
 
 def clean(text: str) -> str:
     """Normalised, lower-case, look-alikes fixed, counts in digits, synonyms replaced, punctuation removed."""
@@ -133,6 +152,8 @@ def clean(text: str) -> str:
     t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
+    for pattern, name in _STORIES:
+        t = pattern.sub(lambda m, n=name: m.group(0) + "，" + n + "，", t)
     t = _FOR_ANOTHER.sub(lambda m: m.group(0) + "代交", t)
     t = _AHEAD.sub(lambda m: m.group(0) + "预交", t)
     t = _A_NOT_A.sub(r"\1", t)
