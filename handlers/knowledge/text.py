@@ -70,6 +70,9 @@ SYNONYMS: dict[str, str] = {
     "谁拍板": "谁说了算", "谁做主": "谁说了算", "谁的权力大": "谁说了算", "谁权力大": "谁说了算",
     "各管什么": "分工", "各管": "分工", "各自负责": "分工", "怎么分工": "分工",
     "在外面": "外地", "在外头": "外地", "在外边": "外地",
+    "联系不上": "失联", "联系不到": "失联", "打不通": "失联", "找不到人": "失联",
+    "应到": "到会人数", "实到": "到会人数",
+    "百分之": "比例", "微信转": "网上交", "用微信": "网上交", "支付宝": "网上交", "转账": "网上交", "扫码": "网上交",
     # becoming a 发展对象
     "当发展对象": "成为发展对象", "列为发展对象": "成为发展对象", "确定为发展对象": "成为发展对象",
     # a whole year at once; several units together
@@ -134,11 +137,12 @@ _FOR_ANOTHER = re.compile(r"(?:帮|替)[^，。,？?]{0,4}?(?:交|缴)")
 _AHEAD = re.compile(r"(?:下半年|明年|后面几个月|以后几个月|往后几个月|全年)的?(?:党费)?(?:也|都|一起|一次性?|提前)?(?:交|缴|收)")
 
 # situations told as a story, named as the entries name them: a committee member who left (委员辞职了) leaves a post
-# 空缺; a retiree still at work is 返聘; a 预备党员 who did wrong faces 延长预备期
+# 空缺; a retiree still at work is 返聘; a 预备党员 who did wrong faces 延长预备期; 党费能免吗 asks about 免交
 _STORIES = tuple((re.compile(p), name) for p, name in (
     (r"(?:委员|书记|支委)[^，。,？?]{0,4}?(?:辞职|调走|调离|走了|退了|离职|去世|病故)", "空缺"),
     (r"(?:退休|退了休|离休)[^。？?]{0,8}?(?:又|还|仍)[^。？?]{0,6}?(?:打工|上班|工作|挣钱|干活|上岗)", "返聘"),
     (r"(?:预备党员|预备期)[^。？?]*?(?:犯了?错|表现不好|表现差|违纪|受了?处分)", "延长预备期"),
+    (r"党费[^，。,？?]{0,4}?(?:免|减)", "免交"),
 ))
 
 
@@ -180,6 +184,7 @@ class Featurizer:
         # longest first, so 组织关系转接 is seen before 组织关系
         cleaned = {clean(t) for t in terms} - {""}
         self.terms = sorted((t for t in cleaned if len(t) > 1), key=len, reverse=True)
+        self._term_set = frozenset(self.terms)
         # one reading per character, the same for entries and questions: consistent beats context-perfect here,
         # and a per-character table makes a question's pinyin cost microseconds
         self._sound: dict[str, str] = {}
@@ -203,7 +208,9 @@ class Featurizer:
         for i in range(len(chars) - 1):
             for n in range(2, min(6, len(chars) - i) + 1):
                 term = self.by_sound.get("_".join(syllables[i:i + n]))
-                if term is not None and term != "".join(chars[i:i + n]):
+                written = "".join(chars[i:i + n])
+                # a stretch that is itself a term was meant as written: 不交 is not a slip for 补交
+                if term is not None and term != written and written not in self._term_set:
                     found.append(term)
         return found
 
