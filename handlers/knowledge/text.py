@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from bot.intent import Segmenter, normalize
 
 # characters that look like the intended one and are themselves rare in Party-work questions
-LOOK_ALIKE = str.maketrans({"曰": "日", "糸": "系", "巳": "己", "侯": "候", "茛": "艮", "汩": "汨"})
+LOOK_ALIKE = str.maketrans({"曰": "日", "糸": "系", "巳": "己", "侯": "候", "茛": "艮", "汩": "汨", "廷": "延"})
 
 # colloquial or long names → the one name the entries use (longest first when applied)
 SYNONYMS: dict[str, str] = {
