@@ -44,6 +44,7 @@ AFTER_TAX = re.compile(r"(?:税后|到手|实发|实际到手|扣完|扣除后)\
 BEFORE_TAX = re.compile(r"(?:税前|应发)\S{0,4}$")
 THRESHOLD_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:以上|以下|以内|之间|之内|及以上|及以下|上下浮动)")
 THRESHOLD_BEFORE = re.compile(r"(?:超过|高于|低于|不到|不足|不超过|大于|小于)\s*$")
+PAID_SUM_BEFORE = re.compile(r"(?:交|缴|交纳|缴纳|多交|捐)(?:了|过)?\s*$")  # 想交一万元党费: a sum paid, not a pay
 SURELY_MONTHLY_MAX = Decimal(100_000)  # a monthly pay above this is asked back: often a yearly figure
 CATEGORY_ORDER = (RETIRED, ANNUAL, STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)  # checked before the default 在职
 FIXED = (STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)
@@ -96,7 +97,8 @@ class Figure:
 def _figures(text: str) -> list[Amount | Unclear]:
     """The sums in a question, without thresholds of a rule (5000以上, 超过1万)."""
     return [a for a in read_amounts(text)
-            if not THRESHOLD_AFTER.match(text[a.end:]) and not THRESHOLD_BEFORE.search(text[:a.start])]
+            if not THRESHOLD_AFTER.match(text[a.end:]) and not THRESHOLD_BEFORE.search(text[:a.start])
+            and not PAID_SUM_BEFORE.search(text[:a.start])]
 
 
 def _has_threshold(text: str) -> bool:
@@ -252,6 +254,9 @@ def _exact_fen(result) -> Decimal:
 
 
 def base_answer(incoming: Incoming, ctx: Context) -> Reply:
+    situation = situation_reply(ctx.args or incoming.text, ctx)
+    if situation is not None:  # 返聘工资算不算基数, 爱人的工资算不算进我的基数: the situation's entry says it
+        return situation
     topic = _base_topic(ctx.args)
     lines = list(topic) if topic else [
         "党费基数为工资总额中相对固定、经常性的部分，按税后计算。",

@@ -117,6 +117,9 @@ def test_dates_are_not_taken_for_income(asked, question):
     ("没有收入要交党费吗", "【学生、农民、失业和低保党员的党费】", "没有工作、没有收入"),
     ("预备党员要交党费吗", "【预备党员交党费】", "标准与正式党员相同"),
     ("家里困难党费怎么交", "【困难党员少交、免交党费】", "少交或免交"),
+    # asked as a question about the base: the situation's entry still answers
+    ("返聘人员的工资算不算党费基数", "【退休返聘党员的党费】", "全国没有统一规定"),
+    ("跑网约车收入不稳定，党费基数按什么", "【年薪制、个体户等党员的党费基数】", "上一季度月平均纯收入"),
 ])
 def test_a_special_situation_gets_its_entry_not_the_rates(say, question, title, must):
     """The calculator's general overview would bury these; the entry written for the situation answers."""
@@ -133,3 +136,10 @@ def test_a_special_situation_gets_its_entry_not_the_rates(say, question, title, 
 ])
 def test_ordinary_rate_questions_still_get_the_calculator(say, question, must):
     assert must in say("demo-dangyuan", question)
+
+
+def test_a_sum_paid_is_not_taken_for_income(say):
+    """想交一万元党费 names what is paid, not a monthly pay: no amount is computed on it."""
+    text = say("demo-dangyuan", "老党员想交一万元党费怎么办")
+    assert "每月交纳党费 150.00 元" not in text and "月收入 10000 元" not in text, text
+    assert "自愿多交党费、大额党费" in text
