@@ -120,7 +120,7 @@ class KnowledgeBase:
 # what splits a question into clauses: punctuation, words that join a second matter to the first (顺带, 一起把), and
 # words that open the asking (想问, 另外)
 _CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|顺手|捎带|附带|(?:一起|一块儿?|一并|同时)把|另外|此外|还有个?|"
-                      r"再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?")
+                      r"再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?(?![天个些时年月里边次会])")  # not 那天, 那个
 _ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|可以|算数|算吗|哪|什么|啥|谁|如何|"
                      r"不$|没$|(\w)[不没]\1")  # the last: 能不能, 要不要, 中不中, 有没有
 
