@@ -153,7 +153,9 @@ def clean(text: str) -> str:
     t = _COUNT.sub(lambda m: _DIGITS[m.group(1)], t)
     t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
     for pattern, right in _RIGHTS:
-        t = pattern.sub(lambda m, r=right: m.group(0) + r, t)
+        # whether a 预备党员 (or a member under 留党察看) may vote is a question about whose rights differ
+        whose = "，权利" if re.search(r"预备|留党察看|受处分", t) else ""
+        t = pattern.sub(lambda m, r=right + whose: m.group(0) + r, t)
     t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
