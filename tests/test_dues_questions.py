@@ -131,6 +131,7 @@ def test_a_special_situation_gets_its_entry_not_the_rates(say, question, title, 
 @pytest.mark.parametrize(("question", "must"), [
     ("党费怎么算", "3000元以下 0.5%"),  # the ordinary question still gets the overview
     ("在职党员党费交多少", "3000元以下 0.5%"),
+    ("在外地工作的党员党费比例是多少", "3000元以下 0.5%"),  # names 外地, but asks the rate
     ("学生党员交多少党费", "每月交纳党费 0.20 元"),  # a category the calculator knows keeps its amount
     ("退休返聘 退休金4800交多少党费", "每月交纳党费 24.00 元"),  # a figure is computed, situation or not
 ])

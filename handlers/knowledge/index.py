@@ -27,6 +27,8 @@ FOCUS_WEIGHT = 0.6
 CONFIDENT_MIN = 6.0
 CONFIDENT_RATIO = 1.25
 FLOOR = 3.0
+# a situation's entry answers a 党费 question it is named in when it scores at least this share of the best entry
+SITUATION_NEAR = 0.9
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,15 @@ class KnowledgeBase:
         return [Hit(self.entries[i], round(s, 3)) for i, s in best]
 
     def situation(self, text: str) -> Entry | None:
-        """The entry written for a circumstance the question names (返聘, 停薪留职), the best ranked if it names several."""
+        """The entry written for a circumstance the question names (返聘, 停薪留职) when the question is about it: that
+        entry ranks first or nearly so. 在外地工作的党员党费比例 names 外地 but asks the rate."""
         c = clean(text)
         named = {i for i, words in self.situations.items() if any(w in c for w in words)}
         if not named:
             return None
-        ranked = [h.entry for h in self.search(text, len(self.entries)) if h.entry.id in named]
-        return ranked[0] if ranked else next(e for e in self.entries if e.id in named)
+        hits = self.search(text, 3)
+        about = [h for h in hits if h.entry.id in named and h.score >= SITUATION_NEAR * hits[0].score]
+        return about[0].entry if about else None
 
     def decide(self, text: str) -> Decision:
         hits = self.search(text, 3)
