@@ -24,6 +24,8 @@ WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.8, "answer_c
 # A question often tells its story first and asks last ("主题党日顺带开了个党课，算数不"): the clause that asks is
 # scored again with this weight, so the story's topic does not outvote the concern.
 FOCUS_WEIGHT = 0.6
+# a term in more than about one entry in eight (党费, 交党费: idf below this) names a topic, not an entry
+SPECIFIC_IDF = 1.8
 CONFIDENT_MIN = 6.0
 CONFIDENT_RATIO = 1.25
 FLOOR = 3.0
@@ -84,9 +86,11 @@ class KnowledgeBase:
             for i, s in index.scores(query[kind]).items():
                 total[i] = total.get(i, 0.0) + weight * WEIGHTS[kind] * s
 
-    def _names_something(self, clause: str) -> bool:
+    def _names_something(self, clause: str, min_idf: float = 0.0) -> bool:
+        """Whether the clause names a term; with min_idf, one rarer than that among the entries."""
         c = clean(clause)
-        return any(t in c for t in self.featurizer.terms)
+        idf = self.indexes["words"].idf
+        return any(t in c and idf.get(t, min_idf) >= min_idf for t in self.featurizer.terms)
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
         total: dict[int, float] = {}
@@ -95,6 +99,9 @@ class KnowledgeBase:
         if is_choice(text):  # "X是支委会定还是党员大会定": the bodies are the options, X is what it is about
             clause = without_bodies(concern) if concern is not None else ""
             concern = clause if any(t in clean(clause) for t in self.featurizer.terms) else without_bodies(text)
+        elif concern is not None and "，" not in concern and not self._names_something(concern, SPECIFIC_IDF):
+            # the asking clause names only what a whole topic is about (老李退休返聘了，党费怎么算): the story decides
+            concern = None
         if concern is not None:  # a question of several parts: what it asks counts again
             self._scores(concern, FOCUS_WEIGHT, total)
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
