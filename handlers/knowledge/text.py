@@ -82,6 +82,7 @@ SYNONYMS: dict[str, str] = {
     "凑一块": "联合", "凑一起": "联合", "凑在一起": "联合", "合起来": "联合", "合在一起": "联合", "合到一起": "联合",
     # a 预备党员 by another name
     "预备期的党员": "预备党员", "预备期内的党员": "预备党员", "预备期党员": "预备党员", "预备期间的党员": "预备党员",
+    "预备期的同志": "预备党员", "预备期同志": "预备党员", "预备期内的同志": "预备党员",
 }
 # a canonical name maps to itself, so the longest match at its position keeps it whole (党总支 is not 党+总支)
 SYNONYMS.update({v: v for v in list(SYNONYMS.values())})
@@ -116,7 +117,7 @@ _CAN = (r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有
 _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
     (r"(?:举手(?:表决|投票)?|投.{0,2}票|表决)", "表决权"),
     (r"(?:当选|被选举|被选|(?:被推荐为|被提名为|当|作|做|成为)候选人)", "被选举权"),
-    (r"(?:参加)?选举", "选举权"),
+    (r"(?:参加)?(?:选举|选(?=支委|支部委员|委员|书记))", "选举权"),
 ))
 
 # a student who is still paid (在读研究生还拿工资, 读博工资照发) is the entries' 在职学习, whatever the words' order
