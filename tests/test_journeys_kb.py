@@ -11,6 +11,7 @@ from handlers.knowledge.index import focus
 
 HELDOUT = Path(__file__).with_name("kb_heldout.yaml")
 HELDOUT2 = Path(__file__).with_name("kb_heldout2.yaml")
+HELDOUT3 = Path(__file__).with_name("kb_heldout3.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,8 @@ def test_the_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11
+    # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11, 0.925 / 0.992 after its second round
+    assert top1 >= 0.90 and top3 >= 0.98, (top1, top3)
 
 
 @pytest.mark.parametrize(("question", "concern"), [
@@ -86,7 +88,8 @@ def test_the_second_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11
+    # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11, 0.959 / 1.000 after its second round
+    assert top1 >= 0.93 and top3 >= 0.98, (top1, top3)
 
 
 def test_the_new_entries_say_what_the_rules_say(kb):
@@ -154,3 +157,14 @@ def test_a_special_dues_situation_over_dingtalk(dingtalk_rt, clock):
     assert "3000元以下 0.5%" not in text
     status, body = signer.post_flask(client, signer.message("demo-dangyuan", "党费怎么算"))
     assert "3000元以下 0.5%" in dingtalk_text(body)
+
+
+def test_the_third_held_out_set_names_real_entries_and_holds_its_floor(kb):
+    """Written before the second round of item 11 and never tuned on; below the 0.95 / 0.99 target, said so."""
+    questions = yaml.safe_load(HELDOUT3.read_text("utf-8"))["questions"]
+    assert len(questions) >= 60
+    assert [q["q"] for q in questions for i in q["expect"] if i not in kb.by_id] == []
+    ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
+    top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
+    top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
+    assert top1 >= 0.85 and top3 >= 0.97, (top1, top3)  # 0.809 / 0.971 when written, 0.882 / 0.985 after tuning
