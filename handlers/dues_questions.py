@@ -27,6 +27,8 @@ from handlers.dues_calculator import (
     percent_text,
 )
 from handlers.dues_status import private_reply
+from handlers.knowledge.entries import KnowledgeError
+from handlers.knowledge.handler import answer_text, kb_of
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
@@ -42,6 +44,7 @@ AFTER_TAX = re.compile(r"(?:税后|到手|实发|实际到手|扣完|扣除后)\
 BEFORE_TAX = re.compile(r"(?:税前|应发)\S{0,4}$")
 THRESHOLD_AFTER = re.compile(r"^\s*(?:元|块)?\s*(?:以上|以下|以内|之间|之内|及以上|及以下|上下浮动)")
 THRESHOLD_BEFORE = re.compile(r"(?:超过|高于|低于|不到|不足|不超过|大于|小于)\s*$")
+PAID_SUM_BEFORE = re.compile(r"(?:交|缴|交纳|缴纳|多交|捐)(?:了|过)?\s*$")  # 想交一万元党费: a sum paid, not a pay
 SURELY_MONTHLY_MAX = Decimal(100_000)  # a monthly pay above this is asked back: often a yearly figure
 CATEGORY_ORDER = (RETIRED, ANNUAL, STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)  # checked before the default 在职
 FIXED = (STUDENT, UNEMPLOYED, LOW_INCOME, FARMER)
@@ -61,7 +64,8 @@ BASE_TOPICS: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
         "年薪制党员按当月实际领取的薪酬计算；年终发放月算出来超过 1000 元的，有的单位按 1000 元交纳，"
         "自愿多交不限，以本单位规定为准。",
         f"依据：{RULES_2008}第一条、第三条；{NOTICE_2017}第（一）（三）项。")),
-    (("补贴", "津贴", "补助", "加班费", "取暖费", "防暑降温", "物业费", "交通补", "通讯补", "住房补", "餐补", "误餐"), (
+    (("补贴", "津贴", "补助", "加班费", "取暖费", "防暑降温", "物业费", "交通补", "通讯补", "住房补", "餐补", "误餐", "车补",
+      "饭补", "话补", "房补"), (
         "规范的津贴补贴计入基数（机关的津贴补贴、事业单位的津贴补贴等）。",
         "改革性补贴不计入：住房、交通、公务用车、通讯、加班、误餐补贴，取暖费、防暑降温费、物业费等；"
         "只发给少数地区、单位、岗位或人员的津贴补贴也不计入。",
@@ -94,7 +98,8 @@ class Figure:
 def _figures(text: str) -> list[Amount | Unclear]:
     """The sums in a question, without thresholds of a rule (5000以上, 超过1万)."""
     return [a for a in read_amounts(text)
-            if not THRESHOLD_AFTER.match(text[a.end:]) and not THRESHOLD_BEFORE.search(text[:a.start])]
+            if not THRESHOLD_AFTER.match(text[a.end:]) and not THRESHOLD_BEFORE.search(text[:a.start])
+            and not PAID_SUM_BEFORE.search(text[:a.start])]
 
 
 def _has_threshold(text: str) -> bool:
@@ -171,8 +176,23 @@ def _is_general_question(text: str, words: list[str]) -> bool:
     return "党费" in text and any(a in text for a in ASKING) and not _figures(text)
 
 
+def situation_reply(text: str, ctx: Context) -> Reply | None:
+    """A question without a figure that names a circumstance the knowledge base has an entry for (返聘, 停薪留职, 没有收入,
+    夫妻都是党员): that entry answers, not the general rates. Which circumstances is the entries' own `situations`."""
+    if _figures(text):
+        return None
+    try:
+        entry = kb_of(ctx).situation(text)
+    except KnowledgeError:  # broken entry files: the rates still answer
+        return None
+    return Reply(text=answer_text(kb_of(ctx), entry)) if entry is not None else None
+
+
 def amount_answer(incoming: Incoming, ctx: Context) -> Reply:
     text = ctx.args or incoming.text
+    situation = situation_reply(text, ctx)
+    if situation is not None:
+        return situation
     category = _category(text)
     figure = read_figure(text)
     if category in BASE_CATEGORIES and figure is not None and figure.amount is None:
@@ -235,6 +255,9 @@ def _exact_fen(result) -> Decimal:
 
 
 def base_answer(incoming: Incoming, ctx: Context) -> Reply:
+    situation = situation_reply(ctx.args or incoming.text, ctx)
+    if situation is not None:  # 返聘工资算不算基数, 爱人的工资算不算进我的基数: the situation's entry says it
+        return situation
     topic = _base_topic(ctx.args)
     lines = list(topic) if topic else [
         "党费基数为工资总额中相对固定、经常性的部分，按税后计算。",
@@ -250,6 +273,9 @@ def base_answer(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def general_answer(incoming: Incoming, ctx: Context) -> Reply:
+    situation = situation_reply(ctx.args or incoming.text, ctx)
+    if situation is not None:
+        return situation
     org = branch_of(ctx.member.organization)
     farmer = Decimal(str(get_setting(org, "farmer_dues")))
     lines = [

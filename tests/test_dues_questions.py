@@ -74,6 +74,7 @@ def test_the_cap_is_noted(asked):
     ("年终奖算党费吗", ("奖励性绩效工资不计入", "年终奖", "1000")),
     ("绩效工资算不算党费基数", ("基础性绩效工资计入",)),
     ("补贴要交党费吗", ("改革性补贴不计入", "交通", "通讯")),
+    ("车补饭补算不算交党费的基数", ("改革性补贴不计入", "交通", "误餐")),
     ("交党费是按税前还是税后", ("税后",)),
     ("党费基数包括哪些", ("相对固定、经常性", "不计入")),
 ])
@@ -107,3 +108,41 @@ def test_commands_are_not_taken_for_questions(dues_demo):
 def test_dates_are_not_taken_for_income(asked, question):
     text = send(asked, "demo-dangyuan", question).text
     assert "3000元以下 0.5%" in text  # the general answer, not an amount computed on 2026 or 11
+
+
+@pytest.mark.parametrize(("question", "title", "must"), [
+    ("老李退休返聘了党费怎么算", "【退休返聘党员的党费】", "基本离退休费"),
+    ("停薪留职期间党费怎么算", "【停薪留职党员的党费】", "上一季度月平均纯收入"),
+    ("在读研究生还拿工资，党费怎么交", "【学生、农民、失业和低保党员的党费】", "有工资收入的在读学生"),
+    ("夫妻都是党员党费能一起交吗", "【党费计算基数包括什么、扣除什么】", "各按本人收入交纳"),
+    ("没有收入要交党费吗", "【学生、农民、失业和低保党员的党费】", "没有工作、没有收入"),
+    ("预备党员要交党费吗", "【预备党员交党费】", "标准与正式党员相同"),
+    ("家里困难党费怎么交", "【困难党员少交、免交党费】", "少交或免交"),
+    # asked as a question about the base: the situation's entry still answers
+    ("返聘人员的工资算不算党费基数", "【退休返聘党员的党费】", "全国没有统一规定"),
+    ("退休以后被别的公司聘用了，党费基数包括聘用工资吗", "【退休返聘党员的党费】", "全国没有统一规定"),
+    ("跑网约车收入不稳定，党费基数按什么", "【年薪制、个体户等党员的党费基数】", "上一季度月平均纯收入"),
+])
+def test_a_special_situation_gets_its_entry_not_the_rates(say, question, title, must):
+    """The calculator's general overview would bury these; the entry written for the situation answers."""
+    text = say("demo-dangyuan", question)
+    assert text.startswith(title) and must in text, text
+    assert "3000元以下 0.5%" not in text
+
+
+@pytest.mark.parametrize(("question", "must"), [
+    ("党费怎么算", "3000元以下 0.5%"),  # the ordinary question still gets the overview
+    ("在职党员党费交多少", "3000元以下 0.5%"),
+    ("在外地工作的党员党费比例是多少", "3000元以下 0.5%"),  # names 外地, but asks the rate
+    ("学生党员交多少党费", "每月交纳党费 0.20 元"),  # a category the calculator knows keeps its amount
+    ("退休返聘 退休金4800交多少党费", "每月交纳党费 24.00 元"),  # a figure is computed, situation or not
+])
+def test_ordinary_rate_questions_still_get_the_calculator(say, question, must):
+    assert must in say("demo-dangyuan", question)
+
+
+def test_a_sum_paid_is_not_taken_for_income(say):
+    """想交一万元党费 names what is paid, not a monthly pay: no amount is computed on it."""
+    text = say("demo-dangyuan", "老党员想交一万元党费怎么办")
+    assert "每月交纳党费 150.00 元" not in text and "月收入 10000 元" not in text, text
+    assert "自愿多交党费、大额党费" in text

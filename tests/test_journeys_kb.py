@@ -11,6 +11,7 @@ from handlers.knowledge.index import focus
 
 HELDOUT = Path(__file__).with_name("kb_heldout.yaml")
 HELDOUT2 = Path(__file__).with_name("kb_heldout2.yaml")
+HELDOUT3 = Path(__file__).with_name("kb_heldout3.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,8 @@ def test_the_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11
+    # measured 0.875 / 0.967 when written, 0.900 / 0.975 after item 11, 0.925 / 0.992 after its second round
+    assert top1 >= 0.90 and top3 >= 0.98, (top1, top3)
 
 
 @pytest.mark.parametrize(("question", "concern"), [
@@ -86,7 +88,8 @@ def test_the_second_held_out_set_names_real_entries_and_holds_its_floor(kb):
     ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
     top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
     top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
-    assert top1 >= 0.85 and top3 >= 0.95, (top1, top3)  # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11
+    # 0.767 / 0.932 when written, 0.890 / 0.973 after item 11, 0.959 / 1.000 after its second round
+    assert top1 >= 0.93 and top3 >= 0.98, (top1, top3)
 
 
 def test_the_new_entries_say_what_the_rules_say(kb):
@@ -108,3 +111,60 @@ def test_a_which_body_question_over_wecom(wecom_demo, wecom_client):
     assert response.status_code == 200
     text = wecom_client.open_reply(response.data).content
     assert text.startswith("【延长预备期、取消预备党员资格】") and "支部党员大会讨论通过" in text, text
+
+
+# --- second round: questions whose asking clause is a bare particle, A-not-A questions, situations told as stories
+
+@pytest.mark.parametrize(("question", "title"), [
+    # the asking clause names nothing: it asks about the clause joined on before it
+    ("开支部大会顺便讲了一课党课，算数不", "【党课】"),
+    ("党小组会上顺带谈了心，这样可以吗", "【谈心谈话】"),
+    ("支委会开完顺便把积极分子定了，中不中", "【入党积极分子：确定和培养】"),
+    # a committee member who left leaves a post to fill
+    ("有个支委辞职了，空着行不行", "【补选支部委员】"),
+    # a 预备党员 voting or attending "at the meeting" asks about rights
+    ("预备党员能在支部大会上投票吗", "【预备党员和正式党员的权利：选举权、表决权】"),
+    ("预备党员要不要参加组织生活", "【预备党员和正式党员的权利：选举权、表决权】"),
+    # paying for another and paying ahead are ways of paying
+    ("退休的老党员帮老伴交党费，这样行吗", "【党费怎么交：按月、足额、本人交纳】"),
+])
+def test_second_round_classes_get_their_answer(say, question, title):
+    text = say("demo-dangyuan", question)
+    assert text.startswith(title) or f"1. {title[1:-1]}" in text, text
+
+
+@pytest.mark.parametrize(("question", "concern"), [
+    ("主题党日顺带开了个党课，算数不", "开了个党课，算数不"),  # 算数不 names nothing: joined to what it asks about
+    ("讲党课的时候一起把组织生活会开了，行不行", "组织生活会开了，行不行"),  # 一起把 joins a second matter
+    ("我们开党小组会顺带讲了一次党课，党课这样算数吗", "党课这样算数吗"),  # names 党课: stands alone
+])
+def test_a_clause_that_only_asks_is_joined_to_the_one_before(kb, question, concern):
+    assert focus(question, kb._names_something) == concern
+
+
+def test_a_special_dues_situation_over_dingtalk(dingtalk_rt, clock):
+    """Over DingTalk, a member asks how a 返聘 retiree pays: the entry written for it answers, not the rates table."""
+    from bot.app import create_app
+    from tests.fakes.dingtalk_client import SignedClient
+    from tests.test_channels_conversation import dingtalk_text
+
+    client = create_app(runtime=dingtalk_rt).test_client()
+    signer = SignedClient("ding-app-secret", clock)
+    status, body = signer.post_flask(client, signer.message("demo-dangyuan", "老李退休返聘了党费怎么算"))
+    assert status == 200
+    text = dingtalk_text(body)
+    assert text.startswith("【退休返聘党员的党费】") and "基本离退休费" in text, text
+    assert "3000元以下 0.5%" not in text
+    status, body = signer.post_flask(client, signer.message("demo-dangyuan", "党费怎么算"))
+    assert "3000元以下 0.5%" in dingtalk_text(body)
+
+
+def test_the_third_held_out_set_names_real_entries_and_holds_its_floor(kb):
+    """Written before the second round of item 11 and never tuned on; below the 0.95 / 0.99 target, said so."""
+    questions = yaml.safe_load(HELDOUT3.read_text("utf-8"))["questions"]
+    assert len(questions) >= 60
+    assert [q["q"] for q in questions for i in q["expect"] if i not in kb.by_id] == []
+    ids = [[h.entry.id for h in kb.search(q["q"], 3)] for q in questions]
+    top1 = sum(found[0] in q["expect"] for found, q in zip(ids, questions, strict=True)) / len(questions)
+    top3 = sum(any(i in q["expect"] for i in found) for found, q in zip(ids, questions, strict=True)) / len(questions)
+    assert top1 >= 0.85 and top3 >= 0.97, (top1, top3)  # 0.809 / 0.971 when written, 0.882 / 0.985 after tuning

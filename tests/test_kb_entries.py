@@ -121,3 +121,13 @@ def test_kb_check_command_passes_on_the_shipped_files_and_fails_clearly(tmp_path
     err = capsys.readouterr().err
     assert "a.yaml 第1条（id: sample-one）：缺少字段 basis" in err
     assert ENTRIES_DIR.name == "entries"
+
+
+def test_situations_are_optional_and_checked(tmp_path):
+    (tmp_path / "a.yaml").write_text(GOOD + "    situations: [返聘]\n", "utf-8")
+    assert load_entries(tmp_path)[0].situations == ("返聘",)
+    (tmp_path / "a.yaml").write_text(GOOD + "    situations: 返聘\n", "utf-8")
+    with pytest.raises(KnowledgeError) as err:
+        load_entries(tmp_path)
+    assert "字段 situations 应是一组非空文字" in str(err.value)
+

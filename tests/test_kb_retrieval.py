@@ -131,3 +131,10 @@ def test_kb_ask_prints_the_answer(capsys):
 
 def test_no_question_of_the_development_set_is_taken_for_another_handler(devset):
     assert [q["q"] for q in devset if other_handler(q["q"])] == []
+
+
+def test_a_situation_names_an_entry_only_when_the_question_names_it(kb):
+    assert kb.situation("老李退休返聘了，党费怎么算").id == "dues-rehired"
+    assert kb.situation("读博期间单位工资照发，党费按什么交").id == "dues-low-fixed"
+    assert kb.situation("党费怎么算") is None
+    assert kb.situation("退休党员党费交多少") is None

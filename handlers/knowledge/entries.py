@@ -17,7 +17,7 @@ B_MARK = "以原文为准"
 LOCAL_MARK = "以上级党组织通知为准"
 MAX_REPLY_BYTES = 2048  # a WeCom text message; anything longer is cut off on the member's phone
 FIELDS = ("id", "title", "topics", "grade", "phrasings", "keywords", "answer", "basis")
-OPTIONAL = ("related",)
+OPTIONAL = ("related", "situations")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,9 @@ class Entry:
     answer: str
     basis: str
     related: tuple[str, ...] = ()
+    # a member's circumstances this entry is written for (返聘, 停薪留职): a 党费 question naming one is answered here,
+    # not with the general rates
+    situations: tuple[str, ...] = ()
     source: str = ""  # the file it came from
 
     def text(self) -> str:
@@ -93,10 +96,12 @@ def _check_entry(raw, file: str, index: int, problems: list[str]) -> Entry | Non
     phrasings = _strings(raw["phrasings"], file, where, "phrasings", problems, min_items=2)
     keywords = _strings(raw["keywords"], file, where, "keywords", problems)
     related = _strings(raw["related"], file, where, "related", problems) if "related" in raw else ()
+    situations = _strings(raw["situations"], file, where, "situations", problems) if "situations" in raw else ()
     if len(problems) > before:
         return None
     entry = Entry(id=raw["id"], title=raw["title"].strip(), topics=topics, grade=grade, phrasings=phrasings,
-                  keywords=keywords, answer=raw["answer"].strip(), basis=basis, related=related, source=file)
+                  keywords=keywords, answer=raw["answer"].strip(), basis=basis, related=related, situations=situations,
+                  source=file)
     size = len(entry.text().encode("utf-8"))
     if size > MAX_REPLY_BYTES - 200:  # room for the "相关：" line
         problems.append(f"{file}{where}：字段 answer 太长（连同标题和依据共 {size} 字节，企业微信一条消息最多 "

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,9 +24,13 @@ WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.8, "answer_c
 # A question often tells its story first and asks last ("主题党日顺带开了个党课，算数不"): the clause that asks is
 # scored again with this weight, so the story's topic does not outvote the concern.
 FOCUS_WEIGHT = 0.6
+# a term in more than about one entry in eight (党费, 交党费: idf below this) names a topic, not an entry
+SPECIFIC_IDF = 1.8
 CONFIDENT_MIN = 6.0
 CONFIDENT_RATIO = 1.25
 FLOOR = 3.0
+# a situation's entry answers a 党费 question it is named in when it scores at least this share of the best entry
+SITUATION_NEAR = 0.9
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,8 @@ class KnowledgeBase:
     def __init__(self, entries: list[Entry], segmenter: Segmenter) -> None:
         self.entries = entries
         self.by_id = {e.id: e for e in entries}
-        terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in e.keywords)]
+        terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in (*e.keywords, *e.situations))]
+        self.situations = {e.id: {clean(w) for w in e.situations} - {""} for e in entries if e.situations}
         self.featurizer = f = Featurizer(segmenter, terms)
         docs: dict[str, list[list[str]]] = {"words": [], "chars": [], "pinyin": [], "answer": [], "answer_chars": []}
         for e in entries:
@@ -80,17 +86,37 @@ class KnowledgeBase:
             for i, s in index.scores(query[kind]).items():
                 total[i] = total.get(i, 0.0) + weight * WEIGHTS[kind] * s
 
+    def _names_something(self, clause: str, min_idf: float = 0.0) -> bool:
+        """Whether the clause names a term; with min_idf, one rarer than that among the entries."""
+        c = clean(clause)
+        idf = self.indexes["words"].idf
+        return any(t in c and idf.get(t, min_idf) >= min_idf for t in self.featurizer.terms)
+
     def search(self, text: str, k: int = 5) -> list[Hit]:
         total: dict[int, float] = {}
         self._scores(text, 1.0, total)
-        concern = focus(text)
+        concern = focus(text, self._names_something)
         if is_choice(text):  # "X是支委会定还是党员大会定": the bodies are the options, X is what it is about
             clause = without_bodies(concern) if concern is not None else ""
             concern = clause if any(t in clean(clause) for t in self.featurizer.terms) else without_bodies(text)
+        elif concern is not None and "，" not in concern and not self._names_something(concern, SPECIFIC_IDF):
+            # the asking clause names only what a whole topic is about (老李退休返聘了，党费怎么算): the story decides
+            concern = None
         if concern is not None:  # a question of several parts: what it asks counts again
             self._scores(concern, FOCUS_WEIGHT, total)
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [Hit(self.entries[i], round(s, 3)) for i, s in best]
+
+    def situation(self, text: str) -> Entry | None:
+        """The entry written for a circumstance the question names (返聘, 停薪留职) when the question is about it: that
+        entry ranks first or nearly so. 在外地工作的党员党费比例 names 外地 but asks the rate."""
+        c = clean(text)
+        named = {i for i, words in self.situations.items() if any(w in c for w in words)}
+        if not named:
+            return None
+        hits = self.search(text, 3)
+        about = [h for h in hits if h.entry.id in named and h.score >= SITUATION_NEAR * hits[0].score]
+        return about[0].entry if about else None
 
     def decide(self, text: str) -> Decision:
         hits = self.search(text, 3)
@@ -102,9 +128,12 @@ class KnowledgeBase:
         return Decision("choose", hits)
 
 
-_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|捎带|附带|另外|此外|还有个?|再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?")
-_ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|能不能|可不可以|可以|要不要|用不用|算不算|算数|算吗|哪|什么|啥|谁|如何|"
-                     r"不$|没$|有没有|是不是|行不行|对不对")
+# what splits a question into clauses: punctuation, words that join a second matter to the first (顺带, 一起把), and
+# words that open the asking (想问, 另外)
+_CLAUSES = re.compile(r"[,，。;；!！?？:：\s]+|顺带|顺便|顺道|顺手|捎带|附带|(?:一起|一块儿?|一并|同时)把|另外|此外|还有个?|"
+                      r"再问一?下|问一?下|请问|[想要来]问(?:一?下)?|问问|那么?(?![天个些时年月里边次会])")  # not 那天, 那个
+_ASKING = re.compile(r"吗|么|呢|怎么|怎样|多少|几|是否|能否|可以|算数|算吗|哪|什么|啥|谁|如何|"
+                     r"不$|没$|(\w)[不没]\1")  # the last: 能不能, 要不要, 中不中, 有没有
 
 
 # a question that asks which body decides or which comes first names the bodies as options; every entry about a
@@ -122,13 +151,19 @@ def without_bodies(text: str) -> str:
     return _BODIES.sub("，", clean(text))
 
 
-def focus(text: str) -> str | None:
-    """The clause of a several-part question that asks something (the last such), or None for a one-part question."""
-    parts = [p for p in _CLAUSES.split(normalize(text)) if len(p) >= 2]
+def focus(text: str, names: Callable[[str], bool] = lambda clause: True) -> str | None:
+    """The clause of a several-part question that asks something (the last such), or None for a one-part question.
+
+    A clause that only asks (算数不, 这样行不行) names nothing: it asks about the clause before it, which is joined on
+    ("主题党日顺带开了个党课，算数不" asks whether the 党课 counts). `names` says whether a clause names something."""
+    parts = [p for p in _CLAUSES.split(normalize(text)) if p and len(p) >= 2]
     if len(parts) < 2:
         return None
-    asking = [p for p in parts if _ASKING.search(p)]
-    return (asking or parts)[-1]
+    asking = [i for i, p in enumerate(parts) if _ASKING.search(p)]
+    i = asking[-1] if asking else len(parts) - 1
+    if i > 0 and not names(parts[i]):
+        return "，".join(parts[i - 1:i + 1])
+    return parts[i]
 
 
 class LazyKnowledgeBase:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from bot.intent import Segmenter, normalize
 
 # characters that look like the intended one and are themselves rare in Party-work questions
-LOOK_ALIKE = str.maketrans({"曰": "日", "糸": "系", "巳": "己", "侯": "候", "茛": "艮", "汩": "汨"})
+LOOK_ALIKE = str.maketrans({"曰": "日", "糸": "系", "巳": "己", "侯": "候", "茛": "艮", "汩": "汨", "廷": "延"})
 
 # colloquial or long names → the one name the entries use (longest first when applied)
 SYNONYMS: dict[str, str] = {
@@ -20,8 +20,10 @@ SYNONYMS: dict[str, str] = {
     "党员会议": "党员大会", "党小组会议": "党小组会", "小组会": "党小组会",
     "党日活动": "主题党日", "支部主题党日": "主题党日", "党员活动日": "主题党日", "主题党员日": "主题党日",
     "组织生活会议": "组织生活会", "民主评议会": "民主评议", "评议党员": "民主评议",
-    "谈心": "谈心谈话", "谈话谈心": "谈心谈话",
+    "谈心": "谈心谈话", "谈话谈心": "谈心谈话", "谈了心": "谈心谈话", "谈谈心": "谈心谈话", "谈过心": "谈心谈话",
+    "谈个心": "谈心谈话",
     "缴纳": "交纳", "缴党费": "交党费", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
+    "欠了": "欠缴", "欠着": "欠缴",
     "党费标准": "党费比例", "交党费比例": "党费比例", "党费基数": "计算基数",
     "入党申请书": "入党申请", "入党申请人": "申请人", "申请入党": "入党申请",
     "积极份子": "积极分子", "入党积极分子": "积极分子", "发展对像": "发展对象",
@@ -36,12 +38,14 @@ SYNONYMS: dict[str, str] = {
     "党员证": "党员身份", "入党宣誓": "宣誓", "入党誓词": "誓词",
     "入党日期": "入党时间", "入党的时间": "入党时间", "党员生日": "政治生日",
     "标准化规范化": "规范化", "标准化建设": "规范化", "规范化建设": "规范化",
-    "退休": "离退休", "离休": "离退休", "退下来": "离退休",
+    "退休": "离退休", "离休": "离退休", "退下来": "离退休", "退了休": "离退休",
     "大学生": "学生", "研究生": "学生", "在校生": "学生", "留学生": "学生", "留学": "学生",
+    "读博": "学生", "读研": "学生", "出国读书": "学生", "出国念书": "学生", "出国上学": "学生", "国外读书": "学生",
     # pay that is not a monthly wage
     "年薪": "年薪制", "收入不稳定": "无固定收入", "收入不固定": "无固定收入", "没有固定收入": "无固定收入",
     "没有固定工资": "无固定收入", "无固定工资": "无固定收入",
-    "做生意": "个体经营", "做买卖": "个体经营", "开店": "个体经营", "个体户": "个体工商户",
+    "做生意": "个体经营", "做买卖": "个体经营", "小买卖": "个体经营", "小生意": "个体经营",
+    "时好时坏": "无固定收入", "开店": "个体经营", "个体户": "个体工商户",
     "下岗": "失业", "低保": "最低生活保障",
     "出国": "国外", "出境": "国外", "境外": "国外",
     # special situations in dues: no work or income, study while paid, a married couple
@@ -58,8 +62,28 @@ SYNONYMS: dict[str, str] = {
     "几个点": "比例", "百分之几": "比例", "百分比": "比例",
     "用来干什么": "用途", "用来做什么": "用途", "用来干嘛": "用途", "花在哪": "用途", "用在哪": "用途", "能用来": "用途",
     "怎么计算": "怎么算", "如何计算": "怎么算", "咋算": "怎么算", "怎样计算": "怎么算",
+    # how often: 一季度 is 每季度 (上一季度 is a base period, kept whole), 一回 is 一次
+    "一季度": "每季度", "一个季度": "每季度", "上一季度": "上一季度", "上一个季度": "上一季度", "上季度": "上一季度",
+    "一回": "一次", "几回": "几次",
+    # allowances by their everyday names
+    "车补": "交通补贴", "饭补": "误餐补贴", "餐补": "误餐补贴", "话补": "通讯补贴", "房补": "住房补贴",
+    # a post left empty; more candidates than seats; who decides and who does what
+    "空着": "空缺", "空出来": "空缺", "比应选的多": "差额", "比应选多": "差额", "比应选人数多": "差额",
+    "谁拍板": "谁说了算", "级别高": "谁说了算", "谁大": "谁说了算", "谁管谁": "谁说了算", "谁做主": "谁说了算", "谁的权力大": "谁说了算", "谁权力大": "谁说了算",
+    "开除党籍": "处分", "开除出党": "处分",
+    "收据": "票据", "发票": "票据", "各算各的": "各交各的", "各管什么": "分工", "各管": "分工", "各自负责": "分工", "怎么分工": "分工",
+    "在外面": "外地", "在外头": "外地", "在外边": "外地",
+    "联系不上": "失联", "联系不到": "失联", "打不通": "失联", "找不到人": "失联",
+    "应到": "到会人数", "实到": "到会人数",
+    "百分之": "比例", "微信转": "网上交", "用微信": "网上交", "支付宝": "网上交", "转账": "网上交", "扫码": "网上交",
+    # becoming a 发展对象
+    "当发展对象": "成为发展对象", "列为发展对象": "成为发展对象", "确定为发展对象": "成为发展对象",
+    # a whole year at once; several units together
+    "一年的": "全年", "一整年": "全年", "整年": "全年", "一下子": "一次性", "一口气": "一次性",
+    "凑一块": "联合", "凑一起": "联合", "凑在一起": "联合", "合起来": "联合", "合在一起": "联合", "合到一起": "联合",
     # a 预备党员 by another name
     "预备期的党员": "预备党员", "预备期内的党员": "预备党员", "预备期党员": "预备党员", "预备期间的党员": "预备党员",
+    "预备期的同志": "预备党员", "预备期同志": "预备党员", "预备期内的同志": "预备党员",
 }
 # a canonical name maps to itself, so the longest match at its position keeps it whole (党总支 is not 党+总支)
 SYNONYMS.update({v: v for v in list(SYNONYMS.values())})
@@ -89,11 +113,40 @@ _DIGITS = {"两": "2", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6
 _FEWER = re.compile(r"(?:不到|不够|不满|少于|不足)(\d+)[个名位]?人?")
 # "can a member vote / be elected" asks about a right: the right's name is added, so the entry on rights is found
 # and not the one on how an election is run
-_CAN = r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
+_CAN = (r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有没有资格)(?:参加|参与)?"  # not 才能, 可能
+        r"(?:在[^，。,？?！!]{1,8}?[上里中])?")  # 能在支部大会上投票
 _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
-    (r"(?:举手)?(?:投票|表决)", "表决权"),
+    (r"(?:举手(?:表决|投票)?|投.{0,2}票|表决)", "表决权"),
     (r"(?:当选|被选举|被选|(?:被推荐为|被提名为|当|作|做|成为)候选人)", "被选举权"),
-    (r"(?:参加)?选举", "选举权"),
+    (r"(?:参加)?(?:选举|选(?=支委|支部委员|委员|书记))", "选举权"),
+))
+
+# a student who is still paid (在读研究生还拿工资, 读博工资照发) is the entries' 在职学习, whatever the words' order
+_STUDY = re.compile(r"学生|读书|念书|上学|读研|读博|进修|深造")
+_PAID = re.compile(r"(?:拿|发|领|有|带)着?(?:工资|薪水)|(?:工资|薪水)(?:照|还|也|都)?(?:拿|发|有|领)")
+
+# whether a 预备党员 may or must attend (要参加组织生活吗, 能列席吗) asks about their rights, not about the meeting
+_PROBATIONER_ATTENDS = re.compile(r"预备党员.{0,6}?(?:能|可以|需要|要|用不用|能不能|可不可以|有没有资格)(?:参加|参与|出席|列席)")
+# paying for something out of 党费 (饭钱能从党费里报吗, 党费能出这笔钱吗) asks how 党费 may be used
+_PAID_FROM_DUES = re.compile(r"从党费(?:里|中|里面)?(?:报|出|开支|列支|支出|买|拿)|党费(?:能|可以|可不可以|能不能)?(?:报销|出钱|出这)")
+# how many turned up (到几个人, 来多少人) is the meetings' 到会人数
+_TURNOUT = re.compile(r"(?:到|来|到场|在场|出席)了?(?:几|多少)(?:个|名|位)?人")
+
+# the A-not-A question (能不能, 要不要, 可不可以, 有没有) asks whether A: without this, jieba leaves 不能 and 不要 as
+# words that match entries about what may not be done
+_A_NOT_A = re.compile(r"(\w)[不没]\1")
+
+# paying for another member (帮老伴交, 替他交) is 代交; paying months ahead (把下半年的也收了, 明年的一起交) is 预交
+_FOR_ANOTHER = re.compile(r"(?:帮|替)[^，。,？?]{0,4}?(?:交|缴)")
+_AHEAD = re.compile(r"(?:下半年|明年|后面几个月|以后几个月|往后几个月|全年)的?(?:党费)?(?:也|都|一起|一次性?|提前)?(?:交|缴|收)")
+
+# situations told as a story, named as the entries name them: a committee member who left (委员辞职了) leaves a post
+# 空缺; a retiree still at work is 返聘; a 预备党员 who did wrong faces 延长预备期; 党费能免吗 asks about 免交
+_STORIES = tuple((re.compile(p), name) for p, name in (
+    (r"(?:委员|书记|支委)[^，。,？?]{0,4}?(?:辞职|调走|调离|走了|退了|离职|去世|病故)", "空缺"),
+    (r"(?:退休|退了休|离休)[^。？?]{0,10}?(?:(?:又|还|仍)[^。？?]{0,6}?(?:打工|上班|工作|挣钱|干活|上岗)|聘|请回)", "返聘"),
+    (r"(?:预备党员|预备期)[^。？?]*?(?:犯了?错|表现不好|表现差|违纪|受了?处分)", "延长预备期"),
+    (r"党费[^，。,？?]{0,4}?(?:免|减)", "免交"),
 ))
 
 
@@ -103,8 +156,20 @@ def clean(text: str) -> str:
     t = _COUNT.sub(lambda m: _DIGITS[m.group(1)], t)
     t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
     for pattern, right in _RIGHTS:
-        t = pattern.sub(lambda m, r=right: m.group(0) + r, t)
+        # whether a 预备党员 (or a member under 留党察看) may vote is a question about whose rights differ
+        whose = "，权利" if re.search(r"预备|留党察看|受处分", t) else ""
+        t = pattern.sub(lambda m, r=right + whose: m.group(0) + r, t)
+    t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
+    t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
+    t = _TURNOUT.sub("到会人数", t)
+    for pattern, name in _STORIES:
+        t = pattern.sub(lambda m, n=name: m.group(0) + "，" + n + "，", t)
+    t = _FOR_ANOTHER.sub(lambda m: m.group(0) + "代交", t)
+    t = _AHEAD.sub(lambda m: m.group(0) + "预交", t)
+    t = _A_NOT_A.sub(r"\1", t)
     t = _SYNONYM_RE.sub(lambda m: SYNONYMS[m.group(0)], t)
+    if "在职学习" not in t and _STUDY.search(t) and _PAID.search(t):
+        t += "，在职学习"
     return _DROP.sub("", t)
 
 
@@ -125,6 +190,7 @@ class Featurizer:
         # longest first, so 组织关系转接 is seen before 组织关系
         cleaned = {clean(t) for t in terms} - {""}
         self.terms = sorted((t for t in cleaned if len(t) > 1), key=len, reverse=True)
+        self._term_set = frozenset(self.terms)
         # one reading per character, the same for entries and questions: consistent beats context-perfect here,
         # and a per-character table makes a question's pinyin cost microseconds
         self._sound: dict[str, str] = {}
@@ -148,7 +214,9 @@ class Featurizer:
         for i in range(len(chars) - 1):
             for n in range(2, min(6, len(chars) - i) + 1):
                 term = self.by_sound.get("_".join(syllables[i:i + n]))
-                if term is not None and term != "".join(chars[i:i + n]):
+                written = "".join(chars[i:i + n])
+                # a stretch that is itself a term was meant as written: 不交 is not a slip for 补交
+                if term is not None and term != written and written not in self._term_set:
                     found.append(term)
         return found
 
@@ -158,8 +226,10 @@ class Featurizer:
         chars = _CJK.findall(c)
         syllables = self.syllables(chars)
         words = [w for w in self.segmenter.words(c) if w not in STOPWORDS]
-        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like
-        words.extend(t for t in self.terms if t in c)
+        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like; a term
+        # seen only inside a longer one is that one's (专题组织生活会 does not also say 组织生活会)
+        found = [t for t in self.terms if t in c]
+        words.extend(t for t in found if not any(t != u and t in u and c.count(t) == c.count(u) for u in found))
         if typed:
             words.extend(self.sound_alike_terms(chars, syllables))
         return words, char_ngrams(c, 2), pinyin_bigrams(syllables)
