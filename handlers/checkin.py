@@ -57,6 +57,8 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
     extras = parse_extras(ctx, tokens[1:], org)
     running = open_hosted(ctx.session, org, ctx.now)
     same = next((m for m in running if m.kinds == set(kinds)), None)
+    if same is None:  # an arranged meeting whose window opened, and these kinds add to it (主题党日 → 主题党日+党课)
+        same = next((m for m in running if m.status == "scheduled" and m.kinds < set(kinds)), None)
     if same is not None and same.status == "scheduled":  # today's 安排, its window already open: this opens it
         running, same = [m for m in running if m is not same], None
     if same is not None:
@@ -68,7 +70,7 @@ def open_signin(incoming: Incoming, ctx: Context) -> Reply:
         return ask_before_another(ctx, running, kinds)
     planned = planned_for_day(ctx.session, org, kinds, ctx.now, ctx.settings.tz)
     if planned is not None:  # today's 安排 (or the 主题党日 a 请假 made from the rule): its code and leave stay
-        meeting = open_planned(planned, ctx.now)
+        meeting = open_planned(planned, ctx.now, kinds)
         meeting.title, meeting.place = extras.title or meeting.title, extras.place or meeting.place
     else:
         try:

@@ -277,15 +277,19 @@ def next_hosted(session: Session, org: Organization, now: datetime) -> Meeting |
 
 def planned_for_day(session: Session, org: Organization, kinds: list[str], now: datetime,
                     tz: tzinfo) -> Meeting | None:
-    """A meeting `org` scheduled today with exactly these kinds whose sign-in has not been opened: what a 发起签到
-    that day means (the leave already recorded on it stays), instead of a second meeting."""
+    """A meeting `org` scheduled today with these kinds, or some of them (the 主题党日 a 请假 made from the rule, opened
+    as 主题党日+党课), whose sign-in has not been opened: what a 发起签到 that day means (the leave already recorded
+    on it stays), instead of a second meeting. Exact kinds first."""
     day = datetime.combine(now.astimezone(tz).date(), time(0), tzinfo=tz)
+    partial = None
     for meeting in session.scalars(select(Meeting).where(
             Meeting.organization_id == org.id, Meeting.status == "scheduled", Meeting.starts_at >= day,
             Meeting.starts_at < day + timedelta(days=1)).order_by(Meeting.starts_at)):
         if meeting.kinds == set(kinds):
             return meeting
-    return None
+        if meeting.kinds < set(kinds) and partial is None:
+            partial = meeting
+    return partial
 
 
 def same_day_meetings(session: Session, org: Organization, at: datetime, tz: tzinfo) -> list[Meeting]:
@@ -307,8 +311,10 @@ def recorded_numbered(session: Session, org: Organization, number: int) -> Meeti
     return meeting if meeting is not None and meeting.organization_id == org.id and recorded_meeting(meeting) else None
 
 
-def open_planned(meeting: Meeting, now: datetime) -> Meeting:
-    """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now."""
+def open_planned(meeting: Meeting, now: datetime, kinds: Iterable[str] = ()) -> Meeting:
+    """Open a planned meeting's sign-in now: early, it keeps its start; past its window, it starts now. `kinds` the
+    opener named beyond the planned ones are added (a 主题党日 held together with the quarter's 党课)."""
+    meeting.kind_rows.extend(MeetingKind(kind=k) for k in kinds if k not in meeting.kinds)
     if meeting.signin_closes_at <= now:
         meeting.starts_at, meeting.signin_closes_at = now, now + WINDOW
     meeting.signin_opens_at = min(meeting.signin_opens_at, now)

@@ -58,3 +58,13 @@ def test_this_months_plan_lists_the_theme_day_once_with_each_meetings_state(demo
     assert "（按支部规定日期）" not in plan
     assert "12月16日（周三） 15:00 主题党日，二楼报告厅（已安排）" in plan
     assert "12月3日（周四） 14:00 支委会（没有签到记录；开过的请发送“登记会议”补登）" in plan
+
+
+def test_opening_the_theme_day_with_a_party_lecture_takes_over_the_arranged_theme_day(demo, say, clock):
+    say("demo-yubei", "请假 主题党日 出差")  # makes the rule's 主题党日
+    code = say("demo-shuji", "安排 主题党日 2026-12-18 14:30 三楼会议室").split("签到码：")[1][:4]
+    clock.set(beijing(2026, 12, 18, 14, 20))  # inside its sign-in window
+    opened = say("demo-shuji", "发起签到 主题党日+党课 学习党章")
+    assert "已发起签到，签到码：" + code in opened and "党课" in opened, opened
+    status = say("demo-shuji", "签到情况")
+    assert "会议：主题党日+党课「学习党章」" in status and "请假：陈晨（出差）" in status, status
