@@ -36,25 +36,25 @@ class ChineseHelpFormatter(argparse.HelpFormatter):
         super().add_usage(usage, actions, groups, "用法：" if prefix is None else prefix)
 
 
-# argparse's own messages (Python 3.11–3.13), in the order they are tried
+# argparse's own messages (Python 3.11–3.13), in the order they are tried; compiled only when an error is shown
 _MESSAGES = (
-    (re.compile(r"the following arguments are required: (.+)"), "缺少必填的参数：{0}"),
-    (re.compile(r"unrecognized arguments: (.+)"), "不认识的参数：{0}"),
-    (re.compile(r"argument (.+?): invalid choice: '?(.+?)'? \(choose from (.+)\)"), "{0} 没有“{1}”这一项（可选：{2}）"),
-    (re.compile(r"argument (.+?): expected one argument"), "{0} 后面要写一个值"),
-    (re.compile(r"argument (.+?): expected at least one argument"), "{0} 后面至少要写一个值"),
-    (re.compile(r"argument (.+?): expected (\d+) arguments?"), "{0} 后面要写 {1} 个值"),
-    (re.compile(r"argument (.+?): invalid (\S+) value: '?(.+?)'?$"), "{0} 的值“{2}”无效"),
-    (re.compile(r"argument (.+?): not allowed with argument (.+)"), "{0} 不能和 {1} 一起用"),
-    (re.compile(r"argument (.+?): ignored explicit argument '?(.+?)'?$"), "{0} 不接受值“{1}”"),
-    (re.compile(r"one of the arguments (.+) is required"), "{0} 必须写一个"),
-    (re.compile(r"ambiguous option: (\S+) could match (.+)"), "选项 {0} 不明确，可能是 {1}"),
+    (r"the following arguments are required: (.+)", "缺少必填的参数：{0}"),
+    (r"unrecognized arguments: (.+)", "不认识的参数：{0}"),
+    (r"argument (.+?): invalid choice: '?(.+?)'? \(choose from (.+)\)", "{0} 没有“{1}”这一项（可选：{2}）"),
+    (r"argument (.+?): expected one argument", "{0} 后面要写一个值"),
+    (r"argument (.+?): expected at least one argument", "{0} 后面至少要写一个值"),
+    (r"argument (.+?): expected (\d+) arguments?", "{0} 后面要写 {1} 个值"),
+    (r"argument (.+?): invalid (\S+) value: '?(.+?)'?$", "{0} 的值“{2}”无效"),
+    (r"argument (.+?): not allowed with argument (.+)", "{0} 不能和 {1} 一起用"),
+    (r"argument (.+?): ignored explicit argument '?(.+?)'?$", "{0} 不接受值“{1}”"),
+    (r"one of the arguments (.+) is required", "{0} 必须写一个"),
+    (r"ambiguous option: (\S+) could match (.+)", "选项 {0} 不明确，可能是 {1}"),
 )
 
 
 def chinese_message(message: str) -> str:
     for pattern, text in _MESSAGES:
-        if m := pattern.fullmatch(message.strip()):
+        if m := re.fullmatch(pattern, message.strip()):
             return text.format(*(g.replace("'", "") for g in m.groups()))
     return message
 

@@ -1,4 +1,9 @@
-"""What the bot can do, one module per capability. `register_all` is the one place that lists them."""
+"""What the bot can do, one module per capability. `register_all` is the one place that lists them.
+
+Every message's process imports every handler, so a handler imports at its top only what its Handler entries need;
+the Party rules, parsers and readers its functions use are imported in those functions, and a simple message (帮助,
+我的党费) loads none of them (tests/test_import_boundaries.py names them).
+"""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

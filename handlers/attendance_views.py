@@ -6,12 +6,13 @@ from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.checkin import summary_lines
 from handlers.common import chosen_branch, managed_org
 from handlers.meetings import COMMITTEE, show_hm
-from handlers.signin_text import code_arg
 from storage.meetings import current_meeting, label, meeting_summary, recorded_meeting, recorded_numbered
 from storage.quoting import clip
 
 
 def attendance_status(incoming: Incoming, ctx: Context) -> Reply:
+    from handlers.signin_text import code_arg
+
     ctx.args = ctx.args.strip("。.?？!！ ")  # “签到情况？” is the question, not a code or a branch called “？”
     chosen = chosen_branch(ctx, "签到情况")
     org = chosen or managed_org(ctx)

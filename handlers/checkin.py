@@ -14,7 +14,6 @@ from bot.signin_links import screen_url
 from handlers.common import managed_org
 from handlers.meetings import COMMITTEE, describe_meeting, kinds_from, parse_extras, show_hm, show_time
 from handlers.people import push_to, secretaries_of
-from handlers.signin_text import code_arg, parse
 from storage import attendance as att
 from storage import signin, signin_guard
 from storage.attendee_rules import quorum, quorum_reached
@@ -124,10 +123,14 @@ def screen_line(ctx: Context, meeting: Meeting) -> str:
 
 # 签到 4827 ----------------------------------------------------------------------------------------------------
 def is_sign_in(text: str, _words: list[str]) -> bool:
+    from handlers.signin_text import parse
+
     return parse(text) is not None
 
 
 def sign_in(incoming: Incoming, ctx: Context) -> Reply:
+    from handlers.signin_text import parse
+
     said = parse(ctx.args)
     code = said.code
     if not code:
@@ -236,6 +239,8 @@ def signed_text(member: Member, meeting: Meeting, status: str, at, tz) -> str:
 
 # 结束签到 -----------------------------------------------------------------------------------------------------
 def close_signin(incoming: Incoming, ctx: Context) -> Reply:
+    from handlers.signin_text import code_arg
+
     org = managed_org(ctx)
     code = code_arg(ctx.args)
     meeting = current_meeting(ctx.session, org, ctx.now, code=code, open_only=code is None, hosted_only=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from bot.console_links import LOGIN_LIFE, login_url
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from handlers.oversight import ROLES_TEXT, branch_scope, may_oversee
-from reminders.oversight_state import load_tree
 
 
 def console_link(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.oversight_state import load_tree
+
     if ctx.incoming.in_group:
         return Reply(text="管理后台的登录链接只发给本人：请私聊我发送“管理后台”。")
     if not branch_scope(ctx.roles, load_tree(ctx.session)):

@@ -12,13 +12,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
 from handlers.development_text import next_lines
-from reminders.state import load_calendar
-from reminders.workdays import Calendar
 from storage.development import (
     DevelopmentError,
     PersonInfo,
@@ -31,6 +30,9 @@ from storage.development import (
 )
 from storage.development_rules import STEPS, Milestone, resolve_step, usual_names
 from storage.quoting import clip
+
+if TYPE_CHECKING:
+    from reminders.workdays import Calendar
 
 COMMITTEE = "支部书记、副书记、组织委员"
 USAGE = "登记发展 姓名 环节 日期 [备注]，例如：登记发展 张三 积极分子 2026-04-10"
@@ -47,6 +49,9 @@ INFO = (("birth", re.compile(r"出生(?:日期)?[:：]?(.+)")), ("mobile", re.co
 
 
 def calendar(ctx: Context) -> Calendar:
+    from reminders.state import load_calendar
+    from reminders.workdays import Calendar
+
     return Calendar(load_calendar(ctx.session))
 
 

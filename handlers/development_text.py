@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from reminders.durations import time_left
 from storage.development_rules import (
     STEPS,
     V2026,
@@ -23,6 +22,8 @@ HORIZON = timedelta(days=30)  # "due soon"
 
 
 def when(d: date, today: date) -> str:
+    from reminders.durations import time_left
+
     days = (d - today).days
     if days == 0:
         return "今天"

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from handlers.amounts import read_one
 from storage.quoting import clip
 
 RULES_2008 = "《关于中国共产党党费收缴、使用和管理的规定》（中组发〔2008〕3号）"
@@ -74,6 +73,8 @@ def category_of(text: str) -> str | None:
 def parse_yuan(text: str | int | float | Decimal) -> Decimal:
     """'6500', '6,500元', '¥6500.5', '1.2万', '一万二', '８ｋ' → Decimal yuan; ValueError with a Chinese reason otherwise
     (also for a figure that can be read two ways, such as 2万50: never a guess)."""
+    from handlers.amounts import read_one
+
     if isinstance(text, Decimal):
         value = text
     elif isinstance(text, int | float) and not isinstance(text, bool):

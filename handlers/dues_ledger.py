@@ -40,7 +40,6 @@ from storage.dues import (
     tracking_starts,
 )
 from storage.models import DuesRate, Member, Organization
-from storage.names import normalize_name
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
 
@@ -200,6 +199,8 @@ def _split_names_months(ctx: Context, org: Organization) -> tuple[list[str], str
 
 
 def _join_split_names(ctx: Context, org: Organization, names: list[str]) -> list[str]:
+    from storage.names import normalize_name
+
     known = {normalize_name(m.name) for m in branch_members(ctx.session, org)}
     out: list[str] = []
     i = 0
@@ -256,6 +257,8 @@ def _record(ctx: Context, member: Member, rest: str) -> list[str]:
 
 def pay_cmd(incoming: Incoming, ctx: Context) -> Reply:
     """登记党费 for one member (a shared name is asked back) or several at once (all or nothing)."""
+    from storage.names import normalize_name
+
     org = managed_org(ctx, DUES_ROLES)
     names, rest = _split_names_months(ctx, org)
     if len(names) == 1:

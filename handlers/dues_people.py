@@ -11,7 +11,6 @@ from bot.core import Context, Reply, UserError
 from handlers.people import chosen_member
 from storage.dues import branch_members
 from storage.models import Member, Organization
-from storage.names import normalize_name
 from storage.quoting import clip
 
 MAX_CHOICES = 9  # the router takes 1–9 as an answer
@@ -20,6 +19,8 @@ MAX_CHOICES = 9  # the router takes 1–9 as an answer
 def resolve_member_by_name(ctx: Context, name: str, org: Organization) -> Member | list[Member]:
     """The one active member of `org` (and its 党小组) called `name`; a list when several share the name.
     Nobody of that name in the branch is a UserError (people of other branches are never looked at)."""
+    from storage.names import normalize_name
+
     name = normalize_name(name)
     if not name:
         raise UserError("请写上党员姓名。")

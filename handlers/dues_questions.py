@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
-from handlers.amounts import RANGE, Amount, Unclear, read_amounts, yuan_text
 from handlers.dues_calculator import (
     ALIASES,
     ANNUAL,
@@ -31,6 +31,9 @@ from handlers.knowledge.entries import KnowledgeError
 from handlers.knowledge.handler import answer_text, kb_of
 from storage.org_settings import get_setting
 from storage.orgs import branch_of
+
+if TYPE_CHECKING:
+    from handlers.amounts import Amount, Unclear
 
 ASKING = ("交多少", "缴多少", "交纳多少", "缴纳多少", "怎么算", "如何算", "如何计算", "怎么计算", "多少党费", "算党费",
           "党费标准", "党费比例", "党费多少", "交几", "缴几", "要交", "该交", "得交", "应交")
@@ -97,12 +100,16 @@ class Figure:
 
 def _figures(text: str) -> list[Amount | Unclear]:
     """The sums in a question, without thresholds of a rule (5000以上, 超过1万)."""
+    from handlers.amounts import read_amounts
+
     return [a for a in read_amounts(text)
             if not THRESHOLD_AFTER.match(text[a.end:]) and not THRESHOLD_BEFORE.search(text[:a.start])
             and not PAID_SUM_BEFORE.search(text[:a.start])]
 
 
 def _has_threshold(text: str) -> bool:
+    from handlers.amounts import read_amounts
+
     return len(_figures(text)) < len(read_amounts(text))
 
 
@@ -115,6 +122,8 @@ def _period_yearly(text: str, start: int) -> bool:
 
 def read_figure(text: str) -> Figure | None:
     """The figure a question gives for the asker's pay, or None when it gives none."""
+    from handlers.amounts import RANGE, Amount, Unclear, yuan_text
+
     found = _figures(text)
     if not found:
         return None
@@ -189,6 +198,8 @@ def situation_reply(text: str, ctx: Context) -> Reply | None:
 
 
 def amount_answer(incoming: Incoming, ctx: Context) -> Reply:
+    from handlers.amounts import yuan_text
+
     text = ctx.args or incoming.text
     situation = situation_reply(text, ctx)
     if situation is not None:
@@ -237,6 +248,8 @@ def ask_back(figure: Figure) -> str:
 
 def yearly_answer(ctx: Context, yearly: Decimal) -> str:
     """年薪: the base is what is actually paid in the month (年薪制); the monthly average is the usual case."""
+    from handlers.amounts import yuan_text
+
     org = branch_of(ctx.member.organization)
     average = (yearly / 12).quantize(Decimal("0.01"))
     result = calculate(ANNUAL, average, rounding=get_setting(org, "dues_rounding"))

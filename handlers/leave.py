@@ -21,7 +21,6 @@ from handlers.day_words import FUTURE, DayError, find_day, has_day
 from handlers.meetings import COMMITTEE, show_hm, show_time
 from handlers.people import chosen_member, members_named, pick_from, pick_member, push_to, secretaries_of
 from handlers.theme_day_meeting import THEME, ensure_rule_meeting, next_rule_day, rule_day_on, rule_start
-from reminders.rules import cn
 from storage import attendance as att
 from storage.meetings import (
     KIND_ALIASES,
@@ -147,6 +146,8 @@ def request_leave(ctx: Context, tokens: list[str], code: str | None = None) -> R
 
 def leave_on_day(ctx: Context, day, text: str, code: str | None) -> Reply:
     """Leave for the meeting(s) on one day: the one there is, a numbered choice among several, or a clear “none”."""
+    from reminders.rules import cn
+
     tz = ctx.settings.tz
     if day < ctx.today:
         raise UserError(f"{cn(day)}已经过去了，不能再请假。当天确有事缺席的，请联系书记登记。")

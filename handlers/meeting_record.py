@@ -23,7 +23,6 @@ from handlers.common import managed_org
 from handlers.day_words import PAST, DayError, find_day
 from handlers.meetings import COMMITTEE, Extras, parse_extras
 from handlers.people import members_named
-from reminders.rules import cn
 from storage import attendance as att
 from storage.meetings import (
     Audience,
@@ -123,6 +122,8 @@ def _roll(text: str) -> tuple[Roll, str]:
 
 def starts(ctx: Context, day: date, at: time | None, usual: time = DEFAULT_START) -> datetime:
     """The start on `day` (at `at`, else at `usual`); a day or time still to come is refused."""
+    from reminders.rules import cn
+
     when = datetime.combine(day, at or usual, tzinfo=ctx.settings.tz)
     if when > ctx.now:
         if at is not None or day > ctx.today:
@@ -135,6 +136,8 @@ def starts(ctx: Context, day: date, at: time | None, usual: time = DEFAULT_START
 def check_clash(ctx: Context, org: Organization, kinds: list[str], when: datetime, confirmed: bool,
                 itself: Meeting | None = None) -> None:
     """Refuse a second meeting of the same kind on the same day unless the secretary confirms it is another one."""
+    from reminders.rules import cn
+
     tz = ctx.settings.tz
     for other in same_day_meetings(ctx.session, org, when, tz):
         if other is itself or not other.kinds & set(kinds) or other.status == "scheduled":
@@ -308,6 +311,8 @@ def kept_roll(ctx: Context, meeting: Meeting) -> Roll:
 
 
 def remove(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.rules import cn
+
     meeting, _ = recorded_by_number(ctx, "删除会议 12")
     what = f"{label(meeting)}（{cn(meeting.starts_at.astimezone(ctx.settings.tz).date())}）"
     ctx.audit("meeting.delete", meeting.organization.name, meeting_id=meeting.id, kinds=sorted(meeting.kinds),

@@ -12,10 +12,6 @@ from datetime import date, datetime, time, timedelta
 
 from bot.core import Context, Handler, Incoming, Reply
 from handlers.dues_status import my_dues, private_reply
-from reminders.durations import time_left
-from reminders.rules import add_months, cn, theme_date
-from reminders.state import load_calendar, load_states
-from reminders.workdays import Calendar
 from storage.meetings import label, upcoming_for_member
 from storage.models import Meeting, Member
 from storage.org_settings import get_setting, show_theme_day
@@ -110,6 +106,8 @@ def asks_own_conversion(text: str) -> bool:
 
 
 def conversion(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.durations import time_left
+
     m, today = ctx.member, ctx.today
     if m.category != "预备":
         full, inferred = full_member_day(m)
@@ -143,6 +141,8 @@ def asks_political_birthday(text: str) -> bool:
 
 
 def political_birthday(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.rules import cn
+
     m, today = ctx.member, ctx.today
     if m.joined_on is None:
         return private_reply(ctx, f"{m.name}同志，名单上还没有你的入党日期，请联系支部组织委员补登。", "你的政治生日")
@@ -188,6 +188,10 @@ def _kinds_named(text: str) -> list[str]:
 
 def _theme(ctx: Context, org, year: int, month: int) -> tuple[date, bool] | None:
     """(the month's 主题党日 as 本月安排 and the reminders compute it, whether a meeting was scheduled for it)."""
+    from reminders.rules import theme_date
+    from reminders.state import load_calendar, load_states
+    from reminders.workdays import Calendar
+
     if org.type != "党支部":
         return None
     states = load_states(ctx.session, date(year, month, 1), [org.id], ctx.settings.tz)
@@ -210,6 +214,8 @@ def _held_on(ctx: Context, day: date, kind: str) -> Meeting | None:
 
 
 def _month_asked(text: str, today: date) -> tuple[int, int] | None:
+    from reminders.rules import add_months
+
     if re.search(r"这个月|本月|这月", text):
         return today.year, today.month
     if re.search(r"下个月|下月", text):
@@ -225,6 +231,8 @@ def _month_asked(text: str, today: date) -> tuple[int, int] | None:
 
 
 def _meeting_line(meeting: Meeting, tz) -> str:
+    from reminders.rules import cn
+
     at = meeting.starts_at.astimezone(tz)
     return f"· {cn(at.date())} {at:%H:%M} {label(meeting)}{('，' + meeting.place) if meeting.place else ''}"
 
@@ -239,6 +247,8 @@ def _rule_time_place(org) -> tuple[str, str, str]:
 def _upcoming(ctx: Context, org, kinds: list[str]) -> list[tuple[date, str]]:
     """The member's meetings of the next two months (of `kinds`, or all), with the branch's rule-day 主题党日 where
     none was scheduled for it: (day, line), soonest first."""
+    from reminders.rules import cn
+
     today, tz = ctx.today, ctx.settings.tz
     items = [(mt.starts_at.astimezone(tz).date(), _meeting_line(mt, tz))  # only those the member is called to
              for mt in upcoming_for_member(ctx.session, ctx.member, ctx.now, kinds or None)]
@@ -255,6 +265,8 @@ def _upcoming(ctx: Context, org, kinds: list[str]) -> list[tuple[date, str]]:
 
 
 def schedule(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.rules import cn
+
     text, today, tz = ctx.args, ctx.today, ctx.settings.tz
     org = branch_of(ctx.member.organization)
     kinds = _kinds_named(text)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import RoleSet
-from reminders.oversight_rules import GREEN, RED, YELLOW, Checkup, check_period, named_period
-from reminders.oversight_state import BRANCH, OrgNode, branches_under, load_checkups, load_tree
-from reminders.overview_periods import overview_filename, parse_export_period, scope_name, sub_periods
-from reminders.state import load_states
 from storage.quoting import clip
+
+if TYPE_CHECKING:
+    from reminders.oversight_rules import Checkup
+    from reminders.oversight_state import OrgNode
 
 ROLES_TEXT = "上级管理员或支部书记"
 SECRETARY = ("书记", "副书记")
@@ -26,6 +27,8 @@ def may_oversee(roles: RoleSet) -> bool:
 
 def scope_roots(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
     """The organisations whose branches a person may see: those they administer, else their own branches."""
+    from reminders.oversight_state import BRANCH
+
     admin = roles.orgs_where("上级管理员")
     if admin:
         return sorted(o for o in admin if o in tree)
@@ -34,6 +37,8 @@ def scope_roots(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
 
 def branch_scope(roles: RoleSet, tree: Mapping[int, OrgNode]) -> list[int]:
     """The branches a person may see — one scope for 支部概况, 导出概况 and the web console."""
+    from reminders.oversight_state import branches_under
+
     return branches_under(tree, scope_roots(roles, tree))
 
 
@@ -42,6 +47,8 @@ def _scope(ctx: Context, tree: dict[int, OrgNode]) -> list[int]:
 
 
 def _checkups(ctx: Context) -> tuple[dict[int, OrgNode], list[Checkup]]:
+    from reminders.oversight_state import load_checkups, load_tree
+
     tree = load_tree(ctx.session)
     ids = _scope(ctx, tree)
     if not ids:
@@ -56,6 +63,8 @@ def overview(incoming: Incoming, ctx: Context) -> Reply:
 
 def overview_lines(cs: list[Checkup], today: date) -> list[str]:
     """Counts by status, then the 红 and 黄 branches with their first reason, the 绿 ones by name."""
+    from reminders.oversight_rules import GREEN, RED, YELLOW
+
     counts = {c: sum(1 for x in cs if x.status == c) for c in (RED, YELLOW, GREEN)}
     lines = [f"【支部概况】{today.year}年{today.month}月{today.day}日，共 {len(cs)} 个党支部："
              f"红 {counts[RED]}、黄 {counts[YELLOW]}、绿 {counts[GREEN]}"]
@@ -74,6 +83,10 @@ def overview_lines(cs: list[Checkup], today: date) -> list[str]:
 
 
 def missing_meetings(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.oversight_rules import check_period, named_period
+    from reminders.oversight_state import load_tree
+    from reminders.state import load_states
+
     word = ctx.args.strip() or "本月"
     if word not in PERIOD_WORDS:
         raise UserError(f"请写“未开会支部”加{('、'.join(PERIOD_WORDS))}之一，例如“未开会支部 上月”。")
@@ -120,6 +133,8 @@ def target_branch(ctx: Context, tree: dict[int, OrgNode], command: str) -> int:
 
 
 def branch_checkup(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.oversight_state import load_checkups, load_tree
+
     tree = load_tree(ctx.session)
     target = target_branch(ctx, tree, "支部体检")
     c = load_checkups(ctx.session, ctx.today, [target], ctx.settings.tz, tree)[0]
@@ -127,6 +142,8 @@ def branch_checkup(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def checkup_lines(c: Checkup) -> list[str]:
+    from reminders.oversight_rules import GREEN
+
     lines = [f"【{c.name} 支部体检】{c.status}", c.summary()]
     for pc in c.periods:
         if not pc.required:
@@ -164,6 +181,9 @@ def checkup_lines(c: Checkup) -> list[str]:
 # --- 导出概况 ------------------------------------------------------------------------------------------------------
 def export_overview(incoming: Incoming, ctx: Context) -> Reply:
     """导出概况 2026Q4: the workbook is built after the reply (bot.files) and sent to the asker alone."""
+    from reminders.oversight_state import branches_under, load_tree
+    from reminders.overview_periods import overview_filename, parse_export_period, scope_name, sub_periods
+
     tree = load_tree(ctx.session)
     roots = scope_roots(ctx.roles, tree)
     ids = branches_under(tree, roots)

@@ -16,7 +16,6 @@ from bot.core import Context, Reply, UserError
 from bot.push import choose_platform
 from handlers.common import mask_mobile
 from storage.models import Member, Organization, Role
-from storage.names import normalize_name
 from storage.quoting import clip
 
 log = logging.getLogger(__name__)
@@ -24,6 +23,8 @@ log = logging.getLogger(__name__)
 
 def members_named(ctx: Context, name: str, org_ids: Iterable[int]) -> list[Member]:
     """Active members of `org_ids` called `name`, however it was typed (names are stored normalised: storage.names)."""
+    from storage.names import normalize_name
+
     return list(ctx.session.scalars(select(Member).where(
         Member.name == normalize_name(name), Member.organization_id.in_(set(org_ids)), Member.status == "active")
         .order_by(Member.organization_id, Member.id)))

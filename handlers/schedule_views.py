@@ -3,28 +3,28 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.common import chosen_branch, managed_org
-from reminders.development_plan import load_pipelines
-from reminders.development_rules import development_due_items
-from reminders.durations import time_left
-from reminders.rules import TITLES, OrgState, Term, add_months, cn, due_items, theme_date
-from reminders.state import load_calendar, load_states
-from reminders.workdays import Calendar
 from storage.attendance import LATE, PRESENT, rows_by_member
 from storage.dues import month_key
 from storage.models import CommitteeTerm, DuesPayment, DuesRate, Meeting, Organization
 from storage.orgs import branch_of, descendants
+
+if TYPE_CHECKING:
+    from reminders.rules import OrgState, Term
 
 COMMITTEE = "支部书记、副书记、组织委员"
 AHEAD = 30
 
 
 def _branch_state(ctx: Context, org: Organization) -> OrgState:
+    from reminders.state import load_states
+
     states = load_states(ctx.session, ctx.today, [org.id], ctx.settings.tz)
     if not states:
         raise UserError(f"{org.name}不是党支部，没有支部的活动安排。")
@@ -32,6 +32,10 @@ def _branch_state(ctx: Context, org: Organization) -> OrgState:
 
 
 def month_plan(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.rules import add_months, cn, theme_date
+    from reminders.state import load_calendar
+    from reminders.workdays import Calendar
+
     org = branch_of(ctx.member.organization)
     today = ctx.today
     lines = [f"{org.name}{today.year}年{today.month}月安排："]
@@ -80,6 +84,12 @@ def _dues_line(ctx: Context, today: date) -> str:
 
 
 def coming_up(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.development_plan import load_pipelines
+    from reminders.development_rules import development_due_items
+    from reminders.rules import TITLES, cn, due_items
+    from reminders.state import load_calendar
+    from reminders.workdays import Calendar
+
     org = chosen_branch(ctx, "待办提醒") or managed_org(ctx)
     state = _branch_state(ctx, org)
     cal = Calendar(load_calendar(ctx.session))
@@ -108,6 +118,9 @@ def coming_up(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def term_stage(term: Term | None, today: date) -> str:
+    from reminders.durations import time_left
+    from reminders.rules import add_months
+
     if term is None:
         return "未登记任期"
     end = term.ends_on
@@ -154,6 +167,8 @@ def terms_view(incoming: Incoming, ctx: Context) -> Reply:
 
 
 def _current_terms(ctx: Context, org_ids: list[int]) -> dict[int, Term]:
+    from reminders.rules import Term
+
     out: dict[int, Term] = {}
     for t in ctx.session.scalars(select(CommitteeTerm).where(CommitteeTerm.organization_id.in_(org_ids))
                                  .order_by(CommitteeTerm.elected_on)):

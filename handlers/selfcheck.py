@@ -5,13 +5,13 @@ name, every one of them by score, lowest first.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from handlers.oversight import ROLES_TEXT, may_oversee, seen_branches, target_branch
-from reminders.oversight_state import load_tree
-from reminders.selfcheck_rules import PASS, BranchSelfCheck, Standard
-from reminders.selfcheck_standard import StandardError, load_standard
-from reminders.selfcheck_state import selfcheck_for
+
+if TYPE_CHECKING:
+    from reminders.selfcheck_rules import BranchSelfCheck, Standard
 
 COMMAND = "规范化自查"
 LISTED = 20  # branches listed by score; the rest (scoring no lower) are counted
@@ -23,6 +23,8 @@ BROKEN = "规范化自查标准文件有问题，暂时无法自查。请系统�
 
 def _standard() -> Standard:
     """The standard file as it is now: an edit by the 党委 counts from the next self-check, no restart."""
+    from reminders.selfcheck_standard import StandardError, load_standard
+
     try:
         return load_standard()
     except StandardError as err:
@@ -31,6 +33,9 @@ def _standard() -> Standard:
 
 
 def selfcheck(incoming: Incoming, ctx: Context) -> Reply:
+    from reminders.oversight_state import load_tree
+    from reminders.selfcheck_state import selfcheck_for
+
     tree = load_tree(ctx.session)
     ids = seen_branches(ctx, tree)
     if not ctx.args.strip() and len(ids) > 1:
@@ -46,6 +51,8 @@ def score(check: BranchSelfCheck) -> str:
 
 
 def selfcheck_lines(check: BranchSelfCheck) -> list[str]:
+    from reminders.selfcheck_rules import PASS
+
     lines = [f"【{check.name} 规范化自查】得分 {score(check)}（数据能反映的项目）",
              f"检查期：{'、'.join(check.periods)}"]
     if check.to_fix:

@@ -12,9 +12,6 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import select
 
 from bot.core import Context, UserError
-from reminders.rules import theme_date
-from reminders.state import load_calendar, load_states
-from reminders.workdays import Calendar
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting
 from storage.models import Meeting, MeetingKind, Organization
 from storage.months import add_months
@@ -26,6 +23,10 @@ THEME = "主题党日"
 def rule_days(ctx: Context, org: Organization, months: list[date]) -> list[date | None]:
     """Each month's 主题党日 by the branch's rule; None for a month whose 主题党日 is already a meeting row (it keeps
     its own date) and for an organisation that is not a 党支部."""
+    from reminders.rules import theme_date
+    from reminders.state import load_calendar, load_states
+    from reminders.workdays import Calendar
+
     states = load_states(ctx.session, ctx.today, [org.id], ctx.settings.tz, dues=False)
     if not states:
         return [None] * len(months)

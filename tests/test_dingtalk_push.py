@@ -206,3 +206,20 @@ def test_too_fast_holds_the_robot_and_retries_later(code, dingtalk_rt, fake_ding
     ftime.now += 600
     assert pusher.push("第一党支部", Reply(text="提醒"), "k1").ok
     assert len(robot.messages) == 1
+
+
+def test_a_process_without_the_app_posts_to_the_group_robot_with_a_session_made_when_it_posts(
+        dingtalk_rt, fake_dingtalk, fake_tls, clock, monkeypatch):
+    """`zhibu say` makes the group robot's pusher without loading requests; its first post makes the session."""
+    import dataclasses
+
+    from bot.channels.dingtalk import make_pushers
+
+    webhook = fake_dingtalk.add_robot(secret=SECRET)
+    configure_group(dingtalk_rt, webhook)
+    pushers = make_pushers(dataclasses.replace(dingtalk_rt.settings, dingtalk=None), dingtalk_rt.sessions, clock)
+    assert set(pushers) == {"dingtalk_group"}
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake_tls[0]))  # the session is the default one: it reads this
+    assert pushers["dingtalk_group"].push("第一党支部", Reply(text="支部大会改到周五"), "k1").ok
+    assert pushers["dingtalk_group"].push("第一党支部", Reply(text="地点不变"), "k2").ok
+    assert [m["text"]["content"] for m in fake_dingtalk.robot(webhook).messages] == ["支部大会改到周五", "地点不变"]

@@ -49,3 +49,29 @@ def test_the_reminder_rules_do_no_io():
     io = [m for m in loaded.stdout.split() if m.split(".")[0] in ("sqlalchemy", "requests", "psycopg", "sqlite3",
                                                                  "flask", "apscheduler") or m == "storage.models"]
     assert io == []
+
+
+# What `zhibu say … 帮助` must not load: each of these loads with the first message (or command) that needs it.
+LOADED_WHEN_NEEDED = ("reminders", "handlers.knowledge.index", "handlers.knowledge.text", "handlers.signin_text",
+                      "handlers.amounts", "storage.names", "requests", "urllib3", "yaml", "openpyxl", "docx", "jinja2",
+                      "jieba", "pypinyin", "flask", "wechatpy")
+
+
+def test_a_simple_message_loads_neither_the_rules_nor_the_index_nor_http():
+    """Registering every handler and making the console's pushers (no platform configured) is all a simple message
+    needs before its one query: the Party rules, the knowledge index, HTTP and file formats wait for their message."""
+    code = ("import sys\n"
+            "from bot.channels import make_pushers\n"
+            "from bot.router import Router\n"
+            "from bot.settings import load_settings\n"
+            "from handlers import register_all\n"
+            "import bot.commands.core\n"
+            "settings = load_settings(env={}, dotenv=None)\n"
+            "assert 'dingtalk_group' in make_pushers(settings, None, None)\n"
+            "register_all(Router(None, None))\n"
+            "print('\\n'.join(sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    modules = loaded.stdout.split()
+    assert "handlers.selfcheck" in modules and "bot.channels.dingtalk.push" in modules  # the code really ran
+    early = [m for m in modules if any(m == p or m.startswith(p + ".") for p in LOADED_WHEN_NEEDED)]
+    assert early == []

@@ -148,7 +148,7 @@ def test_a_broken_standard_file_is_said_plainly_in_chat(sc_say, tmp_path, monkey
 
     path = tmp_path / "broken.yaml"
     path.write_text("title: 自查\nsource: 某方案\nitems:\n  - id: a\n", "utf-8")
-    monkeypatch.setattr("handlers.selfcheck.load_standard", lambda: load_standard(path))
+    monkeypatch.setattr("reminders.selfcheck_standard.load_standard", lambda: load_standard(path))
     assert sc_say("demo-shuji", "规范化自查") == ("规范化自查标准文件有问题，暂时无法自查。"
                                                   "请系统管理员运行 zhibu selfcheck check 查看并修改。")
 

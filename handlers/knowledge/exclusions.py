@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 from bot.intent import normalize
-from handlers import signin_text
 
 _SIGN_IN = re.compile(r"^(签到|发起签到|结束签到|签到情况|补签)(\s|\d|$)|^\d{4,6}$|签到(?!率)")
 _SCHEDULE = re.compile(r"^(本月|下月|这个月|下个月|本周|这周|近期|最近)的?(安排|活动|有什么活动|有啥活动)[?？吗]*$")
@@ -22,6 +21,8 @@ _FIRST_PERSON_SUM = re.compile(r"^我(每个?月|一个月|这个月|今年)?(�
 
 def other_handler(text: str) -> str | None:
     """Which capability the text is for ('sign_in', 'schedule', 'my_dues', 'dues_calc'), or None for a question."""
+    from handlers import signin_text
+
     t = normalize(text)
     if _SIGN_IN.search(t) or signin_text.parse(t) is not None:
         return "sign_in"

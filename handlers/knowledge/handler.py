@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 from bot.core import Context, Handler, Incoming, Reply
 from handlers.knowledge.entries import Entry, KnowledgeError
 from handlers.knowledge.exclusions import POINTERS, other_handler
-from handlers.knowledge.index import Hit, KnowledgeBase
 
 if TYPE_CHECKING:
     from bot.router import Router
+    from handlers.knowledge.index import Hit, KnowledgeBase
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,23 +164,3 @@ def focus(text: str, names: Callable[[str], bool] = lambda clause: True) -> str 
         return "，".join(parts[i - 1:i + 1])
     return parts[i]
 
-
-class LazyKnowledgeBase:
-    """Holds the knowledge base of one process; reads the files and builds the index on first use, then never again.
-
-    The runtime stores one of these in Services.extras["kb"], so processes (and tests) that never see a question do
-    not pay for the index, and a process that does pays once.
-    """
-
-    def __init__(self, segmenter: Segmenter, directory: Path = ENTRIES_DIR) -> None:
-        self.segmenter = segmenter
-        self.directory = directory
-        self._kb: KnowledgeBase | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> KnowledgeBase:
-        if self._kb is None:
-            with self._lock:
-                if self._kb is None:
-                    self._kb = KnowledgeBase.load(self.segmenter, self.directory)
-        return self._kb

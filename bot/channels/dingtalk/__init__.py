@@ -39,16 +39,17 @@ def opened_in(user_agent: str) -> bool:
 def make_pushers(settings: Settings, sessions: sessionmaker[Session], clock: Callable[[], datetime],
                  http: requests.Session | None = None) -> dict[str, Pusher]:
     """The group robot needs no app (its address is a per-organisation setting); 1:1 pushes need the app."""
+    from bot.channels.dingtalk.push import DingtalkPusher, GroupRobotPusher
+
+    if settings.dingtalk is None:  # the group robot alone makes its HTTP session (and loads requests) when it first posts
+        return {"dingtalk_group": GroupRobotPusher(sessions, clock, http)}
     import requests
 
     from bot.channels.dingtalk.api import DingtalkApi
-    from bot.channels.dingtalk.push import DingtalkPusher, GroupRobotPusher
 
     http = http or requests.Session()
-    pushers: dict[str, Pusher] = {"dingtalk_group": GroupRobotPusher(sessions, clock, http)}
-    if settings.dingtalk is not None:
-        pushers[PLATFORM] = DingtalkPusher(DingtalkApi(settings.dingtalk, sessions, clock, http))
-    return pushers
+    return {"dingtalk_group": GroupRobotPusher(sessions, clock, http),
+            PLATFORM: DingtalkPusher(DingtalkApi(settings.dingtalk, sessions, clock, http))}
 
 
 def mount(app: Flask, runtime: Runtime) -> None:

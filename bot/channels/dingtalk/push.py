@@ -10,18 +10,22 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-import requests
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.channels.dingtalk.api import ApiError, DingtalkApi, post_webhook
 from bot.channels.dingtalk.render import openapi_message, webhook_body
 from bot.channels.dingtalk.sign import signed_webhook_url
 from bot.messages import Attachment, Reply
 from bot.push import PushResult
 from storage.models import Organization
 from storage.org_settings import get_setting
+
+if TYPE_CHECKING:
+    import requests
+
+    from bot.channels.dingtalk.api import DingtalkApi
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ class DingtalkPusher:
 
     def send_file(self, user_id: str, attachment: Attachment, dedupe_key: str) -> PushResult:
         """Upload the file, then `sampleFile` to this member 1:1 (in a group too: files go to the asker alone)."""
+        from bot.channels.dingtalk.api import ApiError  # loaded with the api this pusher was made with
+
         if len(attachment.data) > FILE_LIMIT:
             return PushResult(ok=False, error="文件超过钉钉 20MB 的上限")
         try:
@@ -74,6 +80,8 @@ class DingtalkPusher:
         return self._send(user_id, "sampleFile", param)
 
     def _send(self, user_id: str, msg_key: str, msg_param: str) -> PushResult:
+        from bot.channels.dingtalk.api import ApiError
+
         try:
             result = self.api.batch_send([user_id], msg_key, msg_param)
         except ApiError as err:
@@ -124,7 +132,8 @@ class GroupRobotPusher:
                  timeout: float = 10.0) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.http = http or requests.Session()
+        # made on the first send: most processes (every `zhibu say`) never post to a group, and requests is slow to load
+        self._http = http
         self.per_minute = per_minute
         self.max_wait = max_wait  # longer than this and the row goes back to the outbox (retry), not dropped
         self.monotonic = monotonic
@@ -132,6 +141,14 @@ class GroupRobotPusher:
         self.timeout = timeout
         self.windows: dict[str, RateWindow] = {}
         self.lock = threading.Lock()
+
+    @property
+    def http(self) -> requests.Session:
+        if self._http is None:
+            import requests
+
+            self._http = requests.Session()
+        return self._http
 
     def _target(self, org_name: str) -> tuple[str, str] | None:
         with self.sessions() as session:
@@ -173,6 +190,8 @@ class GroupRobotPusher:
             self.sleep(wait)
         body = webhook_body(reply) | {"msgUuid": msg_uuid(dedupe_key)}
         url = signed_webhook_url(webhook, secret, int(self.clock().timestamp() * 1000))
+        from bot.channels.dingtalk.api import post_webhook
+
         errcode, errmsg = post_webhook(self.http, url, body, self.timeout)
         window.record()
         if errcode == 0:
