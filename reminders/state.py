@@ -42,6 +42,7 @@ BRANCH, GROUP = "党支部", "党小组"
 CHUNK = 5000  # ids per IN (...) list: well under SQLite's and PostgreSQL's bound-parameter limits
 MEETINGS_BACK, MEETINGS_AHEAD = timedelta(days=460), timedelta(days=70)  # a year of cycles plus next month
 DUES_MONTHS_BACK = 13
+KIND_SEP = ","  # no meeting kind has one
 
 
 def load_calendar(session: Session) -> dict[date, str]:
@@ -129,31 +130,31 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     meetings: dict[int, dict[int, MeetingRecord]] = defaultdict(dict)
     midnight = datetime.combine(today, time(0), tzinfo=tz)
     window = (Meeting.starts_at >= midnight - MEETINGS_BACK, Meeting.starts_at < midnight + MEETINGS_AHEAD)
-    # the kinds apart from the meetings: a moment is decoded once per meeting, not once per kind
-    kinds: dict[int, set[str]] = defaultdict(set)
-    for mid, kind in stream_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
-                                  .join(Meeting, MeetingKind.meeting_id == Meeting.id).where(*window),
-                                  Meeting.organization_id, subset):
-        kinds[mid].add(kind)
-    shapes: dict[frozenset[str], frozenset[str]] = {}  # a handful of kind sets shared by thousands of meetings
     # an arranged meeting members signed in to without anyone opening it (its window opens by itself) has begun
     begun = {mid for (mid,) in stream_rows(session, select(Attendance.meeting_id).distinct()
                                            .join(Meeting, Meeting.id == Attendance.meeting_id)
                                            .where(*window, Meeting.status == "scheduled",
                                                   Attendance.status.in_(("present", "late"))),
                                            Meeting.organization_id, subset)}
-    for mid, org_id, starts, status, place in stream_rows(
-            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, Meeting.place)
-            .where(*window), Meeting.organization_id, subset):
-        if org_id not in unit_of or mid not in kinds:
+    # a meeting's kinds come folded into its row (a meeting without any is no record); the few distinct kind sets
+    # are shared by the thousands of meetings that have them
+    shapes: dict[str, frozenset[str]] = {}
+    for mid, org_id, starts, status, place, kinds in stream_rows(
+            session, select(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, Meeting.place,
+                            func.aggregate_strings(MeetingKind.kind, KIND_SEP))
+            .join(MeetingKind, MeetingKind.meeting_id == Meeting.id).where(*window)
+            .group_by(Meeting.id, Meeting.organization_id, Meeting.starts_at, Meeting.status, Meeting.place),
+            Meeting.organization_id, subset):
+        if org_id not in unit_of:
             continue
         local = starts.astimezone(tz)
         held = status != "scheduled" or mid in begun
         if not held and local.date() < today:
             continue  # arranged, but its day passed with no sign-in and no 登记会议: it was not held
-        shape = frozenset(kinds.pop(mid))
-        meetings[org_id][mid] = MeetingRecord(local.date(), shapes.setdefault(shape, shape), local, held,
-                                              place or None)
+        shape = shapes.get(kinds)
+        if shape is None:
+            shape = shapes[kinds] = frozenset(kinds.split(KIND_SEP))
+        meetings[org_id][mid] = MeetingRecord(local.date(), shape, local, held, place or None)
 
     def records(org_id: int) -> tuple[MeetingRecord, ...]:
         return tuple(sorted(meetings.get(org_id, {}).values()))
