@@ -166,10 +166,12 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
                                    .where(DuesPayment.month >= since), DuesPayment.member_id, member_ids) if dues else ():
         paid[mid].add(month)
     dues_since: dict[int, str] = {}
-    for org_id, first in stream_rows(session, select(Member.organization_id, func.min(DuesPayment.month))
-                               .join(DuesPayment, DuesPayment.member_id == Member.id)
-                               .group_by(Member.organization_id), Member.organization_id, subset):
-        if org_id in unit_of:
+    # each member's first month is a seek on the (member, month) index, not a pass over all their payments
+    first_paid = select(func.min(DuesPayment.month)).where(DuesPayment.member_id == Member.id).scalar_subquery()
+    firsts = select(Member.organization_id, first_paid.label("first")).subquery()
+    for org_id, first in stream_rows(session, select(firsts.c.organization_id, func.min(firsts.c.first))
+                                     .group_by(firsts.c.organization_id), firsts.c.organization_id, subset):
+        if first is not None and org_id in unit_of:
             b = unit_of[org_id]
             dues_since[b] = min(first, dues_since.get(b, first))
     rated_by: dict[int, tuple[int, int]] = {}
