@@ -93,8 +93,11 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
             .join(Attendance, Attendance.meeting_id == Meeting.id).where(*in_window)
             .group_by(Meeting.id, Meeting.organization_id, Meeting.starts_at))
     size = {s.org_id: len(s.members) for s in states}
-    branch_ids = sorted(size)
     groups_of = {o.id: o.parent_id for o in tree.values() if o.type == GROUP and o.parent_id in size}
+    # every branch there is: whole tables (rows of other organisations are passed over), no IN lists — whose
+    # chunks would add statements as the branches grow
+    every = len(size) == sum(1 for o in tree.values() if o.type == BRANCH)
+    branch_ids = None if every else sorted(size)
     kinds: dict[int, set[str]] = defaultdict(set)
     for meeting_id, kind in stream_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
                                          .join(Meeting, Meeting.id == MeetingKind.meeting_id).where(*in_window),
@@ -107,7 +110,7 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
             Meeting.organization_id, branch_ids):
         if groups_of.get(org_id) == host:
             named[meeting_id].add(org_id)
-    unit_ids = sorted({*branch_ids, *groups_of})
+    unit_ids = None if every else sorted({*size, *groups_of})
     committee: dict[int, dict[int, int]] = defaultdict(dict)  # branch → 委员 id → the organisation they are in
     for member_id, member_org, role_org, role in stream_rows(session, select(
             Role.member_id, Member.organization_id, Role.organization_id, Role.role)
@@ -115,9 +118,11 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
             Role.organization_id, unit_ids):
         if who.is_committee_role(role):
             committee[groups_of.get(role_org, role_org)][member_id] = member_org
-    group_size = dict(stream_rows(session, select(Member.organization_id, func.count())
-                                   .where(Member.status == "active").group_by(Member.organization_id),
-                                   Member.organization_id, sorted(groups_of)))
+    group_size: dict[int, int] = {}
+    if groups_of:  # the 党小组' sizes; no statement where there are none
+        group_size = dict(stream_rows(session, select(Member.organization_id, func.count())
+                                      .where(Member.status == "active").group_by(Member.organization_id),
+                                      Member.organization_id, None if every else sorted(groups_of)))
 
     def expected(org_id: int, meeting_id: int) -> int:
         parts, groups, seats = who.audiences(kinds[meeting_id]), named[meeting_id], committee.get(org_id, {})
