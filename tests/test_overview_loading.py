@@ -27,7 +27,7 @@ def build(session, n: int) -> list[int]:
         stays = Member(name=f"在册{n}-{b}", wecom_userid=f"s{n}-{b}", organization_id=org.id, category="正式",
                        joined_on=date(2010, 1, 1))
         left = Member(name=f"转出{n}-{b}", wecom_userid=f"l{n}-{b}", organization_id=org.id, category="正式",
-                      joined_on=date(2010, 1, 1), status="transferred")
+                      joined_on=date(2010, 1, 1), status="removed")
         session.add_all([stays, left])
         session.flush()
         if b % 2 == 0:  # the odd branches have no dues record at all
