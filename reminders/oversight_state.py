@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from reminders.oversight_rules import Checkup, Participation, checkup
 from reminders.rules import DEFAULT_TZ, OrgState, add_months
-from reminders.state import chunked_rows, load_states
+from reminders.state import load_states, stream_rows
 from storage import attendee_rules as who
 from storage.models import (
     Attendance,
@@ -93,31 +93,36 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
             .join(Attendance, Attendance.meeting_id == Meeting.id).where(*in_window)
             .group_by(Meeting.id, Meeting.organization_id, Meeting.starts_at))
     size = {s.org_id: len(s.members) for s in states}
-    branch_ids = sorted(size)
     groups_of = {o.id: o.parent_id for o in tree.values() if o.type == GROUP and o.parent_id in size}
+    # every branch there is: whole tables (rows of other organisations are passed over), no IN lists — whose
+    # chunks would add statements as the branches grow
+    every = len(size) == sum(1 for o in tree.values() if o.type == BRANCH)
+    branch_ids = None if every else sorted(size)
     kinds: dict[int, set[str]] = defaultdict(set)
-    for meeting_id, kind in chunked_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
+    for meeting_id, kind in stream_rows(session, select(MeetingKind.meeting_id, MeetingKind.kind)
                                          .join(Meeting, Meeting.id == MeetingKind.meeting_id).where(*in_window),
                                          Meeting.organization_id, branch_ids):
         kinds[meeting_id].add(kind)
     named: dict[int, set[int]] = defaultdict(set)  # meeting → the 党小组 under its host it is held for
-    for meeting_id, host, org_id in chunked_rows(session, select(
+    for meeting_id, host, org_id in stream_rows(session, select(
             MeetingInvitation.meeting_id, Meeting.organization_id, MeetingInvitation.organization_id)
             .join(Meeting, Meeting.id == MeetingInvitation.meeting_id).where(*in_window),
             Meeting.organization_id, branch_ids):
         if groups_of.get(org_id) == host:
             named[meeting_id].add(org_id)
-    unit_ids = sorted({*branch_ids, *groups_of})
+    unit_ids = None if every else sorted({*size, *groups_of})
     committee: dict[int, dict[int, int]] = defaultdict(dict)  # branch → 委员 id → the organisation they are in
-    for member_id, member_org, role_org, role in chunked_rows(session, select(
+    for member_id, member_org, role_org, role in stream_rows(session, select(
             Role.member_id, Member.organization_id, Role.organization_id, Role.role)
             .join(Member, Member.id == Role.member_id).where(Member.status == "active"),
             Role.organization_id, unit_ids):
         if who.is_committee_role(role):
             committee[groups_of.get(role_org, role_org)][member_id] = member_org
-    group_size = dict(chunked_rows(session, select(Member.organization_id, func.count())
-                                   .where(Member.status == "active").group_by(Member.organization_id),
-                                   Member.organization_id, sorted(groups_of)))
+    group_size: dict[int, int] = {}
+    if groups_of:  # the 党小组' sizes; no statement where there are none
+        group_size = dict(stream_rows(session, select(Member.organization_id, func.count())
+                                      .where(Member.status == "active").group_by(Member.organization_id),
+                                      Member.organization_id, None if every else sorted(groups_of)))
 
     def expected(org_id: int, meeting_id: int) -> int:
         parts, groups, seats = who.audiences(kinds[meeting_id]), named[meeting_id], committee.get(org_id, {})
@@ -129,7 +134,7 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
         return n
 
     by_month: dict[tuple[int, bool], list[int]] = defaultdict(lambda: [0, 0, 0])  # (org, this month) → n, att, due
-    for meeting_id, org_id, starts, att, exc in chunked_rows(session, stmt, Meeting.organization_id, branch_ids):
+    for meeting_id, org_id, starts, att, exc in stream_rows(session, stmt, Meeting.organization_id, branch_ids):
         if org_id not in size:
             continue
         this = starts.astimezone(tz).date() >= first
@@ -150,16 +155,19 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
 
 def load_latest_paid(session: Session, tree: Mapping[int, OrgNode], branch_ids: list[int] | None,
                      today: date) -> dict[int, str]:
-    """Member id → the latest month paid up to last month: one grouped query (a row per member, not per payment)."""
+    """Member id → the latest month paid up to last month: one query, a row per member. The month is a correlated
+    max over the (member, month) index, a seek per member rather than a pass over every payment (a year of
+    payments is 12 rows a member, and only the last one matters)."""
     through = previous_month(today)
-    stmt = (select(DuesPayment.member_id, func.max(DuesPayment.month))
-            .where(DuesPayment.month <= through).group_by(DuesPayment.member_id))
-    if branch_ids is None:  # every branch: the whole table, no join
-        return dict(session.connection().execute(stmt).all())
-    wanted = set(branch_ids)  # the branches and their 党小组
-    org_ids = sorted(o.id for o in tree.values() if o.id in wanted or o.parent_id in wanted)
-    return dict(chunked_rows(session, stmt.join(Member, Member.id == DuesPayment.member_id),
-                             Member.organization_id, org_ids))
+    latest = (select(func.max(DuesPayment.month))
+              .where(DuesPayment.member_id == Member.id, DuesPayment.month <= through).scalar_subquery())
+    stmt = select(Member.id, latest)
+    wanted = None
+    if branch_ids is not None:  # the branches and their 党小组; every branch: the whole table, no IN lists
+        wanted = set(branch_ids)
+        wanted = sorted(o.id for o in tree.values() if o.id in wanted or o.parent_id in wanted)
+    return {mid: month for mid, month in stream_rows(session, stmt, Member.organization_id, wanted)
+            if month is not None}
 
 
 def load_checkups(session: Session, today: date, branch_ids: Iterable[int], tz: tzinfo = DEFAULT_TZ,
