@@ -138,6 +138,21 @@ def dues_demo(demo, clock) -> Runtime:
         seed_demo_dues(session, clock().astimezone(demo.settings.tz).date())
     return demo
 
+
+@pytest.fixture
+def ov_say(dues_demo, clock):
+    """say() on the demo with its dues and the branches the 党委 oversees (第三 quiet with its term run out, 第四
+    in order), as of the frozen clock: the 支部概况 / 规范化自查 conversations."""
+    from bot.channels import console
+    from bot.demo import seed_demo_oversight
+
+    with transaction(dues_demo.sessions) as session:
+        seed_demo_oversight(session, clock().astimezone(dues_demo.settings.tz).date(), dues_demo.settings.tz)
+
+    def _say(user: str, text: str) -> str:
+        return console.say(dues_demo.router, user, text)[0]
+    return _say
+
 # DingTalk: a fake DingTalk on loopback (HTTPS with a throwaway certificate) and a demo runtime configured for it
 DINGTALK_ENV = {"ZHIBU_DINGTALK_APP_KEY": "ding-app-key", "ZHIBU_DINGTALK_APP_SECRET": "ding-app-secret",
                 "ZHIBU_DINGTALK_ROBOT_CODE": "ding-robot-code"}

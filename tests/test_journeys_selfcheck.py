@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from pathlib import Path
 
-import pytest
-
 from bot.cli import main
-from bot.demo import seed_demo_oversight
 from reminders.oversight_state import load_tree
 from reminders.selfcheck_standard import STANDARD_FILE
 from reminders.selfcheck_state import selfcheck_for
@@ -18,20 +15,8 @@ from storage.models import Meeting, MeetingKind, Organization
 TODAY = date(2026, 11, 24)
 
 
-@pytest.fixture
-def sc_say(dues_demo):
-    from bot.channels import console
-
-    with transaction(dues_demo.sessions) as s:
-        seed_demo_oversight(s, TODAY, dues_demo.settings.tz)
-
-    def _say(user: str, text: str) -> str:
-        return console.say(dues_demo.router, user, text)[0]
-    return _say
-
-
-def test_a_secretary_checks_their_branch(sc_say):
-    text = sc_say("demo-shuji", "规范化自查")
+def test_a_secretary_checks_their_branch(ov_say):
+    text = ov_say("demo-shuji", "规范化自查")
     lines = text.splitlines()
     assert lines[0] == "【第一党支部 规范化自查】得分 80/85 分（数据能反映的项目）"
     assert lines[1] == "检查期：2026年10月、2026年第3季度、2025年度"
@@ -39,23 +24,23 @@ def test_a_secretary_checks_their_branch(sc_say):
                           "1. 按时交纳党费（5分）：2 人连续 3 个月以上未交党费（其中 6 个月以上 1 人）"]
     assert "· 三会一课（15分）：2026年10月 支委会 已召开；2026年第3季度 党员大会和党课 已召开" in lines
     assert "需人工核查（不计分）：谈心谈话（5分）、活动场所（阵地建设）（5分）、台账档案（5分）" in lines
-    assert sc_say("demo-shuji", "规范化自查 第一党支部") == text
-    assert sc_say("demo-shuji", "规范化自查 第二党支部").startswith("没有找到“第二党支部”")
+    assert ov_say("demo-shuji", "规范化自查 第一党支部") == text
+    assert ov_say("demo-shuji", "规范化自查 第二党支部").startswith("没有找到“第二党支部”")
 
 
-def test_the_upper_admin_ranks_the_branches_then_opens_the_worst(sc_say):
-    ranking = sc_say("demo-dangwei", "规范化自查").splitlines()
+def test_the_upper_admin_ranks_the_branches_then_opens_the_worst(ov_say):
+    ranking = ov_say("demo-dangwei", "规范化自查").splitlines()
     assert ranking[0] == "【规范化自查】共 4 个党支部，按得分从低到高："
     assert ranking[1].startswith("· 第三党支部 ") and ranking[1].endswith("，先改：三会一课")
     assert ranking[-1] == "查看一个支部请发送“规范化自查 支部名称”。"
-    worst = sc_say("demo-dangwei", "规范化自查 第三党支部")
+    worst = ov_say("demo-dangwei", "规范化自查 第三党支部")
     assert "1. 三会一课（15分）：2026年第3季度 党员大会和党课 未召开" in worst
     assert "2. 按期换届（10分）：任期 2026-10-15 届满，已逾期 40 天未换届" in worst
     assert "· 主题党日（10分）：2026年10月 主题党日 已召开" in worst
 
 
-def test_recording_the_missing_meetings_raises_the_score(sc_say, dues_demo):
-    before = sc_say("demo-dangwei", "规范化自查 第三党支部").splitlines()[0]
+def test_recording_the_missing_meetings_raises_the_score(ov_say, dues_demo):
+    before = ov_say("demo-dangwei", "规范化自查 第三党支部").splitlines()[0]
     with transaction(dues_demo.sessions) as s:
         org = s.query(Organization).filter_by(name="第三党支部").one()
         starts = datetime.combine(date(2026, 9, 25), time(9), tzinfo=dues_demo.settings.tz)
@@ -63,25 +48,25 @@ def test_recording_the_missing_meetings_raises_the_score(sc_say, dues_demo):
                           signin_opens_at=starts, signin_closes_at=starts, code=None, status="closed")
         meeting.kind_rows = [MeetingKind(kind="党员大会"), MeetingKind(kind="党课")]
         s.add(meeting)
-    after = sc_say("demo-dangwei", "规范化自查 第三党支部")
+    after = ov_say("demo-dangwei", "规范化自查 第三党支部")
     assert before != after.splitlines()[0]
     assert "· 三会一课（15分）：2026年10月 支委会 已召开；2026年第3季度 党员大会和党课 已召开" in after
     assert "1. 按期换届（10分）" in after
 
 
-def test_a_member_is_refused(sc_say):
-    reply = sc_say("demo-dangyuan", "规范化自查")
+def test_a_member_is_refused(ov_say):
+    reply = ov_say("demo-dangyuan", "规范化自查")
     assert reply == "「规范化自查」只有上级管理员或支部书记可以使用。发送「帮助」看看你可以做什么。"
 
 
-def test_the_console_function_matches_the_chat(sc_say, dues_demo):
+def test_the_console_function_matches_the_chat(ov_say, dues_demo):
     with transaction(dues_demo.sessions) as s:
         tree = load_tree(s)
         ids = [o.id for o in tree.values() if o.type == "党支部"]
         checks = selfcheck_for(s, ids, TODAY, dues_demo.settings.tz, tree=tree)
     assert [c.name for c in checks] == ["第一党支部", "第二党支部", "第三党支部", "第四党支部"]
     first = checks[0]
-    assert f"得分 {first.earned}/{first.scorable} 分" in sc_say("demo-shuji", "规范化自查")
+    assert f"得分 {first.earned}/{first.scorable} 分" in ov_say("demo-shuji", "规范化自查")
 
 
 def test_a_secretary_over_wecom(wecom_demo, wecom_client, fake_wecom):
@@ -143,13 +128,13 @@ def test_the_console_function_uses_a_fixed_number_of_queries(db_url):
     assert counts[3] == counts[30], counts
 
 
-def test_a_broken_standard_file_is_said_plainly_in_chat(sc_say, tmp_path, monkeypatch):
+def test_a_broken_standard_file_is_said_plainly_in_chat(ov_say, tmp_path, monkeypatch):
     from reminders.selfcheck_standard import load_standard
 
     path = tmp_path / "broken.yaml"
     path.write_text("title: 自查\nsource: 某方案\nitems:\n  - id: a\n", "utf-8")
     monkeypatch.setattr("reminders.selfcheck_standard.load_standard", lambda: load_standard(path))
-    assert sc_say("demo-shuji", "规范化自查") == ("规范化自查标准文件有问题，暂时无法自查。"
+    assert ov_say("demo-shuji", "规范化自查") == ("规范化自查标准文件有问题，暂时无法自查。"
                                                   "请系统管理员运行 zhibu selfcheck check 查看并修改。")
 
 

@@ -4,27 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from bot.demo import seed_demo_oversight
 from reminders.oversight_state import load_checkups, load_tree
 from storage.db import transaction
 from storage.models import Attendance, CommitteeTerm, DuesPayment, Meeting, MeetingKind, Member, Organization, Role
 from tests.query_count import statements_by_size
 
 TODAY = date(2026, 11, 24)
-
-
-@pytest.fixture
-def ov_say(dues_demo):
-    from bot.channels import console
-
-    with transaction(dues_demo.sessions) as s:
-        seed_demo_oversight(s, TODAY, dues_demo.settings.tz)
-
-    def _say(user: str, text: str) -> str:
-        return console.say(dues_demo.router, user, text)[0]
-    return _say
 
 
 def test_overview_for_the_upper_admin(ov_say):
