@@ -51,7 +51,7 @@ def main() -> list[Figure]:
         folder = Path(tmp)
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIBU_") and k != "PYTHONDONTWRITEBYTECODE"}
         env["ZHIBU_DATABASE_URL"] = f"sqlite:///{folder / 'bench.db'}"
-        env["PYTHONPATH"] = str(ROOT)  # the worktree's packages, whichever copy the venv installed
+        env["PYTHONPATH"] = str(ROOT)  # this checkout's packages, whichever copy the venv installed
         subprocess.run([*zhibu, "demo"], cwd=folder, env=env, check=True, capture_output=True, timeout=300)
         say = [*zhibu, "say", "--as", "demo-dangyuan"]
         _timed([*say, "帮助"], folder, env)  # warm-up: bytecode written once, as after an install
