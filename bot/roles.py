@@ -23,6 +23,11 @@ class RoleSet:
     def of(cls, pairs: Iterable[tuple[str, int]]) -> RoleSet:
         return cls(frozenset(pairs))
 
+    @classmethod
+    def of_member(cls, member) -> RoleSet:
+        """The roles a member holds, from their loaded `roles` rows (storage.models.Role)."""
+        return cls.of((r.role, r.organization_id) for r in member.roles)
+
     def names(self) -> set[str]:
         return set(self._names)
 

@@ -128,7 +128,7 @@ class Router:
             return Reply(text=not_registered_text(incoming))
         if member.last_platform != incoming.platform and incoming.platform != "console":
             member.last_platform = incoming.platform
-        ctx = Context(session=session, member=member, roles=RoleSet.of((r.role, r.organization_id) for r in member.roles),
+        ctx = Context(session=session, member=member, roles=RoleSet.of_member(member),
                       incoming=incoming, services=self.services, now=now, handlers=self.handlers)
         try:
             with session.begin_nested():  # bad input undoes the handler's work; the message's key stays

@@ -101,7 +101,7 @@ def console_blueprint(runtime: Runtime) -> Blueprint:
         if member is None or member.status != "active":
             return None
         tree = load_tree(session)
-        roles = RoleSet.of((r.role, r.organization_id) for r in member.roles)
+        roles = RoleSet.of_member(member)
         scope = branch_scope(roles, tree)
         return Viewer(member.id, member.name, tuple(scope), tree, tuple(scope_roots(roles, tree))) if scope else None
 
