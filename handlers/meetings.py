@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import is_committee
 from handlers.common import managed_org
+from storage.attendance import signed_in_count
 from storage.meetings import OPENS_BEFORE, WINDOW, MeetingError, create_meeting, label, parse_kinds
 from storage.models import Attendance, Meeting, MeetingInvitation, Organization
 from storage.orgs import find_org
@@ -205,8 +206,7 @@ def cancel(incoming: Incoming, ctx: Context) -> Reply:
         .order_by(Meeting.starts_at.desc())).first()
     if meeting is None:
         raise UserError(f"本支部没有签到码为 {clip(code)} 且未结束的会议。")
-    signed = ctx.session.scalar(select(func.count()).select_from(Attendance).where(
-        Attendance.meeting_id == meeting.id, Attendance.status.in_(("present", "late"))))
+    signed = signed_in_count(ctx.session, meeting.id)
     if signed:
         raise UserError(f"已有 {signed} 人签到，不能取消；会议结束后请发送「结束签到」。")
     what = f"{label(meeting)}（{show_time(meeting.starts_at, ctx.settings.tz)}）"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.core import Context, Handler, Incoming, Reply, UserError
 from bot.roles import SECRETARY_ROLES, RoleSet
 from handlers.common import chosen_branch, managed_org
-from storage.attendance import LATE, PRESENT, rows_by_member
+from storage.attendance import signed_in_count
 from storage.dues import month_key
 from storage.models import CommitteeTerm, DuesPayment, DuesRate, Meeting, Organization
 from storage.orgs import branch_of, descendants
@@ -66,7 +66,7 @@ def _state_text(ctx: Context, m: Meeting, day: date, today: date) -> str:
         return "（已开）" if m.status == "closed" else "（签到中）"
     if day >= today:
         return "（已安排）"
-    if any(a.status in (PRESENT, LATE) for a in rows_by_member(ctx.session, m.id).values()):  # signed in: held
+    if signed_in_count(ctx.session, m.id):  # members signed in within its window: it was held
         return "（已开）"
     return "（没有签到记录；开过的请发送“登记会议”补登）"
 

@@ -19,6 +19,7 @@ from reminders.oversight_rules import Checkup, Participation, checkup
 from reminders.rules import DEFAULT_TZ, OrgState, add_months
 from reminders.state import load_states, stream_rows
 from storage import attendee_rules as who
+from storage.attendance import ATTENDED
 from storage.models import (
     Attendance,
     DuesPayment,
@@ -87,7 +88,7 @@ def load_participation(session: Session, states: list[OrgState], today: date, tz
     start = datetime.combine(add_months(first, -1), time(0), tzinfo=tz)
     end = datetime.combine(today + timedelta(days=1), time(0), tzinfo=tz)
     in_window = (Meeting.starts_at >= start, Meeting.starts_at < end)
-    attended = func.sum(case((Attendance.status.in_(("present", "late")), 1), else_=0))
+    attended = func.sum(case((Attendance.status.in_(ATTENDED), 1), else_=0))
     excused = func.sum(case((Attendance.status == "leave", 1), else_=0))
     stmt = (select(Meeting.id, Meeting.organization_id, Meeting.starts_at, attended, excused)
             .join(Attendance, Attendance.meeting_id == Meeting.id).where(*in_window)

@@ -22,6 +22,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from reminders.rules import DEFAULT_TZ, GroupState, MeetingRecord, OrgState, Person, Term, add_months
+from storage.attendance import ATTENDED
 from storage.dues import month_key
 from storage.models import (
     Attendance,
@@ -134,7 +135,7 @@ def load_states(session: Session, today: date, org_ids: Iterable[int] | None = N
     begun = {mid for (mid,) in stream_rows(session, select(Attendance.meeting_id).distinct()
                                            .join(Meeting, Meeting.id == Attendance.meeting_id)
                                            .where(*window, Meeting.status == "scheduled",
-                                                  Attendance.status.in_(("present", "late"))),
+                                                  Attendance.status.in_(ATTENDED)),
                                            Meeting.organization_id, subset)}
     # a meeting's kinds come folded into its row (a meeting without any is no record); the few distinct kind sets
     # are shared by the thousands of meetings that have them

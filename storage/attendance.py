@@ -8,13 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
 from storage.models import Attendance, Meeting, Member
 
 PRESENT, LATE, LEAVE, ABSENT = "present", "late", "leave", "absent"
+ATTENDED = (PRESENT, LATE)  # came: on time or late
 STATUS_TEXT = {PRESENT: "出席", LATE: "迟到", LEAVE: "请假", ABSENT: "缺席"}
 VIA_TEXT = {"code": "签到码", "qr": "扫码", "scan": "扫码", "manual": "书记登记", "opener": "发起签到"}
 
@@ -50,6 +51,12 @@ def insert_once(session: Session, *, meeting_id: int, member_id: int, status: st
 
 def row_for(session: Session, meeting_id: int, member_id: int) -> Attendance | None:
     return session.scalars(_ROW_FOR, {"meeting_id": meeting_id, "member_id": member_id}).first()
+
+
+def signed_in_count(session: Session, meeting_id: int) -> int:
+    """How many came to the meeting (on time or late)."""
+    return session.scalar(select(func.count()).select_from(Attendance).where(
+        Attendance.meeting_id == meeting_id, Attendance.status.in_(ATTENDED)))
 
 
 def rows_by_member(session: Session, meeting_id: int) -> dict[int, Attendance]:
