@@ -5,10 +5,10 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from storage.db import transaction
-from storage.models import Attendance, Meeting, Member, Organization
+from storage.models import Attendance, Meeting, Member, Organization, SigninFailure
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -47,3 +47,14 @@ def add_member(runtime, name: str, org_name: str, uid: str, mobile: str) -> None
     with transaction(runtime.sessions) as s:
         org = s.scalars(select(Organization).where(Organization.name == org_name)).one()
         s.add(Member(name=name, organization_id=org.id, wecom_userid=uid, mobile=mobile, category="正式"))
+
+
+def failures(rt) -> int:
+    """Wrong codes on record (the guessing guard's rows)."""
+    with transaction(rt.sessions) as s:
+        return s.scalar(select(func.count()).select_from(SigninFailure))
+
+
+def meetings(rt) -> int:
+    with transaction(rt.sessions) as s:
+        return s.scalar(select(func.count()).select_from(Meeting))

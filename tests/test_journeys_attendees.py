@@ -9,21 +9,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Meeting, Member, Organization, SigninFailure
-from tests.signin_helpers import beijing, code_of, later, rows
-
-
-def failures(rt) -> int:
-    with transaction(rt.sessions) as s:
-        return s.scalar(select(func.count()).select_from(SigninFailure))
-
-
-def meetings(rt) -> int:
-    with transaction(rt.sessions) as s:
-        return s.scalar(select(func.count()).select_from(Meeting))
+from storage.models import Member, Organization
+from tests.signin_helpers import beijing, code_of, failures, later, meetings, rows
 
 
 def test_a_committee_meeting_expects_the_committee_and_says_whether_it_had_a_quorum(demo, say, clock):

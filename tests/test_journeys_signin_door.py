@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Meeting, OutboxMessage, SigninFailure
-from tests.signin_helpers import code_of, later, rows
+from storage.models import OutboxMessage
+from tests.signin_helpers import code_of, failures, later, meetings, rows
 
 FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 CHINESE = str.maketrans("0123456789", "零一二三四五六七八九")
@@ -42,16 +42,6 @@ DOOR_FORMS = {
     "中文数字": lambda c: f"签到 {c.translate(CHINESE)}",
     "感叹号": lambda c: f"签到＃{c}！",
 }
-
-
-def failures(rt) -> int:
-    with transaction(rt.sessions) as s:
-        return s.scalar(select(func.count()).select_from(SigninFailure))
-
-
-def meetings(rt) -> int:
-    with transaction(rt.sessions) as s:
-        return s.scalar(select(func.count()).select_from(Meeting))
 
 
 def summary_notices(rt) -> list[str]:

@@ -11,15 +11,10 @@ from sqlalchemy import func, select
 from bot.demo import seed_demo
 from bot.messages import Incoming
 from storage.db import transaction, upgrade
-from storage.models import Attendance, Member, OutboxMessage, SigninFailure
-from tests.signin_helpers import code_of, later, rows
+from storage.models import Attendance, Member, OutboxMessage
+from tests.signin_helpers import code_of, failures, later, rows
 
 WRONG = [f"{n:04d}" for n in range(1, 100)]  # codes are drawn from 1000–9999: these open nothing
-
-
-def failures(rt) -> int:
-    with transaction(rt.sessions) as s:
-        return s.scalar(select(func.count()).select_from(SigninFailure))
 
 
 def alerts(rt) -> list[tuple[str, str]]:
