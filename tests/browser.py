@@ -15,8 +15,12 @@ import itertools
 import json
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -140,3 +144,37 @@ class Browser:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _LateApp:
+    """The server must be listening (its port known) before the app, whose public URL names that port, exists."""
+
+    def __init__(self) -> None:
+        self.app = None
+
+    def __call__(self, environ, start_response):
+        return self.app(environ, start_response)
+
+
+@contextmanager
+def serving(demo_db_template: Path, tmp_path: Path, make_runtime) -> Iterator[tuple[Any, str]]:
+    """A copy of the demo database served by the real app on a loopback port: `make_runtime(db_url, base)` builds
+    the runtime (its public URL is `base`); yields (runtime, base) and stops the server and the runtime after."""
+    from werkzeug.serving import make_server
+
+    from bot.app import create_app
+
+    late = _LateApp()
+    server = make_server("127.0.0.1", 0, late, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    path = tmp_path / "zhibu.db"
+    shutil.copyfile(demo_db_template, path)
+    rt = make_runtime(f"sqlite:///{path}", base)
+    late.app = create_app(runtime=rt)
+    threading.Thread(target=server.serve_forever, name="zhibu-web", daemon=True).start()
+    try:
+        yield rt, base
+    finally:
+        server.shutdown()
+        server.server_close()
+        rt.close()

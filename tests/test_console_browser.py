@@ -4,21 +4,16 @@ reasons are read from the rendered page; screenshots are saved under test-artifa
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from bot.app import create_app
 from bot.demo import seed_demo_dues, seed_demo_oversight
 from bot.messages import Incoming
 from bot.runtime import build_runtime
 from storage.db import transaction
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path, serving
 from tests.conftest import make_settings
-from tests.test_signin_screen_browser import LateApp
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
@@ -28,23 +23,15 @@ pytestmark = pytest.mark.skipif(chromium_path() is None,
 
 @pytest.fixture
 def served(demo_db_template, tmp_path, clock, segmenter):
-    late = LateApp()
-    server = make_server("127.0.0.1", 0, late, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    shutil.copyfile(demo_db_template, tmp_path / "zhibu.db")
-    rt = build_runtime(make_settings(f"sqlite:///{tmp_path / 'zhibu.db'}", ZHIBU_PUBLIC_URL=base), clock=clock,
-                       segmenter=segmenter)
-    today = clock().astimezone(rt.settings.tz).date()
-    with transaction(rt.sessions) as s:
-        seed_demo_dues(s, today)
-        seed_demo_oversight(s, today, rt.settings.tz)
-    late.app = create_app(runtime=rt)
-    thread = threading.Thread(target=server.serve_forever, name="zhibu-web", daemon=True)
-    thread.start()
-    yield rt, base
-    server.shutdown()
-    server.server_close()
-    rt.close()
+    def make_runtime(url: str, base: str):
+        rt = build_runtime(make_settings(url, ZHIBU_PUBLIC_URL=base), clock=clock, segmenter=segmenter)
+        today = clock().astimezone(rt.settings.tz).date()
+        with transaction(rt.sessions) as s:
+            seed_demo_dues(s, today)
+            seed_demo_oversight(s, today, rt.settings.tz)
+        return rt
+    with serving(demo_db_template, tmp_path, make_runtime) as (rt, base):
+        yield rt, base
 
 
 def link_for(rt, user: str) -> str:

@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import shutil
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from bot.app import create_app
 from bot.messages import Incoming
 from bot.runtime import build_runtime
 from bot.signin_links import ROTATE_SECONDS, scan_token, scan_url
-from tests.browser import Browser, chromium_path
+from tests.browser import Browser, chromium_path, serving
 from tests.conftest import make_settings, wecom_env
 from tests.signin_helpers import code_of, meeting, rows
 
@@ -30,32 +26,13 @@ pytestmark = pytest.mark.skipif(chromium_path() is None,
                                 reason="没有 chromium：apt-get install -y chromium 后可运行签到大屏的浏览器测试")
 
 
-class LateApp:
-    """The server must be listening (its port known) before the app, whose public URL names that port, exists."""
-
-    def __init__(self) -> None:
-        self.app = None
-
-    def __call__(self, environ, start_response):
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def served(demo_db_template, tmp_path, clock, segmenter, fake_wecom):
-    late = LateApp()
-    server = make_server("127.0.0.1", 0, late, threaded=True)
-    base = f"http://127.0.0.1:{server.server_port}"
-    path = tmp_path / "zhibu.db"
-    shutil.copyfile(demo_db_template, path)
-    rt = build_runtime(make_settings(f"sqlite:///{path}", **wecom_env(fake_wecom.url), ZHIBU_PUBLIC_URL=base,
-                                     ZHIBU_WECOM_OAUTH_URL=fake_wecom.oauth_url), clock=clock, segmenter=segmenter)
-    late.app = create_app(runtime=rt)
-    thread = threading.Thread(target=server.serve_forever, name="zhibu-web", daemon=True)
-    thread.start()
-    yield rt, base
-    server.shutdown()
-    server.server_close()
-    rt.close()
+    def make_runtime(url: str, base: str):
+        return build_runtime(make_settings(url, **wecom_env(fake_wecom.url), ZHIBU_PUBLIC_URL=base,
+                                           ZHIBU_WECOM_OAUTH_URL=fake_wecom.oauth_url), clock=clock, segmenter=segmenter)
+    with serving(demo_db_template, tmp_path, make_runtime) as (rt, base):
+        yield rt, base
 
 
 def send(rt, user: str, text: str) -> str:
