@@ -39,7 +39,7 @@ from bot.runtime import Runtime
 from bot.signing import BadToken, ExpiredToken
 from handlers.meetings import show_time
 from handlers.oversight import branch_scope, checkup_lines, scope_roots
-from handlers.overview_sheet import PERIODS, branch_row
+from handlers.overview_rows import PERIODS, branch_row
 from reminders.oversight_rules import GREEN, RED, YELLOW
 from reminders.oversight_state import OrgNode, load_checkups, load_tree
 from reminders.overview_export import export_overview
