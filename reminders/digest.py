@@ -21,7 +21,7 @@ LISTED = 10  # branches named per line; the rest are counted
 TERM_AHEAD_MONTHS = 6
 
 
-def is_digest_day(today: date, calendar: Calendar) -> bool:
+def digest_season(today: date, calendar: Calendar) -> bool:
     """From the month's first working day on (2027-01-01 is 元旦, so January's is the 4th). Later days of the month
     catch up a digest a stopped server missed, as other reminders do; the month's key keeps it to one."""
     return today >= calendar.first_of_month(today.year, today.month)

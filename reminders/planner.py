@@ -31,8 +31,8 @@ from reminders.digest import (
     TITLE,
     digest_key,
     digest_prefix,
+    digest_season,
     digest_text,
-    is_digest_day,
 )
 from reminders.oversight_state import branches_under, load_checkups, load_tree
 from reminders.rules import DEFAULT_TZ, Due, at, due_items, midnight
@@ -172,7 +172,7 @@ def digest_rows(session: Session, today: date, tz: tzinfo,
     """From the month's first working day, one outbox row per 上级管理员 who has none yet: last month's digest of the
     branches under the organisations they administer (reminders/digest.py); and how many were planned before.
     Before that day: none."""
-    if not is_digest_day(today, Calendar(load_calendar(session))):
+    if not digest_season(today, Calendar(load_calendar(session))):
         return [], 0
     sent = set(session.scalars(select(OutboxMessage.recipient_id)
                                .where(OutboxMessage.dedupe_key.startswith(digest_prefix(today), autoescape=True))))
