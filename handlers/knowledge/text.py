@@ -45,7 +45,8 @@ SYNONYMS: dict[str, str] = {
     "年薪": "年薪制", "收入不稳定": "无固定收入", "收入不固定": "无固定收入", "没有固定收入": "无固定收入",
     "没有固定工资": "无固定收入", "无固定工资": "无固定收入",
     "做生意": "个体经营", "做买卖": "个体经营", "小买卖": "个体经营", "小生意": "个体经营",
-    "时好时坏": "无固定收入", "开店": "个体经营", "个体户": "个体工商户",
+    "时好时坏": "无固定收入", "时多时少": "无固定收入", "时高时低": "无固定收入", "忽高忽低": "无固定收入",
+    "有多有少": "无固定收入", "开店": "个体经营", "个体户": "个体工商户",
     "下岗": "失业", "低保": "最低生活保障",
     "出国": "国外", "出境": "国外", "境外": "国外",
     # special situations in dues: no work or income, study while paid, a married couple
@@ -117,9 +118,16 @@ _CAN = (r"(?<![才可])(?:能|可以|可不可以|能不能|能否|有资格|有
         r"(?:在[^，。,？?！!]{1,8}?[上里中])?")  # 能在支部大会上投票
 _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for acts, right in (
     (r"(?:举手(?:表决|投票)?|投.{0,2}票|表决)", "表决权"),
-    (r"(?:当选|被选举|被选|(?:被推荐为|被提名为|当|作|做|成为)候选人)", "被选举权"),
+    (r"(?:当选|被选举|被选|(?:被推荐|被提名)?(?:为|当|作|做|成为)?[^，。,？?]{0,6}?候选人)", "被选举权"),
     (r"(?:参加)?(?:选举|选(?=支委|支部委员|委员|书记))", "选举权"),
 ))
+
+_WHOSE = re.compile(r"预备|留党察看|受处分")
+# a unit whose members are one or two (党员就俩, 只有1个党员) is below the 3 a branch needs: the entries say 不足3人
+_FEW_MEMBERS = re.compile(r"党员[^，。,？?]{0,3}?(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|人|位)?|"
+                          r"(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|位)?(?:正式)?党员")
+# whether a vote counts (举手算不算数, 投的票有效吗) asks about the right to vote as much as "can they vote"
+_VOTE_COUNTS = re.compile(r"(?:举手|投票|投的票|表决|选票)(?:算不算数?|算数|有效|作数|管用|算)")
 
 # a student who is still paid (在读研究生还拿工资, 读博工资照发) is the entries' 在职学习, whatever the words' order
 _STUDY = re.compile(r"学生|读书|念书|上学|读研|读博|进修|深造")
@@ -147,6 +155,8 @@ _STORIES = tuple((re.compile(p), name) for p, name in (
     (r"(?:退休|退了休|离休)[^。？?]{0,10}?(?:(?:又|还|仍)[^。？?]{0,6}?(?:打工|上班|工作|挣钱|干活|上岗)|聘|请回)", "返聘"),
     (r"(?:预备党员|预备期)[^。？?]*?(?:犯了?错|表现不好|表现差|违纪|受了?处分)", "延长预备期"),
     (r"党费[^，。,？?]{0,4}?(?:免|减)", "免交"),
+    # running a small business (开了个小饭馆, 开家超市) is the entries' 个体经营
+    (r"开了?[个家间]?小?[^，。,？?]{0,3}?(?:店|馆|铺|厂|超市|摊)", "个体经营"),
 ))
 
 
@@ -155,10 +165,12 @@ def clean(text: str) -> str:
     t = normalize(text).lower().translate(LOOK_ALIKE)
     t = _COUNT.sub(lambda m: _DIGITS[m.group(1)], t)
     t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
+    t = _FEW_MEMBERS.sub(lambda m: m.group(0) + "，不足3人", t)
+    # whether a 预备党员 (or a member under 留党察看) may vote is a question about whose rights differ
+    whose = "，权利" if _WHOSE.search(t) else ""
     for pattern, right in _RIGHTS:
-        # whether a 预备党员 (or a member under 留党察看) may vote is a question about whose rights differ
-        whose = "，权利" if re.search(r"预备|留党察看|受处分", t) else ""
         t = pattern.sub(lambda m, r=right + whose: m.group(0) + r, t)
+    t = _VOTE_COUNTS.sub(lambda m: m.group(0) + "表决权" + whose, t)
     t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
