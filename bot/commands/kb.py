@@ -32,10 +32,10 @@ def _directory(arg: Path | None) -> Path:
 
 
 def _load(directory: Path):
-    from handlers.knowledge import TERMS_FILE, KnowledgeBase, KnowledgeError
+    from handlers.knowledge import KnowledgeBase, KnowledgeError
 
-    try:
-        return KnowledgeBase.load(Segmenter(extra_dicts=(TERMS_FILE,)), directory)
+    try:  # the segmenter the bot itself runs with, so `zhibu kb ask` answers as the chat does
+        return KnowledgeBase.load(Segmenter(), directory)
     except KnowledgeError as err:
         raise CommandError(f"知识库文件有问题（共{len(err.problems)}处），请先运行 zhibu kb check：{err.problems[0]}") from None
 

@@ -24,7 +24,7 @@ class BM25:
 
     def scores(self, query: Sequence[str]) -> dict[int, float]:
         out: dict[int, float] = defaultdict(float)
-        for t in set(query):
+        for t in sorted(set(query)):  # one order of adding up, so a near-tie ends the same in every process
             for i, w in self.postings.get(t, ()):
                 out[i] += w
         return out

@@ -42,13 +42,16 @@ SYNONYMS: dict[str, str] = {
     "标准化规范化": "规范化", "标准化建设": "规范化", "规范化建设": "规范化",
     "退休": "离退休", "离休": "离退休", "退下来": "离退休", "退了休": "离退休",
     "大学生": "学生", "研究生": "学生", "在校生": "学生", "留学生": "学生", "留学": "学生",
-    "读博": "学生", "读研": "学生", "出国读书": "学生", "出国念书": "学生", "出国上学": "学生", "国外读书": "学生",
+    "读博": "学生", "上大学": "学生", "读大学": "学生", "读研": "学生", "出国读书": "学生", "出国念书": "学生", "出国上学": "学生", "国外读书": "学生",
     # pay that is not a monthly wage
     "年薪": "年薪制", "收入不稳定": "无固定收入", "收入不固定": "无固定收入", "没有固定收入": "无固定收入",
     "没有固定工资": "无固定收入", "无固定工资": "无固定收入",
     "做生意": "个体经营", "做买卖": "个体经营", "小买卖": "个体经营", "小生意": "个体经营",
     "时好时坏": "无固定收入", "时多时少": "无固定收入", "时高时低": "无固定收入", "忽高忽低": "无固定收入",
     "有多有少": "无固定收入", "开店": "个体经营", "个体户": "个体工商户",
+    "种地": "农民", "务农": "农民", "个税": "个人所得税", "到手": "税后",
+    "漏交": "欠缴", "忘交": "欠缴", "忘了交": "欠缴", "交不起": "困难", "跑滴滴": "自由职业", "送外卖": "自由职业",
+    "开出租": "自由职业", "跑运输": "自由职业", "常年在外": "外地",
     "下岗": "失业", "低保": "最低生活保障",
     "出国": "国外", "出境": "国外", "境外": "国外",
     # special situations in dues: no work or income, study while paid, a married couple
@@ -62,7 +65,7 @@ SYNONYMS: dict[str, str] = {
     "两口子": "配偶", "夫妻俩": "配偶", "老伴": "配偶", "媳妇": "配偶", "夫妻": "配偶", "爱人": "配偶", "老公": "配偶", "老婆": "配偶",
     "丈夫": "配偶", "妻子": "配偶", "家属": "亲属", "家里人": "亲属", "家人": "亲属",
     # how people ask for a rate, a use, a calculation
-    "几个点": "比例", "百分之几": "比例", "百分比": "比例",
+    "几个点": "比例", "多少个点": "比例", "多少点": "比例", "百分之几": "比例", "百分比": "比例",
     "用来干什么": "用途", "用来做什么": "用途", "用来干嘛": "用途", "花在哪": "用途", "用在哪": "用途", "能用来": "用途",
     "怎么计算": "怎么算", "如何计算": "怎么算", "咋算": "怎么算", "怎样计算": "怎么算",
     # how often: 一季度 is 每季度 (上一季度 is a base period, kept whole), 一回 is 一次
@@ -128,6 +131,9 @@ _WHOSE = re.compile(r"预备|留党察看|受处分")
 # a unit whose members are one or two (党员就俩, 只有1个党员) is below the 3 a branch needs: the entries say 不足3人
 _FEW_MEMBERS = re.compile(r"党员[^，。,？?]{0,3}?(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|人|位)?|"
                           r"(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|位)?(?:正式)?党员")
+# how often (一年开几次, 多久开一回, 多长时间一次, 每季度得开吗) is said many ways; the entries say 频次
+_FREQUENCY = re.compile(r"(?:几|多少)[次回趟]|多(?:久|长时间|会儿?)[^，。,？?]{0,3}?一[次回]|隔多(?:久|长时间)|"
+                        r"(?:每|一)(?:个)?(?:月|季度|年)[^，。,？?]{0,3}?(?:开|搞|讲|上)[^，。,？?]{0,2}?(?:一[次回]|吗|不)")
 # whether a vote counts (举手算不算数, 投的票有效吗) asks about the right to vote as much as "can they vote"
 _VOTE_COUNTS = re.compile(r"(?:举手|投票|投的票|表决|选票)(?:算不算数?|算数|有效|作数|管用|算)")
 
@@ -176,6 +182,7 @@ def clean(text: str) -> str:
     t = _PROBATIONER_ATTENDS.sub(lambda m: m.group(0) + "权利", t)
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
+    t = _FREQUENCY.sub(lambda m: m.group(0) + "，频次，", t)
     for pattern, name in _STORIES:
         t = pattern.sub(lambda m, n=name: m.group(0) + "，" + n + "，", t)
     t = _FOR_ANOTHER.sub(lambda m: m.group(0) + "代交", t)
@@ -222,28 +229,37 @@ class Featurizer:
             self._sound.update(zip(missing, lazy_pinyin(missing), strict=True))
         return [self._sound[c] for c in chars]
 
-    def sound_alike_terms(self, chars: list[str], syllables: list[str]) -> list[str]:
-        """Terms that some stretch of the text sounds like but is not written as."""
-        found = []
-        for i in range(len(chars) - 1):
-            for n in range(2, min(6, len(chars) - i) + 1):
-                term = self.by_sound.get("_".join(syllables[i:i + n]))
-                written = "".join(chars[i:i + n])
-                # a stretch that is itself a term was meant as written: 不交 is not a slip for 补交
-                if term is not None and term != written and written not in self._term_set:
-                    found.append(term)
-        return found
+    def respell(self, c: str) -> str:
+        """The text with each stretch that sounds like a term, and is no word of its own, written as the term:
+        党废 → 党费, 预被期 → 预备期. A real word (实践, 技术) or a term (不交) was meant as written."""
+        known = self.segmenter.tokenizer.FREQ
+        out: list[str] = []
+        i = 0
+        while i < len(c):
+            for n in range(min(6, len(c) - i), 1, -1):
+                written = c[i:i + n]
+                if written in self._term_set or known.get(written) or len(_CJK.findall(written)) != n:
+                    continue
+                term = self.by_sound.get("_".join(self.syllables(list(written))))
+                if term is not None:
+                    out.append(term)
+                    i += n
+                    break
+            else:
+                out.append(c[i])
+                i += 1
+        return "".join(out)
 
-    def features(self, text: str, typed: bool = True) -> tuple[list[str], list[str], list[str]]:
-        """(words, character bigrams, pinyin bigrams) of one text; `typed` texts may hold sound-alike slips."""
-        c = clean(text)
-        chars = _CJK.findall(c)
-        syllables = self.syllables(chars)
+    def features(self, text: str) -> tuple[list[str], list[str], list[str]]:
+        """(words, character bigrams, pinyin bigrams) of one text, slips of the ear respelled first (entries' own
+        phrasings hold slips too, on purpose, so both sides are respelled alike)."""
+        c = self.respell(clean(text))
+        syllables = self.syllables(_CJK.findall(c))
         words = [w for w in self.segmenter.words(c) if w not in STOPWORDS]
-        # terms found anywhere (overlaps included), whatever jieba made of them, and terms they sound like; a term
-        # seen only inside a longer one is that one's (专题组织生活会 does not also say 组织生活会)
+        # bigrams of what is left once the asking words are gone: 他的, 按什, 么交 say nothing about the topic
+        chars = char_ngrams("".join(words), 2)
+        # terms found anywhere (overlaps included), whatever jieba made of them; a term seen only inside a longer
+        # one is that one's (专题组织生活会 does not also say 组织生活会)
         found = [t for t in self.terms if t in c]
         words.extend(t for t in found if not any(t != u and t in u and c.count(t) == c.count(u) for u in found))
-        if typed:
-            words.extend(self.sound_alike_terms(chars, syllables))
-        return words, char_ngrams(c, 2), pinyin_bigrams(syllables)
+        return words, chars, pinyin_bigrams(syllables)
