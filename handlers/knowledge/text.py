@@ -134,6 +134,10 @@ _FEW_MEMBERS = re.compile(r"党员[^，。,？?]{0,3}?(?:就|只有|才|仅|只)
 # how often (一年开几次, 多久开一回, 多长时间一次, 每季度得开吗) is said many ways; the entries say 频次
 _FREQUENCY = re.compile(r"(?:几|多少)[次回趟]|多(?:久|长时间|会儿?)[^，。,？?]{0,3}?一[次回]|隔多(?:久|长时间)|"
                         r"(?:每|一)(?:个)?(?:月|季度|年)[^，。,？?]{0,3}?(?:开|搞|讲|上)[^，。,？?]{0,2}?(?:一[次回]|吗|不)")
+# what kind of answer is asked for, which the stopwords would otherwise drop: entries side by side (组织关系什么时候
+# 转 / 怎么转) differ mostly in this
+_ASKS_HOW = re.compile(r"(?:怎么|咋|如何|怎样)(?!样|回事|说|看|想|算)(?=[\u4e00-\u9fff])|(?:啥|什么|哪些)(?:手续|程序|流程|步骤)")
+_ASKS_WHEN = re.compile(r"什么时候|啥时候|哪天|何时|几号|几月份?|多会儿?(?!一[次回])")
 # whether a vote counts (举手算不算数, 投的票有效吗) asks about the right to vote as much as "can they vote"
 _VOTE_COUNTS = re.compile(r"(?:举手|投票|投的票|表决|选票)(?:算不算数?|算数|有效|作数|管用|算)")
 
@@ -183,6 +187,8 @@ def clean(text: str) -> str:
     t = _PAID_FROM_DUES.sub(lambda m: m.group(0) + "党费使用", t)
     t = _TURNOUT.sub("到会人数", t)
     t = _FREQUENCY.sub(lambda m: m.group(0) + "，频次，", t)
+    t = _ASKS_HOW.sub(lambda m: "，办法，" + m.group(0), t)
+    t = _ASKS_WHEN.sub(lambda m: "，何时，" + m.group(0), t)
     for pattern, name in _STORIES:
         t = pattern.sub(lambda m, n=name: m.group(0) + "，" + n + "，", t)
     t = _FOR_ANOTHER.sub(lambda m: m.group(0) + "代交", t)
@@ -212,6 +218,7 @@ class Featurizer:
         cleaned = {clean(t) for t in terms} - {""}
         self.terms = sorted((t for t in cleaned if len(t) > 1), key=len, reverse=True)
         self._term_set = frozenset(self.terms)
+        self._longest = len(self.terms[0]) if self.terms else 0
         # one reading per character, the same for entries and questions: consistent beats context-perfect here,
         # and a per-character table makes a question's pinyin cost microseconds
         self._sound: dict[str, str] = {}
@@ -228,6 +235,21 @@ class Featurizer:
 
             self._sound.update(zip(missing, lazy_pinyin(missing), strict=True))
         return [self._sound[c] for c in chars]
+
+    def words(self, c: str) -> list[str]:
+        """jieba's words, the knowledge base's terms kept whole (延长预备期 is not 延长 + 预备期). The bot's segmenter
+        is shared with every handler, so the terms are cut out here rather than added to its dictionary."""
+        out: list[str] = []
+        i = start = 0
+        while i < len(c):
+            n = next((n for n in range(min(self._longest, len(c) - i), 1, -1) if c[i:i + n] in self._term_set), 0)
+            if not n:
+                i += 1
+                continue
+            out += self.segmenter.words(c[start:i]) if start < i else []
+            out.append(c[i:i + n])
+            i = start = i + n
+        return out + (self.segmenter.words(c[start:]) if start < len(c) else [])
 
     def respell(self, c: str) -> str:
         """The text with each stretch that sounds like a term, and is no word of its own, written as the term:
@@ -255,7 +277,7 @@ class Featurizer:
         phrasings hold slips too, on purpose, so both sides are respelled alike)."""
         c = self.respell(clean(text))
         syllables = self.syllables(_CJK.findall(c))
-        words = [w for w in self.segmenter.words(c) if w not in STOPWORDS]
+        words = [w for w in self.words(c) if w not in STOPWORDS]
         # bigrams of what is left once the asking words are gone: 他的, 按什, 么交 say nothing about the topic
         chars = char_ngrams("".join(words), 2)
         # terms found anywhere (overlaps included), whatever jieba made of them; a term seen only inside a longer
