@@ -102,6 +102,7 @@ STOPWORDS = frozenset("""
 请问 请 问 问下 问一下 一下 想 想问 知道 告诉 麻烦 谢谢 您好 你好 一个 个 吗? 呗 哈 嗯 诶 那么 这么 咋 咋办 办
 给 对 把 被 让 从 到 为 为什么 干嘛 啊? 吗? ? ! , 。 ， ？ ！ 、 ： ；
 意思 什么意思 是指 指 什么时候 开始 是否 需要 必须 应该 应当 具体 一般 规定 要求 情况 问题 现在 时候 多长时间
+几次 几回 多少次 多少回 一次 一回 要开 得开 还是
 """.split())
 
 _DROP = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -204,6 +205,18 @@ def char_ngrams(text: str, n: int = 2) -> list[str]:
     return [text[i:i + n] for i in range(len(text) - n + 1)]
 
 
+def content_bigrams(words: list[str]) -> list[str]:
+    """Character pairs of the words left once the asking words are gone (他的, 按什, 么交 say nothing about the
+    topic), and across a boundary only where a word is one character: jieba cuts a slip (党废) into single
+    characters, while 党员大会|一年 would make 会一, as in 三会一课."""
+    pairs: list[str] = []
+    for k, w in enumerate(words):
+        pairs += char_ngrams(w, 2)
+        if k and (len(w) == 1 or len(words[k - 1]) == 1):
+            pairs.append(words[k - 1][-1] + w[0])
+    return pairs
+
+
 def pinyin_bigrams(syllables: list[str]) -> list[str]:
     """Toneless syllable pairs: 党废 and 党费 both give 'dang_fei'."""
     return [f"{a}_{b}" for a, b in zip(syllables, syllables[1:], strict=False)]
@@ -278,8 +291,7 @@ class Featurizer:
         c = self.respell(clean(text))
         syllables = self.syllables(_CJK.findall(c))
         words = [w for w in self.words(c) if w not in STOPWORDS]
-        # bigrams of what is left once the asking words are gone: 他的, 按什, 么交 say nothing about the topic
-        chars = char_ngrams("".join(words), 2)
+        chars = content_bigrams(words)
         # terms found anywhere (overlaps included), whatever jieba made of them; a term seen only inside a longer
         # one is that one's (专题组织生活会 does not also say 组织生活会)
         found = [t for t in self.terms if t in c]
