@@ -23,7 +23,8 @@ SYNONYMS: dict[str, str] = {
     "组织生活会议": "组织生活会", "民主评议会": "民主评议", "评议党员": "民主评议",
     "谈心": "谈心谈话", "谈话谈心": "谈心谈话", "谈了心": "谈心谈话", "谈谈心": "谈心谈话", "谈过心": "谈心谈话",
     "谈个心": "谈心谈话",
-    "缴纳": "交纳", "缴党费": "交党费", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
+    "缴纳": "交纳", "缴党费": "交党费", "交给上级": "上交", "交到上级": "上交", "交上级": "上交",
+    "账本": "登记簿", "台账本": "登记簿", "缴费": "交费", "上缴": "上交", "补缴": "补交", "欠交": "欠缴",
     "欠了": "欠缴", "欠着": "欠缴",
     "党费标准": "党费比例", "交党费比例": "党费比例", "党费基数": "计算基数",
     "入党申请书": "入党申请", "入党申请人": "申请人", "申请入党": "入党申请",
@@ -129,9 +130,23 @@ _RIGHTS = tuple((re.compile(_CAN + acts + f"(?!举|权|{right})"), right) for ac
 ))
 
 _WHOSE = re.compile(r"预备|留党察看|受处分")
-# a unit whose members are one or two (党员就俩, 只有1个党员) is below the 3 a branch needs: the entries say 不足3人
-_FEW_MEMBERS = re.compile(r"党员[^，。,？?]{0,3}?(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|人|位)?|"
-                          r"(?:就|只有|才|仅|只)有?(?:[12]|俩)(?![0-9])(?:个|名|位)?(?:正式)?党员")
+# how many members a unit has (党员就俩, 快七十个党员了, 党员一百多人) decides what it may set up; the entries name
+# the thresholds as 不足3人, 50人 and 100人
+_N = r"(\d+|[一二两三四五六七八九十百]+|俩)"
+_MEMBER_COUNT = re.compile(rf"党员[^，。,？?\d一二两三四五六七八九十百俩]{{0,5}}?{_N}(?![0-9])多?(?:个|名|人|位)?|"
+                           rf"{_N}(?![0-9])多?(?:个|名|位)?(?:正式)?党员")
+
+
+def _size_words(m: re.Match) -> str:
+    from handlers.amounts import CN_DIGITS, parse_figure
+
+    raw = m.group(1) or m.group(2)
+    n = 2 if raw == "俩" else CN_DIGITS.get(raw) or parse_figure(raw)
+    if isinstance(n, str):
+        return m.group(0)
+    return m.group(0) + ("，不足3人，" if n < 3 else "，100人，" if n >= 100 else "，50人，" if n >= 50 else "")
+
+
 # how often (一年开几次, 多久开一回, 多长时间一次, 每季度得开吗) is said many ways; the entries say 频次
 _FREQUENCY = re.compile(r"(?:几|多少)[次回趟]|多(?:久|长时间|会儿?)[^，。,？?]{0,3}?一[次回]|隔多(?:久|长时间)|"
                         r"(?:每|一)(?:个)?(?:月|季度|年)[^，。,？?]{0,3}?(?:开|搞|讲|上)[^，。,？?]{0,2}?(?:一[次回]|吗|不)")
@@ -164,7 +179,9 @@ _AHEAD = re.compile(r"(?:下半年|明年|后面几个月|以后几个月|往后
 # situations told as a story, named as the entries name them: a committee member who left (委员辞职了) leaves a post
 # 空缺; a retiree still at work is 返聘; a 预备党员 who did wrong faces 延长预备期; 党费能免吗 asks about 免交
 _STORIES = tuple((re.compile(p), name) for p, name in (
-    (r"(?:委员|书记|支委)[^，。,？?]{0,4}?(?:辞职|调走|调离|走了|退了|离职|去世|病故)", "空缺"),
+    (r"(?:委员|书记|支委)[^，。,？?]{0,8}?(?:辞职|调走|调离|走了|退了|离职|去世|病故|干不动|不干了|不想干)", "空缺"),
+    # what a 处分 still bars (受了警告处分还能评优吗, 背了处分能提拔不) is its 影响期
+    (r"(?:受|挨|背)了?[^，。,？?]{0,4}?处分[^。？?]{0,8}?(?:还能|能不能|能否|可不可以|影响)", "处分影响"),
     (r"(?:退休|退了休|离休)[^。？?]{0,10}?(?:(?:又|还|仍)[^。？?]{0,6}?(?:打工|上班|工作|挣钱|干活|上岗)|聘|请回)", "返聘"),
     (r"(?:预备党员|预备期)[^。？?]*?(?:犯了?错|表现不好|表现差|违纪|受了?处分)", "延长预备期"),
     (r"党费[^，。,？?]{0,4}?(?:免|减)", "免交"),
@@ -178,7 +195,7 @@ def clean(text: str) -> str:
     t = normalize(text).lower().translate(LOOK_ALIKE)
     t = _COUNT.sub(lambda m: _DIGITS[m.group(1)], t)
     t = _FEWER.sub(lambda m: f"不足{m.group(1)}人", t)
-    t = _FEW_MEMBERS.sub(lambda m: m.group(0) + "，不足3人", t)
+    t = _MEMBER_COUNT.sub(_size_words, t)
     # whether a 预备党员 (or a member under 留党察看) may vote is a question about whose rights differ
     whose = "，权利" if _WHOSE.search(t) else ""
     for pattern, right in _RIGHTS:
