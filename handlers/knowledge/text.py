@@ -133,8 +133,8 @@ _WHOSE = re.compile(r"预备|留党察看|受处分")
 # how many members a unit has (党员就俩, 快七十个党员了, 党员一百多人) decides what it may set up; the entries name
 # the thresholds as 不足3人, 50人 and 100人
 _N = r"(\d+|[一二两三四五六七八九十百]+|俩)"
-_MEMBER_COUNT = re.compile(rf"党员[^，。,？?\d一二两三四五六七八九十百俩]{{0,5}}?{_N}(?![0-9])多?(?:个|名|人|位)?|"
-                           rf"{_N}(?![0-9])多?(?:个|名|位)?(?:正式)?党员")
+_MEMBER_COUNT = re.compile(rf"党员[^，。,？?\d一二两三四五六七八九十百俩]{{0,5}}?{_N}多?(?:[个名人位]|(?=了|$|[，。,？?]))|"
+                           rf"{_N}多?[个名位]?(?:正式)?党员")
 
 
 def _size_words(m: re.Match) -> str:
