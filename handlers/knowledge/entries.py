@@ -122,7 +122,8 @@ def load_entries(directory: Path = ENTRIES_DIR) -> list[Entry]:
     for path in files:
         name = path.name
         try:
-            data = yaml.safe_load(path.read_text("utf-8"))
+            # libyaml's loader when the wheel has it: the same safe loading, a tenth of the time
+            data = yaml.load(path.read_text("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         except UnicodeDecodeError:
             problems.append(f"{name}：文件不是 UTF-8 编码，请另存为 UTF-8")
             continue

@@ -55,7 +55,14 @@ class KnowledgeBase:
         self.by_id = {e.id: e for e in entries}
         terms = [*term_words(TERMS), *term_words(), *(k for e in entries for k in (*e.keywords, *e.situations))]
         self.situations = {e.id: {clean(w) for w in e.situations} - {""} for e in entries if e.situations}
-        self.featurizer = f = Featurizer(segmenter, terms)
+        self.featurizer = Featurizer(segmenter, terms)
+        seen: dict[str, tuple[list[str], list[str], list[str]]] = {}
+
+        def f(text: str) -> tuple[list[str], list[str], list[str]]:  # titles and keywords are read three times
+            if text not in seen:
+                seen[text] = self.featurizer.features(text)
+            return seen[text]
+
         docs: dict[str, list[list[str]]] = {kind: [] for kind in WEIGHTS}
         for e in entries:
             words: list[str] = []
@@ -63,7 +70,7 @@ class KnowledgeBase:
             pinyin: list[str] = []
             # the title and keywords say what the entry is about: they count twice
             for text in (e.title, e.title, *e.phrasings, *e.keywords, *e.keywords):
-                w, c, p = f.features(text)
+                w, c, p = f(text)
                 words += w
                 chars += c
                 pinyin += p
@@ -71,8 +78,8 @@ class KnowledgeBase:
             docs["chars"].append(chars)
             docs["pinyin"].append(pinyin)
             # and once more on their own: 党员大会 is in a third of the entries' phrasings but names one entry
-            docs["subject"].append([w for text in (e.title, *e.keywords) for w in f.features(text)[0]])
-            answer_words, answer_chars, _ = f.features(e.answer)
+            docs["subject"].append([w for text in (e.title, *e.keywords) for w in f(text)[0]])
+            answer_words, answer_chars, _ = f(e.answer)
             docs["answer"].append(answer_words)
             docs["answer_chars"].append(answer_chars)
         self.indexes = {kind: BM25(d) for kind, d in docs.items()}

@@ -285,15 +285,17 @@ class Featurizer:
         """The text with each stretch that sounds like a term, and is no word of its own, written as the term:
         党废 → 党费, 预被期 → 预备期. A real word (实践, 技术) or a term (不交) was meant as written."""
         known = self.segmenter.tokenizer.FREQ
+        sounds = self.syllables(list(c))
+        cjk = [bool(_CJK.match(ch)) for ch in c]
         out: list[str] = []
         i = 0
         while i < len(c):
             for n in range(min(6, len(c) - i), 1, -1):
-                written = c[i:i + n]
-                if written in self._term_set or known.get(written) or len(_CJK.findall(written)) != n:
+                if not all(cjk[i:i + n]):
                     continue
-                term = self.by_sound.get("_".join(self.syllables(list(written))))
-                if term is not None:
+                term = self.by_sound.get("_".join(sounds[i:i + n]))
+                written = c[i:i + n]
+                if term is not None and written not in self._term_set and not known.get(written):
                     out.append(term)
                     i += n
                     break
