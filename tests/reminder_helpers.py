@@ -46,3 +46,14 @@ def pay(session: Session, who: Member, month: str, on: date) -> None:
 
 def rate(session: Session, who: Member, year: int) -> None:
     session.add(DuesRate(member_id=who.id, year=year, monthly_fen=1000))
+
+
+def committee_with_branches(session: Session, n: int) -> list[Organization]:
+    """A 党委 (党委{n}) with n 党支部 under it (支部{n}-0, 支部{n}-1, …), flushed so their ids are set."""
+    top = Organization(name=f"党委{n}", type="党委", settings={})
+    session.add(top)
+    session.flush()
+    branches = [Organization(name=f"支部{n}-{b}", type="党支部", parent_id=top.id, settings={}) for b in range(n)]
+    session.add_all(branches)
+    session.flush()
+    return branches

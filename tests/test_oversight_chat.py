@@ -8,6 +8,7 @@ from reminders.oversight_state import load_checkups, load_tree
 from storage.db import transaction
 from storage.models import Attendance, CommitteeTerm, DuesPayment, Meeting, MeetingKind, Member, Organization, Role
 from tests.query_count import statements_by_size
+from tests.reminder_helpers import committee_with_branches
 
 TODAY = date(2026, 11, 24)
 
@@ -92,14 +93,8 @@ def test_plain_demo_without_history(say):
 
 # --- a fixed number of queries, whatever the number of branches ---------------------------------------------------
 def build(session, n: int) -> list[int]:
-    top = Organization(name=f"党委{n}", type="党委", settings={})
-    session.add(top)
-    session.flush()
     ids = []
-    for b in range(n):
-        org = Organization(name=f"支部{n}-{b}", type="党支部", parent_id=top.id, settings={})
-        session.add(org)
-        session.flush()
+    for b, org in enumerate(committee_with_branches(session, n)):
         ids.append(org.id)
         session.add(CommitteeTerm(organization_id=org.id, elected_on=date(2025, 1, 1), term_years=3,
                                   ends_on=date(2028, 1, 1)))

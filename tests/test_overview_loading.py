@@ -7,22 +7,17 @@ from datetime import date
 
 from reminders.oversight_state import branches_under, load_checkups, load_tree
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import DuesPayment, Member, Organization
+from storage.models import DuesPayment, Member
 from tests.query_count import statements_by_size
+from tests.reminder_helpers import committee_with_branches
 
 TODAY = date(2026, 11, 24)
 
 
 def build(session, n: int) -> list[int]:
     """n branches under a 党委: in each, one active member who never paid and one who left after paying 2026-01."""
-    top = Organization(name=f"党委{n}", type="党委", settings={})
-    session.add(top)
-    session.flush()
     ids = []
-    for b in range(n):
-        org = Organization(name=f"支部{n}-{b}", type="党支部", parent_id=top.id, settings={})
-        session.add(org)
-        session.flush()
+    for b, org in enumerate(committee_with_branches(session, n)):
         ids.append(org.id)
         stays = Member(name=f"在册{n}-{b}", wecom_userid=f"s{n}-{b}", organization_id=org.id, category="正式",
                        joined_on=date(2010, 1, 1))
