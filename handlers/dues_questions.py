@@ -191,10 +191,11 @@ def situation_reply(text: str, ctx: Context) -> Reply | None:
     if _figures(text):
         return None
     try:
-        entry = kb_of(ctx).situation(text)
+        kb = kb_of(ctx)
     except KnowledgeError:  # broken entry files: the rates still answer
         return None
-    return Reply(text=answer_text(kb_of(ctx), entry)) if entry is not None else None
+    entry = kb.situation(text)
+    return Reply(text=answer_text(kb, entry)) if entry is not None else None
 
 
 def amount_answer(incoming: Incoming, ctx: Context) -> Reply:

@@ -3,13 +3,13 @@ from handlers.knowledge.entries import Entry, KnowledgeError, load_entries
 from handlers.knowledge.handler import HANDLERS, kb_reply, register
 from handlers.knowledge.lazy import LazyKnowledgeBase
 
-__all__ = ["HANDLERS", "TERMS_FILE", "Entry", "KnowledgeBase", "KnowledgeError", "LazyKnowledgeBase", "kb_reply",
+__all__ = ["HANDLERS", "Entry", "KnowledgeBase", "KnowledgeError", "LazyKnowledgeBase", "kb_reply",
            "load_entries", "register"]
 
 
 def __getattr__(name: str):
     # the index (its regexes and scoring) loads with the first question, not with the handlers
-    if name in ("TERMS_FILE", "KnowledgeBase"):
+    if name == "KnowledgeBase":
         from handlers.knowledge import index
 
         return getattr(index, name)
