@@ -58,7 +58,8 @@ def test_the_clause_that_asks(question, concern):
     ("支部的大事先上支委会还是直接开党员大会", "【重要事项的分工和先后顺序】"),
     # item 11: the options (支委会, 党员大会) do not outvote what the question is about
     ("预备党员转正，先上支委会还是先开党员大会", "【预备期和转正】"),
-    ("哪些事要拿到支部大会上定", "【重要事项的分工和先后顺序】"),
+    # the 党员大会's own entry lists its powers, so it answers this too
+    ("哪些事要拿到支部大会上定", ("【重要事项的分工和先后顺序】", "【党员大会（支部大会）】")),
     # item 11: "can a 预备党员 vote" is a question about a right, not about how an election runs
     ("预备党员能不能投票选书记", "【预备党员和正式党员的权利：选举权、表决权】"),
     # item 11: special situations in dues that had no entry
@@ -79,7 +80,8 @@ def test_the_clause_that_asks(question, concern):
 ])
 def test_the_classes_of_question_get_their_answer(say, question, title):
     text = say("demo-dangyuan", question)
-    assert text.startswith(title) or f"1. {title[1:-1]}" in text, text
+    titles = (title,) if isinstance(title, str) else title
+    assert any(text.startswith(t) or f"1. {t[1:-1]}" in text for t in titles), text
 
 
 @pytest.mark.parametrize("question", ["失业在家没有收入，党费还交吗", "待业期间每个月交多少党费", "没工作了党费怎么交"])

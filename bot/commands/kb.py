@@ -1,4 +1,4 @@
-"""kb ask / kb check: the knowledge base alone, from its files (no database, no other handler)."""
+"""kb ask / kb check / kb embed: the knowledge base alone, from its files (no database, no other handler)."""
 from __future__ import annotations
 
 import argparse
@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     check = kbsub.add_parser("check", help="检查知识库文件的格式和字段")
     check.add_argument("--dir", type=Path, default=None, help="知识库目录（默认用自带的 entries/）")
     check.set_defaults(func=cmd_check)
+    embed = kbsub.add_parser("embed", help="改了条目以后，重新计算自带知识库的句向量（约20秒）")
+    embed.set_defaults(func=cmd_embed)
 
 
 def _directory(arg: Path | None) -> Path:
@@ -66,4 +68,25 @@ def cmd_check(args) -> int:
     files = len({e.source for e in entries})
     topics = sorted({t.split(".")[0] for e in entries for t in e.topics})
     print(f"知识库检查通过：{files} 个文件，{len(entries)} 条，覆盖主题 {'、'.join(topics)}。")
+    if args.dir is None:
+        from handlers.knowledge.meaning import Vectors
+
+        stale = len(Vectors.load().missing(entries))
+        if stale:
+            print(f"注意：有 {stale} 句问法或答案还没有句向量，请运行 zhibu kb embed（不运行也能回答，只是启动慢）。")
+    return 0
+
+
+def cmd_embed(args) -> int:
+    from handlers.knowledge import KnowledgeError, load_entries
+    from handlers.knowledge.meaning import VECTORS_FILE, Vectors, write
+
+    try:
+        entries = load_entries()
+    except KnowledgeError as err:
+        raise CommandError(f"知识库文件有问题（共{len(err.problems)}处），请先运行 zhibu kb check：{err.problems[0]}") from None
+    vectors = Vectors.load()
+    new = len(vectors.missing(entries))
+    count = write(vectors, entries, VECTORS_FILE)
+    print(f"句向量已更新：共 {count} 句，新算 {new} 句，写入 {VECTORS_FILE.name}。")
     return 0
