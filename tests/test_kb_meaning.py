@@ -65,3 +65,21 @@ def test_a_member_telling_a_misdeed_in_plain_words_is_offered_the_discipline_ent
     """Words alone offered 政治生日, 退党 and 欠党费; the meaning puts the kinds of discipline among the offers."""
     text = say("demo-dangyuan", "党员犯了事，组织上咋处理")
     assert "纪律处分有哪几种" in text, text
+
+
+def test_the_offer_and_the_choice_over_wecom(wecom_demo, wecom_client):
+    """On WeCom: the plain-words question gets the offers, and the number the member replies gets the entry."""
+    from bot.app import create_app
+
+    http = create_app(runtime=wecom_demo).test_client()
+
+    def send(text: str) -> str:
+        query, body = wecom_client.encrypt_envelope(wecom_client.text_xml("demo-dangyuan", text))
+        response = http.post(f"/wecom/callback?{query}", data=body.encode(), content_type="text/xml")
+        assert response.status_code == 200
+        return wecom_client.open_reply(response.data).content
+
+    offers = send("党员犯了事，组织上咋处理")
+    number = next(line[0] for line in offers.splitlines() if "纪律处分有哪几种" in line)
+    answer = send(number)
+    assert answer.startswith("【纪律处分有哪几种、由谁决定】") and "警告、严重警告" in answer, answer
