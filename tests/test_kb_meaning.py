@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from handlers.knowledge import KnowledgeBase, load_entries
-from handlers.knowledge.meaning import QUERY, Meaning, Vectors, read, write
+from handlers.knowledge.meaning import QUERY, Meaning, Vectors, engine_runs_here, read, write
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +83,14 @@ def test_the_offer_and_the_choice_over_wecom(wecom_demo, wecom_client):
     number = next(line[0] for line in offers.splitlines() if "纪律处分有哪几种" in line)
     answer = send(number)
     assert answer.startswith("【纪律处分有哪几种、由谁决定】") and "警告、严重警告" in answer, answer
+
+
+def test_where_the_processor_cannot_run_the_model_the_words_answer_alone(segmenter):
+    """The x86-64 engine needs AVX2 and FMA; without them it would stop the process at the first question."""
+    assert engine_runs_here("x86_64", "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma bmi2\n")
+    assert not engine_runs_here("x86_64", "processor\t: 0\nflags\t\t: fpu sse2 sse4_2 avx\n")  # an old server
+    assert not engine_runs_here("x86_64", "")  # an emulator that names no flags
+    assert engine_runs_here("aarch64", "")  # the arm64 wheel is built for its own processor
+    words_alone = KnowledgeBase(load_entries(), segmenter)
+    assert words_alone.meaning is None
+    assert words_alone.decide("预备期多长时间").hits[0].entry.id == "probation-conversion"

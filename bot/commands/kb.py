@@ -68,9 +68,9 @@ def cmd_check(args) -> int:
     files = len({e.source for e in entries})
     topics = sorted({t.split(".")[0] for e in entries for t in e.topics})
     print(f"知识库检查通过：{files} 个文件，{len(entries)} 条，覆盖主题 {'、'.join(topics)}。")
-    if args.dir is None:
-        from handlers.knowledge.meaning import Vectors
+    from handlers.knowledge.meaning import Vectors, engine_runs_here
 
+    if args.dir is None and engine_runs_here():
         stale = len(Vectors.load().missing(entries))
         if stale:
             print(f"注意：有 {stale} 句问法或答案还没有句向量，请运行 zhibu kb embed（不运行也能回答，只是启动慢）。")
@@ -79,8 +79,10 @@ def cmd_check(args) -> int:
 
 def cmd_embed(args) -> int:
     from handlers.knowledge import KnowledgeError, load_entries
-    from handlers.knowledge.meaning import VECTORS_FILE, Vectors, write
+    from handlers.knowledge.meaning import VECTORS_FILE, Vectors, engine_runs_here, write
 
+    if not engine_runs_here():
+        raise CommandError("这台机器的处理器不支持 AVX2/FMA，算不了句向量。请在较新的机器上运行 zhibu kb embed，再把 vectors.npz 拷过来。")
     try:
         entries = load_entries()
     except KnowledgeError as err:

