@@ -21,11 +21,6 @@ TERMS_FILE = Path(__file__).with_name("terms.txt")
 # answer names). Chosen by leaving each phrasing out in turn and asking it (bench_kb prints that figure) and on the
 # development questions, not on the held-out questions.
 WEIGHTS = {"words": 1.0, "chars": 0.45, "pinyin": 0.35, "answer": 0.8, "answer_chars": 0.3, "subject": 0.6}
-# answer at once when the best entry is clearly ahead; offer three when it is close; below FLOOR nothing fits.
-# A wrong answer costs more than one extra reply. Ahead means: the words alone put it 1.2 times ahead of the next and
-# the meaning keeps it first, or words and meaning together put it 1.8 times ahead. On the development questions that
-# answers 87.5% directly, 1.5% of them wrong; words alone at 1.2 answered 85.5%, 2.0% wrong. The numbered choice
-# almost always holds the right entry.
 # how much the meaning (sentence vectors, meaning.py) counts: an entry loses this share of the best word score for each
 # unit its nearness falls short of the nearest entry's. Nearness differs by hundredths, so 15 lets a clearly nearer
 # entry overtake a small lead in words but not a large one. Chosen by leaving phrasings out (bench_kb).
@@ -35,6 +30,11 @@ MEANING_WEIGHT = 15.0
 FOCUS_WEIGHT = 0.6
 # a term in more than about one entry in eight (党费, 交党费: idf below this) names a topic, not an entry
 SPECIFIC_IDF = 1.8
+# answer at once when the best entry is clearly ahead; offer three when it is close; below FLOOR nothing fits.
+# A wrong answer costs more than one extra reply. Ahead means: the words alone put it 1.2 times ahead of the next and
+# the meaning keeps it first, or words and meaning together put it 1.8 times ahead. On the development questions that
+# answers 87.5% directly, 1.5% of them wrong; words alone at 1.2 answered 85.5%, 2.0% wrong. The numbered choice
+# almost always holds the right entry.
 CONFIDENT_MIN = 6.0
 CONFIDENT_RATIO = 1.8
 WORDS_RATIO = 1.2
@@ -117,8 +117,8 @@ class KnowledgeBase:
         idf = self.indexes["words"].idf
         return any(t in c and idf.get(t, min_idf) >= min_idf for t in self.featurizer.terms)
 
-    def _totals(self, text: str) -> tuple[dict[int, float], dict[int, float]]:
-        """Each entry's score from the words alone, and from the words and the meaning together."""
+    def _word_scores(self, text: str) -> dict[int, float]:
+        """Each entry's score from the words alone (the whole question, and the clause that asks once more)."""
         words: dict[int, float] = {}
         self._scores(text, 1.0, words)
         concern = focus(text, self._names_something)
@@ -130,19 +130,23 @@ class KnowledgeBase:
             concern = None
         if concern is not None:  # a question of several parts: what it asks counts again
             self._scores(concern, FOCUS_WEIGHT, words)
+        return words
+
+    def _with_meaning(self, text: str, words: dict[int, float]) -> dict[int, float]:
+        """The word scores with the meaning added: each entry loses for falling short of the nearest entry."""
         if self.meaning is None or not words:
-            return words, words
+            return words
         top = max(words.values())
         near = self.meaning.scores(text)
         nearest = max(near)
-        return words, {i: words.get(i, 0.0) + MEANING_WEIGHT * top * (n - nearest) for i, n in enumerate(near)}
+        return {i: words.get(i, 0.0) + MEANING_WEIGHT * top * (n - nearest) for i, n in enumerate(near)}
 
     def _best(self, total: dict[int, float], k: int) -> list[Hit]:
         best = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
         return [Hit(self.entries[i], round(s, 3)) for i, s in best]
 
     def search(self, text: str, k: int = 5) -> list[Hit]:
-        return self._best(self._totals(text)[1], k)
+        return self._best(self._with_meaning(text, self._word_scores(text)), k)
 
     def named_situations(self, text: str) -> set[str]:
         """The entries written for a circumstance the text names (配偶, 返聘, 停薪留职)."""
@@ -156,13 +160,13 @@ class KnowledgeBase:
         if not named:
             return None
         # by the words alone: the named circumstance itself draws the meaning to its entry
-        hits = self._best(self._totals(text)[0], 3)
+        hits = self._best(self._word_scores(text), 3)
         about = [h for h in hits if h.entry.id in named and h.score >= SITUATION_NEAR * hits[0].score]
         return about[0].entry if about else None
 
     def decide(self, text: str) -> Decision:
-        words, both = self._totals(text)
-        hits = self._best(both, 3)
+        words = self._word_scores(text)
+        hits = self._best(self._with_meaning(text, words), 3)
         if not hits or hits[0].score < FLOOR:
             return Decision("none", hits)
         by_words = self._best(words, 2)
