@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ledger": ("ledger", "会议出勤台账"),
     "dues": ("dues", "党费：交纳记录导入、登记簿导出"),
     "develop": ("develop", "发展党员工作台账：模板、导入、导出"),
-    "kb": ("kb", "知识问答：提问、检查知识库文件"),
+    "kb": ("kb", "知识问答：提问、检查知识库文件、更新句向量"),
     "selfcheck": ("selfcheck", "规范化自查：检查自查标准文件"),
     "remind": ("remind", "提醒：计划、发送到期提醒、生成换届提醒函"),
     "calendar": ("calendar", "工作日历：录入国务院公布的放假和调休安排"),

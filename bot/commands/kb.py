@@ -4,13 +4,17 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.commands.common import CommandError
 from bot.intent import Segmenter
 
+if TYPE_CHECKING:
+    from handlers.knowledge import KnowledgeError
+
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("kb", help="知识问答：提问、检查知识库文件")
+    p = sub.add_parser("kb", help="知识问答：提问、检查知识库文件、更新句向量")
     kbsub = p.add_subparsers(dest="kb_command", required=True, metavar="子命令")
     ask = kbsub.add_parser("ask", help="只向知识库提问（不经过其他功能，不需要数据库）")
     ask.add_argument("--json", action="store_true", help="只输出前5条的 JSON 列表：id、topics、score")
@@ -33,13 +37,18 @@ def _directory(arg: Path | None) -> Path:
     return directory
 
 
+def _broken(err: KnowledgeError) -> CommandError:
+    """The one line a command prints when the entry files do not load."""
+    return CommandError(f"知识库文件有问题（共{len(err.problems)}处），请先运行 zhibu kb check：{err.problems[0]}")
+
+
 def _load(directory: Path):
     from handlers.knowledge import KnowledgeBase, KnowledgeError
 
     try:  # the segmenter the bot itself runs with, so `zhibu kb ask` answers as the chat does
         return KnowledgeBase.load(Segmenter(), directory)
     except KnowledgeError as err:
-        raise CommandError(f"知识库文件有问题（共{len(err.problems)}处），请先运行 zhibu kb check：{err.problems[0]}") from None
+        raise _broken(err) from None
 
 
 def cmd_ask(args) -> int:
@@ -58,6 +67,7 @@ def cmd_ask(args) -> int:
 
 def cmd_check(args) -> int:
     from handlers.knowledge import KnowledgeError, load_entries
+    from handlers.knowledge.meaning import Vectors, engine_runs_here
 
     directory = _directory(args.dir)
     try:
@@ -68,8 +78,6 @@ def cmd_check(args) -> int:
     files = len({e.source for e in entries})
     topics = sorted({t.split(".")[0] for e in entries for t in e.topics})
     print(f"知识库检查通过：{files} 个文件，{len(entries)} 条，覆盖主题 {'、'.join(topics)}。")
-    from handlers.knowledge.meaning import Vectors, engine_runs_here
-
     if args.dir is None and engine_runs_here():
         stale = len(Vectors.load().missing(entries))
         if stale:
@@ -86,7 +94,7 @@ def cmd_embed(args) -> int:
     try:
         entries = load_entries()
     except KnowledgeError as err:
-        raise CommandError(f"知识库文件有问题（共{len(err.problems)}处），请先运行 zhibu kb check：{err.problems[0]}") from None
+        raise _broken(err) from None
     vectors = Vectors.load()
     new = len(vectors.missing(entries))
     count = write(vectors, entries, VECTORS_FILE)
