@@ -102,6 +102,8 @@ def _looks_like_money(raw: str, after: str) -> bool:
     followed by 元/块 (五十元), so the 一 of 一般 or the 三 of 三会一课 is never a sum."""
     if any(c.isdigit() for c in raw):
         return True
+    if raw == "一" and after[:1] == "块" and after[1:2] != "钱":
+        return False  # 一块(儿) is "together": 退休金放一块算, 一块去开会
     return any(u in raw for u in "百千万") or after[:1] in ("元", "块")
 
 

@@ -88,6 +88,12 @@ def test_dates_counts_and_thresholds_are_not_income(say, question):
     assert "每月交纳党费" not in say("demo-dangyuan", question)
 
 
+def test_together_is_not_one_yuan(say):
+    """一块(儿) is "together": the couple's question is answered, not asked back for a readable figure."""
+    text = say("demo-dangyuan", "俺家老两口都是党员，退休金放一块算党费不")
+    assert "没能准确读出" not in text and "基本离退休费" in text, text
+
+
 def test_a_bare_figure_without_a_word_for_pay_is_not_a_dues_question(say):
     text = say("demo-dangyuan", "工资8000的人能不能申请入党，有什么条件")
     assert "每月交纳党费" not in text
@@ -114,7 +120,8 @@ def test_reader_refuses_to_guess(written):
 
 
 @pytest.mark.parametrize("text", ["三会一课", "五险一金", "千万别忘了", "一般每季度一次", "2026-11", "2026年6月",
-                                  "14:30", "15分钟", "第3条", "3个月", "百分之1.5", "1.5%", "8kg"])
+                                  "14:30", "15分钟", "第3条", "3个月", "百分之1.5", "1.5%", "8kg", "退休金放一块算",
+                                  "我们一块去交"])
 def test_reader_ignores_what_is_not_money(text):
     assert read_amounts(text) == []
 
