@@ -30,6 +30,9 @@ CONVERSATION: list[tuple[str, str, tuple[str, ...]]] = [
     ("demo-dangyuan", "签到 0000", ("签到码",)),
     ("demo-dangyuan", "本月安排", ("主题党日",)),
     ("demo-dangyuan", "预备期多长时间", ("预备期为1年",)),
+    # words alone miss this one; the meaning puts the discipline entry among the offers (the reply with the number is
+    # in test_kb_meaning: the reference console here shares the demo's pending choice)
+    ("demo-dangyuan", "党员犯了事，组织上咋处理", ("纪律处分有哪几种",)),
     ("demo-dangyuan", "党费怎么算 月收入6500", ("1.5%",)),
     ("demo-shuji", "换届情况", ("第一党支部", "2027-06-15")),
 ]
